@@ -1,0 +1,459 @@
+//! Classification: from what a worker observed to an [`Outcome`].
+//!
+//! This is the one place where deaths, traps and recoveries are turned into
+//! fault classes and verdicts, whichever model and whichever process they
+//! came from.
+
+use crate::model::ExecutionModel;
+use crate::outcome::{
+    Containment, Cost, Ending, FaultClass, Outcome, Progress, Reuse, Signal, TrapCode, Verdict,
+};
+use crate::scenario::Scenario;
+use crate::worker::client::Lost;
+use crate::worker::protocol::{
+    ChildStage, ChildStatus, HealthCheck, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
+    WasmObservation,
+};
+use faultbox_guests::HEALTH_OK;
+
+/// The verdict follows from four facts, in this order.
+pub fn verdict(injects: FaultClass, fault: FaultClass, host_survived: bool, killed: bool, reuse: Reuse) -> Verdict {
+    if killed {
+        Verdict::Killed
+    } else if !host_survived {
+        Verdict::Crashed
+    } else if fault == FaultClass::None {
+        if injects == FaultClass::None { Verdict::Ok } else { Verdict::Undetected }
+    } else {
+        match reuse {
+            Reuse::Reusable | Reuse::ReusableStateChanged => Verdict::Recovered,
+            Reuse::Unusable | Reuse::Lost | Reuse::NotChecked => Verdict::Contained,
+        }
+    }
+}
+
+/// What a dead process left behind, for [`classify_death`].
+pub struct DeathFacts<'a> {
+    pub signal: Option<Signal>,
+    pub exit_code: Option<i32>,
+    pub stderr: &'a str,
+    /// Host operation in progress when it died.
+    pub host_call: Option<&'a str>,
+    /// Panic messages its panic hook recorded.
+    pub panics: &'a [String],
+    /// Allocations its allocator refused.
+    pub alloc_failures: u64,
+}
+
+/// Markers the Rust runtime and glibc print before they abort.
+const STACK_OVERFLOW_MARK: &str = "has overflowed its stack";
+const ALLOC_FAILED_MARK: &str = "memory allocation of";
+const HEAP_CHECK_MARKS: &[&str] = &["double free", "free(): ", "malloc(): ", "corrupted", "realloc(): "];
+
+fn stderr_line<'a>(stderr: &'a str, mark: &str) -> Option<&'a str> {
+    stderr.lines().find(|l| l.contains(mark)).map(str::trim)
+}
+
+/// Classifies how a process died. Native children and lost wasm workers
+/// both end here.
+pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
+    let mut evidence = Vec::new();
+    match (f.signal, f.exit_code) {
+        (Some(s), _) => evidence.push(format!("killed by {s}")),
+        (None, Some(code)) => evidence.push(format!("exited with code {code}")),
+        (None, None) => {}
+    }
+    let overflow = stderr_line(f.stderr, STACK_OVERFLOW_MARK);
+    if let Some(line) = overflow {
+        evidence.push(format!("stderr: {line}"));
+    }
+    for p in f.panics {
+        evidence.push(format!("panic hook: {}", first_line(p)));
+    }
+    if f.alloc_failures > 0 {
+        evidence.push(format!("the allocator refused {} allocation(s)", f.alloc_failures));
+    }
+    if let Some(op) = f.host_call {
+        evidence.push(format!("died inside host call `{op}`: host code, outside any sandbox"));
+        return (FaultClass::HostFault, evidence);
+    }
+    if overflow.is_some() {
+        return (FaultClass::StackExhaustion, evidence);
+    }
+    let class = match f.signal {
+        Some(Signal::SIGABRT) => {
+            if f.alloc_failures > 0 {
+                FaultClass::ResourceLimit
+            } else if let Some(line) = stderr_line(f.stderr, ALLOC_FAILED_MARK) {
+                evidence.push(format!("stderr: {line}"));
+                FaultClass::ResourceLimit
+            } else if !f.panics.is_empty() {
+                FaultClass::Panic
+            } else if let Some(line) = HEAP_CHECK_MARKS.iter().find_map(|m| stderr_line(f.stderr, m)) {
+                evidence.push(format!("the C allocator's heap check: {line}"));
+                FaultClass::MemoryFault
+            } else {
+                FaultClass::Abort
+            }
+        }
+        Some(Signal::SIGSEGV | Signal::SIGBUS) => FaultClass::MemoryFault,
+        Some(Signal::SIGILL | Signal::SIGTRAP) => FaultClass::Abort,
+        Some(Signal::SIGFPE) => FaultClass::ArithmeticFault,
+        Some(Signal::SIGXCPU) => FaultClass::Timeout,
+        _ => FaultClass::Unknown,
+    };
+    (class, evidence)
+}
+
+fn first_line(s: &str) -> &str {
+    // Rust's panic message is "panicked at file:line:col:\nmessage".
+    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim()
+}
+
+fn depth_evidence(progress: Option<Progress>) -> Option<String> {
+    progress.map(|p| format!("last progress report: {} ({} reports)", p.last, p.reports))
+}
+
+fn tail_text(streams: &[(&str, &OutputTail)]) -> Option<String> {
+    let parts: Vec<String> = streams
+        .iter()
+        .filter(|(_, t)| t.total_bytes > 0)
+        .map(|(name, t)| {
+            let kept = t.tail.len() as u64;
+            if t.total_bytes > kept {
+                format!("[{name}: {} bytes, last {kept} kept]\n{}", t.total_bytes, t.tail)
+            } else {
+                format!("[{name}]\n{}", t.tail)
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n"))
+}
+
+/// Classifies a wasm run that came back from the worker.
+pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> Outcome {
+    let mut evidence = Vec::new();
+    let (fault, ending) = match &obs.ending {
+        WasmEnding::Completed { value } => {
+            evidence.push(format!("the call returned {value} ({value:#x}): no trap, no error"));
+            let fault = if obs.refused_growth.is_empty() { FaultClass::None } else { FaultClass::ResourceLimit };
+            (fault, Ending::Completed { value: *value })
+        }
+        WasmEnding::Trapped { trap, message, frames } => {
+            evidence.push(format!("trap {trap}: {message}"));
+            let class = match trap {
+                TrapCode::UnreachableCodeReached if obs.guest_panic.is_some() => {
+                    let p = obs.guest_panic.as_deref().unwrap_or_default();
+                    evidence.push(format!("the guest's panic hook reported: {}", first_line(p)));
+                    FaultClass::Panic
+                }
+                TrapCode::UnreachableCodeReached if !obs.refused_growth.is_empty() => FaultClass::ResourceLimit,
+                TrapCode::Interrupt => {
+                    evidence.push(format!("the epoch deadline ({} ms) passed", s.limits.timeout_ms));
+                    FaultClass::Timeout
+                }
+                other => other.fault_class(),
+            };
+            if !frames.is_empty() {
+                let shown: Vec<&str> = frames.iter().take(6).map(String::as_str).collect();
+                let more = if frames.len() > 6 { " ← …" } else { "" };
+                evidence.push(format!("wasm backtrace: {}{more}", shown.join(" ← ")));
+            }
+            let ending = Ending::Trapped { trap: *trap, message: message.clone(), frames: frames.clone() };
+            (class, ending)
+        }
+        WasmEnding::HostError { message } => {
+            evidence.push(format!("host function returned an error, which ended the guest call: {message}"));
+            (FaultClass::HostFault, Ending::HostError { message: message.clone() })
+        }
+        WasmEnding::HostPanic { message } => {
+            evidence.push(format!(
+                "host function panicked ({message}); wasmtime unwound the guest frames and resumed the \
+                 panic at the embedder's call, where the worker's catch_unwind took it"
+            ));
+            (FaultClass::HostFault, Ending::HostPanic { message: message.clone() })
+        }
+        WasmEnding::Failed { message } => {
+            evidence.push(message.clone());
+            (FaultClass::Unknown, Ending::Exited { code: -1 })
+        }
+    };
+    if let Some(detail) = &obs.fault_detail {
+        evidence.push(detail.clone());
+    }
+    evidence.extend(obs.refused_growth.iter().cloned());
+    if let Some(op) = &obs.host_call {
+        evidence.push(format!("the call ended inside host call `{op}`"));
+    }
+    evidence.extend(depth_evidence(obs.progress));
+
+    let faulted = fault != FaultClass::None || s.injects != FaultClass::None;
+    let (reuse, reuse_detail) = match &obs.reuse {
+        None => (Reuse::NotChecked, vec!["the run ended before the scenario was called".to_string()]),
+        Some(facts) => wasm_reuse(facts, faulted, &mut evidence),
+    };
+    let recovery_us = match reuse {
+        Reuse::Reusable | Reuse::ReusableStateChanged => obs.health_us,
+        _ => obs.fresh_context_us,
+    };
+    let verdict = verdict(s.injects, fault, true, false, reuse);
+    Outcome {
+        scenario: s.name.clone(),
+        model,
+        verdict,
+        fault,
+        ending,
+        containment: Containment {
+            host_survived: true,
+            detected: fault != FaultClass::None,
+            classified: fault == s.injects,
+            reuse,
+            reuse_detail,
+            recovery_us,
+        },
+        progress: obs.progress,
+        cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: None, max_rss_kib: None },
+        limits: s.limits.clone(),
+        evidence,
+        output_tail: tail_text(&[("guest output", &obs.output)]),
+    }
+}
+
+/// Decides reuse from the facts the worker gathered on the same instance.
+/// State changes count only when a fault was involved: a clean call that
+/// allocates is supposed to change memory.
+fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reuse, Vec<String>) {
+    let mut detail = Vec::new();
+    let mut changed = false;
+    if let Some((before, after)) = f.stack_pointer {
+        if before != after {
+            changed = true;
+            if after > before {
+                // The shadow stack grows down from `before`; a larger value
+                // after the call means it wrapped below address 0.
+                detail.push(format!(
+                    "__stack_pointer {before:#x} -> {after:#x}: wrapped below 0, Rust's shadow stack ran out"
+                ));
+                evidence.push("the shadow stack pointer wrapped below address 0: the shadow stack in linear memory ran out before the engine's stack".into());
+            } else {
+                detail.push(format!(
+                    "__stack_pointer {before:#x} -> {after:#x}: not restored, {} bytes of shadow stack leaked",
+                    before - after
+                ));
+            }
+        } else {
+            detail.push("__stack_pointer restored".into());
+        }
+    }
+    if !f.globals_changed.is_empty() {
+        changed = true;
+        detail.push(format!("globals changed: {}", f.globals_changed.join(", ")));
+    }
+    if f.memory_changed_bytes > 0 {
+        let range = f.memory_changed_range.map(|(lo, hi)| format!(" in {lo:#x}..={hi:#x}")).unwrap_or_default();
+        detail.push(format!("{} bytes of live linear memory changed{range}", f.memory_changed_bytes));
+        changed = true;
+    }
+    if let Some((before, after)) = f.memory_size {
+        if after != before {
+            detail.push(format!("memory grew from {} KiB to {} KiB", before >> 10, after >> 10));
+        }
+    }
+    let reuse = match &f.health {
+        HealthCheck::Returned(v) if *v == HEALTH_OK => {
+            detail.insert(0, "fb_health passed on the same instance".into());
+            if changed && faulted { Reuse::ReusableStateChanged } else { Reuse::Reusable }
+        }
+        HealthCheck::Returned(v) => {
+            detail.insert(0, format!("fb_health returned {v:#x}, not {HEALTH_OK:#x}"));
+            Reuse::Unusable
+        }
+        HealthCheck::Failed(how) => {
+            detail.insert(0, format!("fb_health failed on the same instance: {how}"));
+            Reuse::Unusable
+        }
+        HealthCheck::Missing => {
+            detail.insert(0, "the module has no fb_health export".into());
+            Reuse::NotChecked
+        }
+    };
+    (reuse, detail)
+}
+
+/// Classifies a native run from the fork server's observation.
+pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
+    let r = &obs.report;
+    let stderr = &obs.stderr.tail;
+    let mut evidence = Vec::new();
+    let (signal, exit_code) = match obs.status {
+        ChildStatus::Signaled { signal, .. } => (Some(signal), None),
+        ChildStatus::Exited { code } => (None, Some(code)),
+    };
+    let survived_scenario = matches!(r.stage, ChildStage::Completed | ChildStage::Recovered);
+    let (fault, ending, host_survived) = if obs.killed_at_deadline && !survived_scenario {
+        evidence.push(format!("still running at the {} ms deadline: the fork server killed its process group", s.limits.timeout_ms));
+        (FaultClass::Timeout, Ending::TimedOut { after_ms: s.limits.timeout_ms }, false)
+    } else if survived_scenario {
+        if let (ChildStage::Completed, Some(value)) = (r.stage, r.value) {
+            evidence.push(format!("the scenario returned {value} ({value:#x}): no signal, no panic"));
+        }
+        let ending = match r.stage {
+            ChildStage::Completed => Ending::Completed { value: r.value.unwrap_or_default() },
+            _ => Ending::Recovered {
+                panic_message: r.panics.first().map(|p| first_line(p).to_string()).unwrap_or_default(),
+            },
+        };
+        let fault = if let Some(op) = &r.host_call {
+            evidence.push(format!("the panic came out of host call `{op}` and unwound through the guest"));
+            FaultClass::HostFault
+        } else if r.stage == ChildStage::Recovered {
+            FaultClass::Panic
+        } else if r.alloc_failures > 0 {
+            FaultClass::ResourceLimit
+        } else {
+            FaultClass::None
+        };
+        if r.stage == ChildStage::Recovered {
+            evidence.push("catch_unwind caught the panic inside the process".into());
+            evidence.extend(r.panics.iter().map(|p| format!("panic hook: {}", first_line(p))));
+        }
+        if r.alloc_failures > 0 {
+            evidence.push(format!(
+                "the allocator refused {} allocation(s), the first of {} bytes (RLIMIT_AS)",
+                r.alloc_failures, r.first_failed_alloc_bytes
+            ));
+        }
+        (fault, ending, true)
+    } else {
+        let (class, ev) = classify_death(&DeathFacts {
+            signal,
+            exit_code,
+            stderr,
+            host_call: r.host_call.as_deref(),
+            panics: &r.panics,
+            alloc_failures: r.alloc_failures,
+        });
+        evidence.extend(ev);
+        let ending = match obs.status {
+            ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
+            ChildStatus::Exited { code } => Ending::Exited { code },
+        };
+        (class, ending, false)
+    };
+    evidence.extend(depth_evidence(r.progress));
+    if obs.strays_killed > 0 {
+        evidence.push(format!("{} stray process(es) left behind were killed after the run", obs.strays_killed));
+    }
+
+    let (reuse, reuse_detail) = if !host_survived {
+        (Reuse::Lost, vec!["the process died: everything it held is gone".to_string()])
+    } else {
+        match r.health {
+            Some(v) if v == HEALTH_OK => (
+                Reuse::Reusable,
+                vec!["the process lives on; faultbox_guests::health passed in it afterwards".to_string()],
+            ),
+            Some(v) => (Reuse::Unusable, vec![format!("faultbox_guests::health returned {v:#x} in the same process")]),
+            None => (
+                Reuse::Unusable,
+                vec![format!(
+                    "the process died during the health check after the scenario returned ({})",
+                    signal.map(|s| s.name()).unwrap_or_else(|| format!("exit {}", exit_code.unwrap_or(-1)))
+                )],
+            ),
+        }
+    };
+    let recovery_us = match reuse {
+        Reuse::Reusable => r.health_us,
+        _ => r.startup_us.map(|s| s + r.health_us.unwrap_or(0)),
+    };
+    let killed = obs.killed_at_deadline && !survived_scenario;
+    Outcome {
+        scenario: s.name.clone(),
+        model: ExecutionModel::Native,
+        verdict: verdict(s.injects, fault, host_survived, killed, reuse),
+        fault,
+        ending,
+        containment: Containment {
+            host_survived,
+            detected: fault != FaultClass::None,
+            classified: fault == s.injects,
+            reuse,
+            reuse_detail,
+            recovery_us,
+        },
+        progress: r.progress,
+        cost: Cost {
+            wall_us,
+            fault_us: r.call_us,
+            cpu_us: Some(obs.cpu_us),
+            max_rss_kib: Some(obs.max_rss_kib),
+        },
+        limits: s.limits.clone(),
+        evidence,
+        output_tail: tail_text(&[("stdout", &obs.stdout), ("stderr", &obs.stderr)]),
+    }
+}
+
+/// A wasm worker died or hung during the run: the sandbox did not hold.
+pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u64) -> Outcome {
+    let host_call = lost.host_calls.last().map(String::as_str);
+    let (fault, mut evidence) = if lost.hung {
+        (FaultClass::Timeout, vec!["the worker stopped answering and was killed".to_string()])
+    } else {
+        classify_death(&DeathFacts {
+            signal: lost.signal,
+            exit_code: lost.exit_code,
+            stderr: &lost.stderr.tail,
+            host_call,
+            panics: &[],
+            alloc_failures: 0,
+        })
+    };
+    evidence.insert(0, "the wasm worker process died: the whole embedding, not just the instance, is gone".into());
+    Outcome {
+        scenario: s.name.clone(),
+        model,
+        verdict: verdict(s.injects, fault, false, false, Reuse::Lost),
+        fault,
+        ending: Ending::WorkerLost { signal: lost.signal, exit_code: lost.exit_code, hung: lost.hung },
+        containment: Containment {
+            host_survived: false,
+            detected: fault != FaultClass::None,
+            classified: fault == s.injects,
+            reuse: Reuse::Lost,
+            reuse_detail: vec!["the worker died with every instance it held".into()],
+            recovery_us: None,
+        },
+        progress: None,
+        cost: Cost { wall_us, ..Cost::default() },
+        limits: s.limits.clone(),
+        evidence,
+        output_tail: tail_text(&[("worker stderr", &lost.stderr)]),
+    }
+}
+
+/// The model cannot run the scenario (a wasm-only module in the native model).
+pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
+    let why = s.expectation(model).why.clone();
+    Outcome {
+        scenario: s.name.clone(),
+        model,
+        verdict: Verdict::NotApplicable,
+        fault: FaultClass::None,
+        ending: Ending::NotApplicable { why: why.clone() },
+        containment: Containment {
+            host_survived: true,
+            detected: false,
+            classified: false,
+            reuse: Reuse::NotChecked,
+            reuse_detail: Vec::new(),
+            recovery_us: None,
+        },
+        progress: None,
+        cost: Cost::default(),
+        limits: s.limits.clone(),
+        evidence: vec![why],
+        output_tail: None,
+    }
+}

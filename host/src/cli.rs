@@ -1,0 +1,194 @@
+//! The command line: parsing, dispatch, exit codes. Exit codes: 0 success,
+//! 1 faultbox itself failed (or `--check` found unexpected outcomes), 2 bad
+//! input, 128+N interrupted by signal N.
+
+use crate::error::BadInput;
+use crate::model::ExecutionModel;
+use crate::report::{self, Report};
+use crate::scenario::Catalog;
+use crate::supervisor::{Supervisor, default_jobs};
+use crate::worker::WorkerKind;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Run the same fault scenarios in wasm and native execution models and
+/// report, side by side, which model survives each fault, detects it and
+/// recovers, and at what cost.
+#[derive(Debug, Parser)]
+#[command(name = "faultbox", version, max_term_width = 100)]
+pub struct Cli {
+    /// Directory of scenario manifests (default: $FAULTBOX_SCENARIOS, else
+    /// ./scenarios, else the catalog in faultbox's source tree).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every scenario in every execution model and print the matrix.
+    Compare(CompareArgs),
+    /// Run one scenario and show the outcome in full.
+    Run(RunArgs),
+    /// List the scenario catalog.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Run a worker process (used by faultbox itself).
+    #[command(hide = true)]
+    Worker {
+        /// wasm, wasm-explicit, wasm-pulley or native (the fork server).
+        kind: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Only these execution models (repeatable; default: all).
+    #[arg(long = "model", value_parser = parse_model, value_name = "MODEL")]
+    pub models: Vec<ExecutionModel>,
+    /// Only scenarios whose name contains this.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Scenario runs in parallel (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+    /// Exit with 1 when an observed outcome differs from its manifest.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario name (see `faultbox list`).
+    pub scenario: String,
+    /// Execution model (default: every model).
+    #[arg(long, value_parser = parse_model, value_name = "MODEL")]
+    pub model: Option<ExecutionModel>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompareFormat {
+    /// Side-by-side table for the terminal.
+    Table,
+    /// The full report as JSON (stable, documented field names).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RunFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+fn parse_model(s: &str) -> Result<ExecutionModel, String> {
+    ExecutionModel::from_name(s).ok_or_else(|| {
+        format!("unknown execution model `{s}` (known: {})", ExecutionModel::ALL.map(|m| m.name()).join(", "))
+    })
+}
+
+/// Parses the command line, runs it and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    if let Command::Worker { kind } = &cli.command {
+        return match WorkerKind::from_arg(kind) {
+            Some(kind) => crate::worker::server::serve(kind),
+            None => {
+                eprintln!("faultbox: unknown worker kind `{kind}`");
+                2
+            }
+        };
+    }
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(bad) = err.downcast_ref::<BadInput>() {
+                eprintln!("faultbox: {bad}");
+                2
+            } else {
+                eprintln!("faultbox: error: {err:#}");
+                1
+            }
+        }
+    }
+}
+
+fn catalog(cli: &Cli) -> Result<Catalog, BadInput> {
+    Catalog::load(&cli.scenarios.clone().unwrap_or_else(Catalog::default_dir))
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::List { format } => {
+            let catalog = catalog(&cli)?;
+            match format {
+                ListFormat::Table => print!("{}", report::catalog_table(&catalog)),
+                ListFormat::Json => {
+                    let items: Vec<_> = catalog
+                        .scenarios
+                        .iter()
+                        .map(|s| {
+                            serde_json::json!({
+                                "name": s.name, "category": s.category, "injects": s.injects,
+                                "summary": s.summary, "manifest": s.manifest,
+                                "limits": s.limits,
+                                "expect": ExecutionModel::ALL.iter().map(|m| (m.name(), s.expectation(*m))).collect::<std::collections::BTreeMap<_,_>>(),
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&items)?);
+                }
+            }
+            Ok(0)
+        }
+        Command::Compare(args) => {
+            let catalog = catalog(&cli)?;
+            let scenarios = catalog.select(args.scenario.as_deref())?;
+            let models = if args.models.is_empty() { ExecutionModel::ALL.to_vec() } else { args.models.clone() };
+            let supervisor = Supervisor::for_current_exe()?;
+            let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+            let outcomes = supervisor.run_all(&scenarios, &models, jobs)?;
+            let report = Report::new(&scenarios, &models, outcomes);
+            match args.format {
+                CompareFormat::Table => print!("{}", report::comparison_table(&report)),
+                CompareFormat::Json => println!("{}", report.to_json()),
+            }
+            Ok(if args.check && report.summary.unexpected > 0 { 1 } else { 0 })
+        }
+        Command::Run(args) => {
+            let catalog = catalog(&cli)?;
+            let s = catalog.get(&args.scenario)?;
+            let supervisor = Supervisor::for_current_exe()?;
+            let models = match args.model {
+                Some(m) => vec![m],
+                None => ExecutionModel::ALL.to_vec(),
+            };
+            let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
+            match args.format {
+                RunFormat::Text => {
+                    let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();
+                    print!("{}", text.join("\n"));
+                }
+                RunFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
+            }
+            Ok(0)
+        }
+        Command::Worker { .. } => unreachable!("handled before"),
+    }
+}

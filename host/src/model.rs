@@ -1,0 +1,65 @@
+//! The execution models faultbox compares.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where and how guest code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ExecutionModel {
+    /// The guest compiled to wasm, run by wasmtime (Cranelift, signals-based
+    /// traps: bounds checks through guard pages) in a worker process.
+    #[serde(rename = "wasm")]
+    Wasm,
+    /// As `wasm`, with `signals_based_traps(false)`: every bounds and
+    /// division check is explicit code, no signal handler is involved.
+    #[serde(rename = "wasm-explicit")]
+    WasmExplicit,
+    /// As `wasm`, interpreted by Pulley, wasmtime's portable interpreter.
+    #[serde(rename = "wasm-pulley")]
+    WasmPulley,
+    /// The same guest source compiled natively and run in a forked child,
+    /// wrapped in `catch_unwind`.
+    #[serde(rename = "native")]
+    Native,
+}
+
+impl ExecutionModel {
+    pub const ALL: [ExecutionModel; 4] = [
+        ExecutionModel::Wasm,
+        ExecutionModel::WasmExplicit,
+        ExecutionModel::WasmPulley,
+        ExecutionModel::Native,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecutionModel::Wasm => "wasm",
+            ExecutionModel::WasmExplicit => "wasm-explicit",
+            ExecutionModel::WasmPulley => "wasm-pulley",
+            ExecutionModel::Native => "native",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ExecutionModel> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    pub fn is_wasm(self) -> bool {
+        self != ExecutionModel::Native
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            ExecutionModel::Wasm => "wasmtime, Cranelift, signals-based traps",
+            ExecutionModel::WasmExplicit => "wasmtime, Cranelift, explicit checks (no signal handlers)",
+            ExecutionModel::WasmPulley => "wasmtime, Pulley interpreter",
+            ExecutionModel::Native => "native code in a forked child, inside catch_unwind",
+        }
+    }
+}
+
+impl fmt::Display for ExecutionModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,10 @@
+//! The native execution model: the same guest source, linked into this
+//! binary, run in a forked child of a fork server inside `catch_unwind`.
+
+mod alloc_watch;
+mod child;
+mod forkserver;
+mod region;
+
+pub use forkserver::{ForkServer, Terminated, kill_strays, wait4};
+pub use region::now_ns;

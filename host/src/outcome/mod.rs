@@ -1,0 +1,283 @@
+//! The outcome of one run: one taxonomy shared by every execution model.
+//!
+//! Field names here are the JSON report's field names (`--format json`);
+//! they are documented on each field and kept stable.
+
+mod signal;
+mod trap_code;
+
+pub use signal::Signal;
+pub use trap_code::TrapCode;
+
+use crate::limits::Limits;
+use crate::model::ExecutionModel;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What kind of fault a run showed. Also used in manifests for the fault a
+/// scenario commits (`injects`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultClass {
+    /// No fault was observed.
+    None,
+    /// A call stack ran out: wasm `stack_overflow`, or a native guard-page hit
+    /// that Rust reports as "has overflowed its stack".
+    StackExhaustion,
+    /// An access to memory the guest does not own: wasm `memory_out_of_bounds`,
+    /// SIGSEGV/SIGBUS, or heap corruption caught by the C allocator.
+    MemoryFault,
+    /// Division by zero, division overflow, invalid float-to-int conversion.
+    ArithmeticFault,
+    /// An indirect call through a null, out-of-range or wrongly typed table
+    /// entry (wasm's control-flow integrity checks).
+    IndirectCallFault,
+    /// The guest stopped itself: `abort()`, a trap instruction (wasm
+    /// `unreachable`, x86 `ud2`).
+    Abort,
+    /// A Rust panic (recovered, or turned into an abort).
+    Panic,
+    /// The run exceeded its time budget (epoch deadline, fuel, or killed).
+    Timeout,
+    /// A memory limit refused the guest (store limit, RLIMIT_AS).
+    ResourceLimit,
+    /// The fault happened in host code the guest called (the sandbox boundary).
+    HostFault,
+    /// Something ended the run that faultbox cannot attribute.
+    Unknown,
+}
+
+impl FaultClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultClass::None => "none",
+            FaultClass::StackExhaustion => "stack_exhaustion",
+            FaultClass::MemoryFault => "memory_fault",
+            FaultClass::ArithmeticFault => "arithmetic_fault",
+            FaultClass::IndirectCallFault => "indirect_call_fault",
+            FaultClass::Abort => "abort",
+            FaultClass::Panic => "panic",
+            FaultClass::Timeout => "timeout",
+            FaultClass::ResourceLimit => "resource_limit",
+            FaultClass::HostFault => "host_fault",
+            FaultClass::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for FaultClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The one-word answer per scenario and model, from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No fault intended, none observed: the run completed.
+    Ok,
+    /// The fault was detected, the hosting process survived and the same
+    /// execution context still works.
+    Recovered,
+    /// The fault was detected and the hosting process survived, but the
+    /// execution context is unusable and must be replaced.
+    Contained,
+    /// The run did not end by itself in time and was stopped from outside.
+    Killed,
+    /// The hosting process died (native child, or the wasm worker).
+    Crashed,
+    /// The guest committed a fault and the model did not notice: the run
+    /// completed as if nothing happened.
+    Undetected,
+    /// The model cannot run this scenario.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Recovered => "recovered",
+            Verdict::Contained => "contained",
+            Verdict::Killed => "killed",
+            Verdict::Crashed => "crashed",
+            Verdict::Undetected => "undetected",
+            Verdict::NotApplicable => "n/a",
+        }
+    }
+
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Ok,
+        Verdict::Recovered,
+        Verdict::Contained,
+        Verdict::Killed,
+        Verdict::Crashed,
+        Verdict::Undetected,
+        Verdict::NotApplicable,
+    ];
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether the execution context that ran the fault can be used again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reuse {
+    /// The health check passed and nothing the fault touched persists.
+    Reusable,
+    /// The health check passed, but state left by the faulting call persists
+    /// (linear memory is not rolled back; the shadow stack pointer may have moved).
+    ReusableStateChanged,
+    /// The context exists but fails the health check.
+    Unusable,
+    /// The context died with the fault (the process is gone).
+    Lost,
+    /// Reuse was not checked (the run never started).
+    NotChecked,
+}
+
+impl Reuse {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reuse::Reusable => "reusable",
+            Reuse::ReusableStateChanged => "reusable_state_changed",
+            Reuse::Unusable => "unusable",
+            Reuse::Lost => "lost",
+            Reuse::NotChecked => "not_checked",
+        }
+    }
+}
+
+impl fmt::Display for Reuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the run ended, as the execution model saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ending {
+    /// The scenario function returned `value`.
+    Completed { value: i64 },
+    /// Native: `catch_unwind` caught a panic inside the process.
+    Recovered { panic_message: String },
+    /// Wasm: execution trapped with `trap`; `frames` is the wasm backtrace,
+    /// innermost first.
+    Trapped { trap: TrapCode, message: String, frames: Vec<String> },
+    /// Wasm: a host function the guest called returned an error.
+    HostError { message: String },
+    /// Wasm: a host function panicked; wasmtime carried the panic through
+    /// the guest's frames back to the embedder's call site.
+    HostPanic { message: String },
+    /// The process running the guest exited with `code`.
+    Exited { code: i32 },
+    /// The process running the guest was killed by `signal`.
+    Signaled { signal: Signal, core_dumped: bool },
+    /// The process did not finish within `after_ms` and was killed.
+    TimedOut { after_ms: u64 },
+    /// The wasm worker process died or stopped answering during the run.
+    WorkerLost { signal: Option<Signal>, exit_code: Option<i32>, hung: bool },
+    /// The model cannot run the scenario.
+    NotApplicable { why: String },
+}
+
+impl Ending {
+    /// A short label: the trap code, the signal, or the kind of ending.
+    pub fn label(&self) -> String {
+        match self {
+            Ending::Completed { value } => format!("returned {value}"),
+            Ending::Recovered { .. } => "catch_unwind".into(),
+            Ending::Trapped { trap, .. } => trap.name().into(),
+            Ending::HostError { .. } => "host error".into(),
+            Ending::HostPanic { .. } => "host panic".into(),
+            Ending::Exited { code } => format!("exit {code}"),
+            Ending::Signaled { signal, .. } => signal.name(),
+            Ending::TimedOut { after_ms } => format!("killed after {after_ms} ms"),
+            Ending::WorkerLost { signal: Some(s), .. } => format!("worker lost ({s})"),
+            Ending::WorkerLost { hung: true, .. } => "worker lost (hung)".into(),
+            Ending::WorkerLost { exit_code, .. } => {
+                format!("worker lost (exit {})", exit_code.unwrap_or(-1))
+            }
+            Ending::NotApplicable { .. } => "n/a".into(),
+        }
+    }
+}
+
+/// The facts that decide recoverability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Containment {
+    /// The process hosting the guest survived the fault (wasm: the worker;
+    /// native: the child standing in for an in-process host).
+    pub host_survived: bool,
+    /// The model noticed a fault at all.
+    pub detected: bool,
+    /// The model named the fault the guest committed (observed fault class =
+    /// the scenario's `injects`).
+    pub classified: bool,
+    /// Whether the same execution context can be used again.
+    pub reuse: Reuse,
+    /// What the reuse check found, one fact per entry.
+    pub reuse_detail: Vec<String>,
+    /// Microseconds to get a verified working context again: the health
+    /// check on the same context when it is reusable, else a fresh context
+    /// (new instance, or new child process) plus its health check.
+    pub recovery_us: Option<u64>,
+}
+
+/// What the run cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Wall time of the whole run as the supervisor saw it, in µs.
+    pub wall_us: u64,
+    /// From entering the scenario to its end (return, trap or death), in µs.
+    pub fault_us: Option<u64>,
+    /// CPU time of the process that ran the guest (native: from wait4), in µs.
+    pub cpu_us: Option<u64>,
+    /// Peak resident set of that process, in KiB (native: from wait4).
+    pub max_rss_kib: Option<u64>,
+}
+
+/// Progress the guest reported while it ran (recursion depth, iterations,
+/// MiB allocated), known even when the run died.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The last value reported.
+    pub last: i64,
+    /// How many reports arrived.
+    pub reports: u64,
+}
+
+/// One run of one scenario in one execution model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Scenario name (its manifest's file stem).
+    pub scenario: String,
+    /// Execution model that ran it.
+    pub model: ExecutionModel,
+    /// The one-word verdict.
+    pub verdict: Verdict,
+    /// The fault class observed (`none` when nothing was observed).
+    pub fault: FaultClass,
+    /// How the run ended.
+    pub ending: Ending,
+    /// Survival, detection, classification, reuse and recovery cost.
+    pub containment: Containment,
+    /// Progress the guest reported, if any.
+    pub progress: Option<Progress>,
+    /// Time and memory.
+    pub cost: Cost,
+    /// The limits the run ran under.
+    pub limits: Limits,
+    /// The observations the classification rests on, one per entry
+    /// (e.g. "stderr: thread 'fb-scenario' has overflowed its stack").
+    pub evidence: Vec<String>,
+    /// The bounded tail of the guest's output (stdout and stderr), if any.
+    pub output_tail: Option<String>,
+}

@@ -1,0 +1,118 @@
+//! One run, or one scenario, in full.
+
+use crate::outcome::{Ending, Outcome};
+use crate::scenario::{Guest, Scenario};
+use std::fmt::Write;
+
+fn us(v: Option<u64>) -> String {
+    match v {
+        Some(v) if v >= 10_000 => format!("{:.1} ms", v as f64 / 1000.0),
+        Some(v) => format!("{v} µs"),
+        None => "-".into(),
+    }
+}
+
+/// Everything one outcome holds, for `faultbox run`.
+pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
+    let mut out = String::new();
+    let c = &o.containment;
+    let _ = writeln!(out, "{} in {}: {}", o.scenario, o.model, o.verdict);
+    let _ = writeln!(out, "  scenario      {} (injects {})", s.summary, s.injects);
+    let _ = writeln!(out, "  fault class   {}", o.fault);
+    let _ = writeln!(out, "  ending        {}", ending_text(&o.ending));
+    let _ = writeln!(out, "  host survived {}", yes(c.host_survived));
+    let _ = writeln!(out, "  detected      {}", yes(c.detected));
+    let _ = writeln!(out, "  classified    {}", yes(c.classified));
+    let _ = writeln!(out, "  reuse         {}", c.reuse);
+    for d in &c.reuse_detail {
+        let _ = writeln!(out, "                - {d}");
+    }
+    let _ = writeln!(out, "  recovery      {}", us(c.recovery_us));
+    if let Some(p) = o.progress {
+        let _ = writeln!(out, "  progress      {} ({} reports)", p.last, p.reports);
+    }
+    let _ = writeln!(
+        out,
+        "  cost          wall {}, to fault {}, cpu {}, max rss {}",
+        us(Some(o.cost.wall_us)),
+        us(o.cost.fault_us),
+        us(o.cost.cpu_us),
+        o.cost.max_rss_kib.map(|k| format!("{k} KiB")).unwrap_or("-".into())
+    );
+    let _ = writeln!(out, "  limits        {}", o.limits.summary());
+    let _ = writeln!(out, "  evidence");
+    for e in &o.evidence {
+        let _ = writeln!(out, "    - {e}");
+    }
+    let exp = s.expectation(o.model);
+    let mismatches = exp.mismatches(o);
+    let _ = writeln!(out, "  expected      {} ({})", exp.verdict, if mismatches.is_empty() { "matches" } else { "DIFFERS" });
+    for m in mismatches {
+        let _ = writeln!(out, "                - {m}");
+    }
+    let _ = writeln!(out, "  why           {}", exp.why);
+    if let Some(tail) = &o.output_tail {
+        let lines: Vec<&str> = tail.lines().collect();
+        let shown = &lines[lines.len().saturating_sub(12)..];
+        let _ = writeln!(out, "  output (last {} lines)", shown.len());
+        for l in shown {
+            let l: String = l.chars().take(160).collect();
+            let _ = writeln!(out, "    | {l}");
+        }
+    }
+    out
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn ending_text(e: &Ending) -> String {
+    match e {
+        Ending::Completed { value } => format!("completed, returned {value} ({value:#x})"),
+        Ending::Recovered { panic_message } => format!("panic caught by catch_unwind: {panic_message}"),
+        Ending::Trapped { trap, message, .. } => format!("trap {trap} ({message})"),
+        Ending::HostError { message } => format!("host error: {message}"),
+        Ending::HostPanic { message } => format!("host panic: {message}"),
+        Ending::Exited { code } => format!("exited with code {code}"),
+        Ending::Signaled { signal, core_dumped } => {
+            format!("killed by {signal}{}", if *core_dumped { " (core dumped)" } else { "" })
+        }
+        Ending::TimedOut { after_ms } => format!("killed at its {after_ms} ms deadline"),
+        Ending::WorkerLost { .. } => format!("{}", e.label()),
+        Ending::NotApplicable { why } => format!("not applicable: {why}"),
+    }
+}
+
+/// `faultbox explain`: what the scenario does, what each model did, and why.
+pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}): {}", s.name, s.category.name(), s.summary);
+    let guest = match &s.guest {
+        Guest::Rust { entry } => format!("guests crate, function `{entry}` (wasm export fb_{entry})"),
+        Guest::Wat { path, entry } => format!("{} (export fb_{entry})", path.display()),
+    };
+    let _ = writeln!(out, "  guest: {guest}, arg {}", s.arg);
+    let _ = writeln!(out, "  injects: {}", s.injects);
+    if !s.description.is_empty() {
+        let _ = writeln!(out);
+        for line in s.description.trim().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    for o in outcomes {
+        let exp = s.expectation(o.model);
+        let _ = writeln!(out);
+        let _ = writeln!(out, "  {}: {} — {}", o.model, o.verdict, ending_text(&o.ending));
+        let _ = writeln!(out, "    why: {}", exp.why);
+        for e in &o.evidence {
+            let _ = writeln!(out, "    - {e}");
+        }
+        let _ = writeln!(out, "    reuse: {} ({})", o.containment.reuse, o.containment.reuse_detail.join("; "));
+        let m = exp.mismatches(o);
+        if !m.is_empty() {
+            let _ = writeln!(out, "    (!) differs from the manifest: {}", m.join("; "));
+        }
+    }
+    out
+}

@@ -1,0 +1,139 @@
+//! Reports: the comparison as data ([`Report`]) and its renderings. The
+//! reporter knows outcomes and scenarios, never an engine.
+
+mod detail;
+mod table;
+
+pub use detail::{explain, run_detail};
+pub use table::{catalog_table, comparison_table};
+
+use crate::model::ExecutionModel;
+use crate::outcome::{FaultClass, Outcome, Verdict};
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+/// The whole comparison, as `--format json` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// faultbox's version.
+    pub faultbox_version: String,
+    /// The execution models compared, in column order.
+    pub models: Vec<ModelInfo>,
+    /// One entry per scenario, in catalog order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Counts across all scenarios.
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelInfo {
+    pub name: ExecutionModel,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub category: String,
+    /// The fault the guest commits.
+    pub injects: FaultClass,
+    pub summary: String,
+    pub description: String,
+    /// One outcome per model, in `models` order.
+    pub outcomes: Vec<Outcome>,
+    /// Per model, how the observed outcome differs from the manifest (empty: as expected).
+    pub mismatches: Vec<Vec<String>>,
+    /// Per model, the manifest's explanation of the mechanism.
+    pub why: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub per_model: Vec<ModelSummary>,
+    /// Outcomes that differ from their manifest.
+    pub unexpected: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ModelSummary {
+    pub model: String,
+    /// Scenarios run (not n/a).
+    pub ran: usize,
+    /// Verdict → count.
+    pub verdicts: std::collections::BTreeMap<String, usize>,
+    /// Fault scenarios where the hosting process survived.
+    pub host_survived: usize,
+    /// Fault scenarios the model detected.
+    pub detected: usize,
+    /// Fault scenarios it named correctly.
+    pub classified: usize,
+    /// Fault scenarios (those that inject a fault).
+    pub faults: usize,
+    /// Scenarios whose fault went undetected, by name.
+    pub undetected: Vec<String>,
+}
+
+impl Report {
+    /// Builds the report. `outcomes` holds, per scenario, one outcome per model.
+    pub fn new(scenarios: &[&Scenario], models: &[ExecutionModel], outcomes: Vec<Outcome>) -> Report {
+        let mut rows = Vec::new();
+        let mut it = outcomes.into_iter();
+        for s in scenarios {
+            let outs: Vec<Outcome> = it.by_ref().take(models.len()).collect();
+            let mismatches = outs.iter().map(|o| s.expectation(o.model).mismatches(o)).collect();
+            let why = models.iter().map(|m| s.expectation(*m).why.clone()).collect();
+            rows.push(ScenarioResult {
+                name: s.name.clone(),
+                category: s.category.name().to_string(),
+                injects: s.injects,
+                summary: s.summary.clone(),
+                description: s.description.clone(),
+                outcomes: outs,
+                mismatches,
+                why,
+            });
+        }
+        let summary = Summary::of(&rows, models);
+        Report {
+            faultbox_version: env!("CARGO_PKG_VERSION").to_string(),
+            models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into() }).collect(),
+            scenarios: rows,
+            summary,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports serialize")
+    }
+}
+
+impl Summary {
+    fn of(rows: &[ScenarioResult], models: &[ExecutionModel]) -> Summary {
+        let mut per_model: Vec<ModelSummary> =
+            models.iter().map(|m| ModelSummary { model: m.name().into(), ..Default::default() }).collect();
+        let mut unexpected = 0;
+        for row in rows {
+            for (i, o) in row.outcomes.iter().enumerate() {
+                let m = &mut per_model[i];
+                if !row.mismatches[i].is_empty() {
+                    unexpected += 1;
+                }
+                if o.verdict == Verdict::NotApplicable {
+                    continue;
+                }
+                m.ran += 1;
+                *m.verdicts.entry(o.verdict.name().into()).or_default() += 1;
+                if row.injects != FaultClass::None {
+                    m.faults += 1;
+                    m.host_survived += o.containment.host_survived as usize;
+                    m.detected += o.containment.detected as usize;
+                    m.classified += o.containment.classified as usize;
+                    if o.verdict == Verdict::Undetected {
+                        m.undetected.push(row.name.clone());
+                    }
+                }
+            }
+        }
+        Summary { per_model, unexpected }
+    }
+}

@@ -1,0 +1,267 @@
+//! Scenarios and the catalog that loads them from their manifests.
+
+mod manifest;
+mod wasm_module;
+
+pub use manifest::{Category, Expectation};
+pub use wasm_module::parse_wat;
+
+use crate::error::{BadInput, line_of};
+use crate::limits::Limits;
+use crate::model::ExecutionModel;
+use crate::outcome::{Ending, FaultClass, Outcome, Verdict};
+use manifest::ManifestFile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The guest code a scenario runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Guest {
+    /// A function of the `guests` crate: both models can run it.
+    Rust { entry: String },
+    /// A hand-written wasm module (`guests/wat/`): wasm models only. The
+    /// entry is the export `fb_<entry>`.
+    Wat { path: PathBuf, entry: String },
+}
+
+impl Guest {
+    pub fn entry(&self) -> &str {
+        match self {
+            Guest::Rust { entry } | Guest::Wat { entry, .. } => entry,
+        }
+    }
+
+    pub fn export_name(&self) -> String {
+        format!("fb_{}", self.entry())
+    }
+}
+
+/// One loaded, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub manifest: PathBuf,
+    pub summary: String,
+    pub description: String,
+    pub category: Category,
+    pub injects: FaultClass,
+    pub guest: Guest,
+    pub arg: i64,
+    pub limits: Limits,
+    expect: BTreeMap<ExecutionModel, Expectation>,
+}
+
+impl Scenario {
+    /// The manifest's expectation for `model` (wasm variants fall back to
+    /// `[expect.wasm]`).
+    pub fn expectation(&self, model: ExecutionModel) -> &Expectation {
+        &self.expect[&model]
+    }
+
+    /// Whether `model` can run this scenario at all.
+    pub fn runs_in(&self, model: ExecutionModel) -> bool {
+        model.is_wasm() || matches!(self.guest, Guest::Rust { .. })
+    }
+
+    /// Loads and validates one manifest.
+    pub fn load(path: &Path) -> Result<Scenario, BadInput> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| BadInput::in_file(path, format!("cannot read manifest: {e}")))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+            .ok_or_else(|| {
+                BadInput::in_file(path, "a scenario's file name must be lowercase letters, digits and `_`, ending in .toml")
+            })?
+            .to_string();
+        let file: ManifestFile = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            BadInput::in_file(path, e.message().to_string()).at_line(line)
+        })?;
+        let bad = |problem: String| {
+            let key = problem.split('`').nth(1).unwrap_or("").to_string();
+            let line = find_key_line(&text, &key);
+            BadInput::in_file(path, problem).at_line(line)
+        };
+
+        file.limits.validate().map_err(bad)?;
+        if file.summary.trim().is_empty() {
+            return Err(bad("`summary` is empty".into()));
+        }
+        let entry = file.guest.entry.clone();
+        let guest = match &file.guest.wat {
+            None => {
+                if faultbox_guests::entry(&entry).is_none() {
+                    let known: Vec<_> = faultbox_guests::ENTRIES.iter().map(|e| e.name).collect();
+                    return Err(bad(format!(
+                        "`entry` = \"{entry}\" is not a guest function (known: {})",
+                        known.join(", ")
+                    )));
+                }
+                Guest::Rust { entry }
+            }
+            Some(rel) => {
+                let wat_path = path.parent().unwrap_or(Path::new(".")).join(rel);
+                let bytes = parse_wat(&wat_path)?;
+                wasm_module::check_entry(&wat_path, &bytes, &format!("fb_{entry}"))?;
+                Guest::Wat { path: wat_path, entry }
+            }
+        };
+
+        let mut expect = BTreeMap::new();
+        for (key, e) in &file.expect {
+            let model = ExecutionModel::from_name(key).ok_or_else(|| {
+                bad(format!(
+                    "`expect.{key}` names no execution model (known: {})",
+                    ExecutionModel::ALL.map(|m| m.name()).join(", ")
+                ))
+            })?;
+            if e.why.trim().is_empty() {
+                return Err(bad(format!("`expect.{key}` needs a `why`: the mechanism behind the outcome")));
+            }
+            if e.fault.is_none() && e.verdict != Verdict::NotApplicable {
+                return Err(bad(format!("`expect.{key}` needs a `fault` (the fault class observed)")));
+            }
+            expect.insert(model, e.clone());
+        }
+        for model in [ExecutionModel::Wasm, ExecutionModel::Native] {
+            if !expect.contains_key(&model) {
+                return Err(bad(format!("`expect.{model}` is missing: every scenario states what it expects of wasm and native")));
+            }
+        }
+        let wasm = expect[&ExecutionModel::Wasm].clone();
+        for model in ExecutionModel::ALL {
+            expect.entry(model).or_insert_with(|| wasm.clone());
+        }
+        let native_runs = matches!(guest, Guest::Rust { .. });
+        let native_na = expect[&ExecutionModel::Native].verdict == Verdict::NotApplicable;
+        if native_runs == native_na {
+            return Err(bad(if native_runs {
+                "`expect.native` says n/a, but a Rust guest always runs natively".to_string()
+            } else {
+                "`expect.native` must be n/a for a wat guest (it has no native twin)".to_string()
+            }));
+        }
+
+        Ok(Scenario {
+            name,
+            manifest: path.to_path_buf(),
+            summary: file.summary,
+            description: file.description,
+            category: file.category,
+            injects: file.injects,
+            guest,
+            arg: file.guest.arg,
+            limits: file.limits,
+            expect,
+        })
+    }
+}
+
+/// Line of the first occurrence of `key` as a TOML key or table name.
+fn find_key_line(text: &str, key: &str) -> Option<usize> {
+    let last = key.rsplit('.').next().filter(|k| !k.is_empty())?;
+    text.lines().position(|l| {
+        let l = l.trim_start();
+        l.starts_with(last) && l[last.len()..].trim_start().starts_with('=')
+            || l.starts_with('[') && l.contains(last)
+    })
+    .map(|i| i + 1)
+}
+
+/// Every scenario in a directory, in catalog order (by category, then name).
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    pub dir: PathBuf,
+    pub scenarios: Vec<Scenario>,
+}
+
+impl Catalog {
+    /// The default catalog: `$FAULTBOX_SCENARIOS`, else `scenarios/` in the
+    /// current directory, else the one in faultbox's source tree.
+    pub fn default_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("FAULTBOX_SCENARIOS") {
+            return dir.into();
+        }
+        let here = PathBuf::from("scenarios");
+        if here.is_dir() {
+            return here;
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+
+    /// Loads every `*.toml` in `dir`. The first bad manifest is the error.
+    pub fn load(dir: &Path) -> Result<Catalog, BadInput> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| BadInput::in_file(dir, format!("cannot read the scenario directory: {e}")))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(BadInput::in_file(dir, "no scenario manifests (*.toml) here"));
+        }
+        let mut scenarios = paths.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>, _>>()?;
+        scenarios.sort_by(|a, b| (a.category, &a.name).cmp(&(b.category, &b.name)));
+        Ok(Catalog { dir: dir.to_path_buf(), scenarios })
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Scenario, BadInput> {
+        self.scenarios.iter().find(|s| s.name == name).ok_or_else(|| {
+            BadInput::new(format!(
+                "unknown scenario `{name}`: {} has no {name}.toml (see `faultbox list`)",
+                self.dir.display()
+            ))
+        })
+    }
+
+    /// The scenarios whose name contains `filter` (all when empty).
+    pub fn select(&self, filter: Option<&str>) -> Result<Vec<&Scenario>, BadInput> {
+        let Some(f) = filter else { return Ok(self.scenarios.iter().collect()) };
+        if let Ok(exact) = self.get(f) {
+            return Ok(vec![exact]);
+        }
+        let found: Vec<_> = self.scenarios.iter().filter(|s| s.name.contains(f)).collect();
+        if found.is_empty() {
+            return Err(self.get(f).unwrap_err());
+        }
+        Ok(found)
+    }
+}
+
+impl Expectation {
+    /// How `outcome` differs from this expectation, one line per field;
+    /// empty when it matches.
+    pub fn mismatches(&self, outcome: &Outcome) -> Vec<String> {
+        let mut out = Vec::new();
+        if outcome.verdict != self.verdict {
+            out.push(format!("verdict: expected {}, observed {}", self.verdict, outcome.verdict));
+        }
+        if let Some(fault) = self.fault {
+            if self.verdict != Verdict::NotApplicable && outcome.fault != fault {
+                out.push(format!("fault: expected {fault}, observed {}", outcome.fault));
+            }
+        }
+        if let Some(trap) = self.trap {
+            match &outcome.ending {
+                Ending::Trapped { trap: seen, .. } if *seen == trap => {}
+                other => out.push(format!("trap: expected {trap}, observed {}", other.label())),
+            }
+        }
+        if let Some(signal) = self.signal {
+            match &outcome.ending {
+                Ending::Signaled { signal: seen, .. } if *seen == signal => {}
+                Ending::WorkerLost { signal: Some(seen), .. } if *seen == signal => {}
+                other => out.push(format!("signal: expected {signal}, observed {}", other.label())),
+            }
+        }
+        if let Some(reuse) = self.reuse {
+            if outcome.containment.reuse != reuse {
+                out.push(format!("reuse: expected {reuse}, observed {}", outcome.containment.reuse));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,116 @@
+//! The supervisor: the CLI process. It never runs guest code; it hands each
+//! (scenario, execution model) run to a worker process and classifies what
+//! comes back, including a worker that does not come back.
+
+use crate::classify;
+use crate::model::ExecutionModel;
+use crate::outcome::Outcome;
+use crate::scenario::{Guest, Scenario};
+use crate::worker::WorkerKind;
+use crate::worker::client::WorkerPool;
+use crate::worker::protocol::{Message, ModuleSource, NativeRequest, Request, WasmRequest};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Beyond a run's own deadline, how long a worker may take to answer
+/// (compiling a module on first use, the health check, a fresh instance).
+const ANSWER_GRACE: Duration = Duration::from_secs(20);
+
+pub struct Supervisor {
+    pool: WorkerPool,
+}
+
+impl Supervisor {
+    /// `exe` is the faultbox binary whose `worker` subcommand runs workers.
+    pub fn new(exe: PathBuf) -> Supervisor {
+        Supervisor { pool: WorkerPool::new(exe) }
+    }
+
+    /// The supervisor of the running faultbox binary.
+    pub fn for_current_exe() -> anyhow::Result<Supervisor> {
+        Ok(Supervisor::new(std::env::current_exe()?))
+    }
+
+    pub fn pool(&self) -> &WorkerPool {
+        &self.pool
+    }
+
+    /// The request that runs `s` in `model`.
+    pub fn request(s: &Scenario, model: ExecutionModel) -> Request {
+        match (&s.guest, model) {
+            (_, ExecutionModel::Native) => Request::Native(NativeRequest {
+                entry: s.guest.entry().to_string(),
+                arg: s.arg,
+                limits: s.limits.clone(),
+            }),
+            (guest, model) => Request::Wasm(WasmRequest {
+                model,
+                module: match guest {
+                    Guest::Rust { .. } => ModuleSource::Guest,
+                    Guest::Wat { path, .. } => ModuleSource::Wat(path.clone()),
+                },
+                export: guest.export_name(),
+                arg: s.arg,
+                limits: s.limits.clone(),
+                check_reuse: true,
+            }),
+        }
+    }
+
+    /// Runs one scenario in one model. `Err` only for failures of faultbox
+    /// itself (a worker that cannot start, a malformed answer); every guest
+    /// fault is an `Ok` outcome.
+    pub fn run(&self, s: &Scenario, model: ExecutionModel) -> anyhow::Result<Outcome> {
+        if !s.runs_in(model) {
+            return Ok(classify::not_applicable(s, model));
+        }
+        let started = Instant::now();
+        let deadline = Duration::from_millis(s.limits.timeout_ms * 2) + ANSWER_GRACE;
+        let answer = self.pool.call(WorkerKind::for_model(model), &Self::request(s, model), deadline)?;
+        let wall_us = started.elapsed().as_micros() as u64;
+        match answer {
+            Ok(Message::Wasm(obs)) => Ok(classify::wasm(s, model, &obs, wall_us)),
+            Ok(Message::Native(obs)) => Ok(classify::native(s, &obs, wall_us)),
+            Ok(Message::Failed { message }) => {
+                anyhow::bail!("{model} worker could not run {}: {message}", s.name)
+            }
+            Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", s.name),
+            Err(lost) if model.is_wasm() => Ok(classify::worker_lost(s, model, &lost, wall_us)),
+            Err(lost) => anyhow::bail!(
+                "the fork server died running {} ({:?}): {}",
+                s.name,
+                lost.signal.map(|s| s.name()),
+                lost.stderr.tail
+            ),
+        }
+    }
+
+    /// Runs every (scenario, model) pair on `jobs` threads. The result is
+    /// in input order: scenarios outer, models inner.
+    pub fn run_all(&self, scenarios: &[&Scenario], models: &[ExecutionModel], jobs: usize) -> anyhow::Result<Vec<Outcome>> {
+        let pairs: Vec<(&Scenario, ExecutionModel)> =
+            scenarios.iter().flat_map(|s| models.iter().map(move |m| (*s, *m))).collect();
+        let next = AtomicUsize::new(0);
+        let mut slots: Vec<Option<anyhow::Result<Outcome>>> = (0..pairs.len()).map(|_| None).collect();
+        let results = std::sync::Mutex::new(&mut slots);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.max(1).min(pairs.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((s, m)) = pairs.get(i) else { break };
+                        let outcome = self.run(s, *m);
+                        results.lock().unwrap()[i] = Some(outcome);
+                    }
+                });
+            }
+        });
+        slots.into_iter().map(|r| r.expect("every pair ran")).collect()
+    }
+}
+
+/// Default parallelism: the machine's cores.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -1,0 +1,246 @@
+//! The wasm execution model: wasmtime embedded in a worker process.
+//!
+//! Every run gets a fresh instance (pooled, copy-on-write), calls the
+//! scenario export under an epoch deadline and a store memory limit, and
+//! records what came back: a value, a trap code with its backtrace, a host
+//! error or a host panic. Then it checks whether the *same* instance is
+//! still sound, and how long a fresh one takes.
+
+mod engine;
+mod imports;
+mod modules;
+mod reuse;
+mod trap;
+
+pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, Watchdog};
+pub use imports::RunState;
+pub use modules::ModuleCache;
+pub use trap::trap_code;
+
+use crate::worker::protocol::{HealthCheck, ModuleSource, WasmEnding, WasmObservation, WasmRequest};
+use faultbox_guests::host::HostOp;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Store};
+
+/// The guest crate compiled to wasm32 by the build script.
+pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guests.wasm"));
+
+/// The export every guest offers for the health check: `() -> i64`.
+pub const HEALTH_EXPORT: &str = "fb_health";
+/// Optional `() -> ()` export the worker calls once after instantiation.
+pub const INIT_EXPORT: &str = "fb_init";
+
+/// One engine and everything compiled for it.
+pub struct EngineSet {
+    pub engine: Engine,
+    linker: Linker<RunState>,
+    pres: HashMap<ModuleSource, InstancePre<RunState>>,
+}
+
+impl EngineSet {
+    fn new(spec: EngineSpec) -> anyhow::Result<EngineSet> {
+        let engine = spec.build()?;
+        let mut linker = Linker::new(&engine);
+        imports::define(&mut linker).map_err(anyhow::Error::from)?;
+        Ok(EngineSet { engine, linker, pres: HashMap::new() })
+    }
+
+    /// The instantiation recipe for `source`, compiling it on first use.
+    pub fn instance_pre(&mut self, source: &ModuleSource, cache: &ModuleCache) -> anyhow::Result<InstancePre<RunState>> {
+        if let Some(pre) = self.pres.get(source) {
+            return Ok(pre.clone());
+        }
+        let bytes = match source {
+            ModuleSource::Guest => GUEST_WASM.to_vec(),
+            ModuleSource::Wat(path) => crate::scenario::parse_wat(path).map_err(anyhow::Error::from)?,
+            ModuleSource::Bytes(bytes) => bytes.clone(),
+        };
+        let module = cache.load(&self.engine, &bytes)?;
+        let pre = self.linker.instantiate_pre(&module).map_err(anyhow::Error::from)?;
+        self.pres.insert(source.clone(), pre.clone());
+        Ok(pre)
+    }
+}
+
+/// Runs wasm scenarios; lives in a wasm worker process.
+pub struct WasmRunner {
+    engines: HashMap<EngineSpec, EngineSet>,
+    watchdog: Watchdog,
+    cache: ModuleCache,
+    announce: fn(HostOp),
+}
+
+impl WasmRunner {
+    /// `announce` is called before host code that may kill the process runs.
+    pub fn new(announce: fn(HostOp)) -> WasmRunner {
+        WasmRunner { engines: HashMap::new(), watchdog: Watchdog::new(), cache: ModuleCache::from_env(), announce }
+    }
+
+    pub fn engine_set(&mut self, spec: EngineSpec) -> anyhow::Result<&mut EngineSet> {
+        if !self.engines.contains_key(&spec) {
+            self.engines.insert(spec, EngineSet::new(spec)?);
+        }
+        Ok(self.engines.get_mut(&spec).unwrap())
+    }
+
+    pub fn cache(&self) -> &ModuleCache {
+        &self.cache
+    }
+
+    pub fn watchdog(&self) -> &Watchdog {
+        &self.watchdog
+    }
+
+    /// Runs one scenario. `Err` means the worker could not set the run up.
+    pub fn run(&mut self, req: &WasmRequest) -> anyhow::Result<WasmObservation> {
+        let spec = EngineSpec::new(req.model, req.limits.wasm_stack_kib);
+        let announce = self.announce;
+        let cache = self.cache.clone();
+        let (pre, engine) = {
+            let set = self.engine_set(spec)?;
+            (set.instance_pre(&req.module, &cache)?, set.engine.clone())
+        };
+        let watchdog = &self.watchdog;
+        let timeout = Duration::from_millis(req.limits.timeout_ms);
+        let memory = req.limits.memory_bytes();
+
+        let new_store = || {
+            let mut store = Store::new(&engine, RunState::new(memory, announce));
+            store.limiter(|s| &mut s.limiter);
+            store.set_epoch_deadline(1);
+            store
+        };
+
+        let mut store = new_store();
+        let started = Instant::now();
+        watchdog.arm(&engine, timeout);
+        let instance = catch_unwind(AssertUnwindSafe(|| instantiate(&pre, &mut store)));
+        watchdog.disarm();
+        let instantiate_us = started.elapsed().as_micros() as u64;
+        let instance = match instance {
+            Ok(Ok(instance)) => instance,
+            Ok(Err(err)) => return Ok(observation(store, trap::ending(&err), trap::fault_detail(&err), instantiate_us)),
+            Err(panic) => {
+                let ending = WasmEnding::HostPanic { message: panic_message(&*panic) };
+                return Ok(observation(store, ending, None, instantiate_us));
+            }
+        };
+        let func = instance
+            .get_typed_func::<i64, i64>(&mut store, &req.export)
+            .map_err(|e| anyhow::anyhow!("export `{}`: {e}", req.export))?;
+
+        let before = req.check_reuse.then(|| reuse::snapshot(&mut store, &instance));
+        store.set_epoch_deadline(1);
+        watchdog.arm(&engine, timeout);
+        let call_started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, req.arg)));
+        let call_us = call_started.elapsed().as_micros() as u64;
+        watchdog.disarm();
+
+        let (ending, fault_detail) = match result {
+            Ok(Ok(value)) => (WasmEnding::Completed { value }, None),
+            Ok(Err(err)) => (trap::ending(&err), trap::fault_detail(&err)),
+            Err(panic) => (WasmEnding::HostPanic { message: panic_message(&*panic) }, None),
+        };
+
+        let mut obs = observation_parts(&mut store, ending, fault_detail, instantiate_us, call_us);
+        if let Some(before) = before {
+            let mut facts = reuse::compare(&mut store, &instance, &before);
+            let t = Instant::now();
+            facts.health = health_check(&mut store, &instance, watchdog, &engine, timeout);
+            obs.health_us = Some(t.elapsed().as_micros() as u64);
+            obs.reuse = Some(facts);
+
+            // What a plugin host that discards the instance would pay instead.
+            let t = Instant::now();
+            let mut fresh = new_store();
+            if let Ok(instance) = instantiate(&pre, &mut fresh) {
+                health_check(&mut fresh, &instance, watchdog, &engine, timeout);
+                obs.fresh_context_us = Some(t.elapsed().as_micros() as u64);
+            }
+        }
+        Ok(obs)
+    }
+}
+
+/// Instantiates and runs the guest's `fb_init`, if it has one. The caller
+/// has set the epoch deadline.
+pub fn instantiate(pre: &InstancePre<RunState>, store: &mut Store<RunState>) -> wasmtime::Result<Instance> {
+    let instance = pre.instantiate(&mut *store)?;
+    if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, INIT_EXPORT) {
+        init.call(&mut *store, ())?;
+    }
+    Ok(instance)
+}
+
+/// Calls `fb_health` on `instance` under a fresh deadline.
+pub fn health_check(
+    store: &mut Store<RunState>,
+    instance: &Instance,
+    watchdog: &Watchdog,
+    engine: &Engine,
+    timeout: Duration,
+) -> HealthCheck {
+    let Ok(health) = instance.get_typed_func::<(), i64>(&mut *store, HEALTH_EXPORT) else {
+        return HealthCheck::Missing;
+    };
+    store.set_epoch_deadline(1);
+    watchdog.arm(engine, timeout);
+    let result = catch_unwind(AssertUnwindSafe(|| health.call(&mut *store, ())));
+    watchdog.disarm();
+    match result {
+        Ok(Ok(v)) => HealthCheck::Returned(v),
+        Ok(Err(err)) => HealthCheck::Failed(match trap::ending(&err) {
+            WasmEnding::Trapped { trap, .. } => format!("trapped: {trap}"),
+            WasmEnding::HostError { message } | WasmEnding::Failed { message } => message,
+            other => format!("{other:?}"),
+        }),
+        Err(panic) => HealthCheck::Failed(format!("host panic: {}", panic_message(&*panic))),
+    }
+}
+
+fn observation_parts(
+    store: &mut Store<RunState>,
+    ending: WasmEnding,
+    fault_detail: Option<String>,
+    instantiate_us: u64,
+    call_us: u64,
+) -> WasmObservation {
+    let state = store.data_mut();
+    WasmObservation {
+        ending,
+        progress: state.progress,
+        guest_panic: state.guest_panic.clone(),
+        refused_growth: state.limiter.refused.clone(),
+        host_call: state.host_call.map(|op| crate::host_ops::op_name(op).to_string()),
+        fault_detail,
+        reuse: None,
+        instantiate_us,
+        call_us,
+        health_us: None,
+        fresh_context_us: None,
+        output: state.output.finish(),
+    }
+}
+
+fn observation(
+    mut store: Store<RunState>,
+    ending: WasmEnding,
+    fault_detail: Option<String>,
+    instantiate_us: u64,
+) -> WasmObservation {
+    observation_parts(&mut store, ending, fault_detail, instantiate_us, 0)
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

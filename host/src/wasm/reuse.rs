@@ -1,0 +1,164 @@
+//! Is the same instance still sound after a fault? Snapshots before the
+//! call, a comparison after it, then the guest's health check.
+
+use super::imports::RunState;
+use crate::worker::protocol::ReuseFacts;
+use wasmtime::{Extern, Instance, Store, Val};
+
+/// State of an instance just before the scenario call.
+pub struct Snapshot {
+    stack_pointer: Option<u32>,
+    globals: Vec<(String, String)>,
+    memory: Option<Vec<u8>>,
+}
+
+const STACK_POINTER: &str = "__stack_pointer";
+
+fn globals(store: &mut Store<RunState>, instance: &Instance) -> Vec<(String, String)> {
+    let exports: Vec<(String, Extern)> =
+        instance.exports(&mut *store).map(|e| (e.name().to_string(), e.into_extern())).collect();
+    exports
+        .into_iter()
+        .filter_map(|(name, ext)| match ext {
+            Extern::Global(g) => Some((name, show(&g.get(&mut *store)))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn show(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("{:#x}", *x as u32),
+        Val::I64(x) => format!("{:#x}", *x as u64),
+        Val::F32(x) => format!("{}", f32::from_bits(*x)),
+        Val::F64(x) => format!("{}", f64::from_bits(*x)),
+        other => format!("{other:?}"),
+    }
+}
+
+fn stack_pointer(store: &mut Store<RunState>, instance: &Instance) -> Option<u32> {
+    match instance.get_global(&mut *store, STACK_POINTER)?.get(&mut *store) {
+        Val::I32(x) => Some(x as u32),
+        _ => None,
+    }
+}
+
+fn memory(store: &mut Store<RunState>, instance: &Instance) -> Option<Vec<u8>> {
+    instance.get_memory(&mut *store, "memory").map(|m| m.data(&*store).to_vec())
+}
+
+pub fn snapshot(store: &mut Store<RunState>, instance: &Instance) -> Snapshot {
+    Snapshot {
+        stack_pointer: stack_pointer(store, instance),
+        globals: globals(store, instance),
+        memory: memory(store, instance),
+    }
+}
+
+/// Compares the instance with `before`. Memory below the stack pointer at
+/// entry is the dead part of the shadow stack, which no correct later call
+/// reads: it is left out.
+pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapshot) -> ReuseFacts {
+    let sp_after = stack_pointer(store, instance);
+    let stack_pointer = before.stack_pointer.zip(sp_after);
+    let globals_changed = before
+        .globals
+        .iter()
+        .zip(globals(store, instance))
+        .filter(|((name, _), _)| name != STACK_POINTER)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, a), (_, b))| format!("{name}: {a} -> {b}"))
+        .collect();
+    let mut memory_changed_bytes = 0u64;
+    let mut memory_changed_range = None;
+    let mut memory_size = None;
+    if let (Some(old), Some(mem)) = (&before.memory, instance.get_memory(&mut *store, "memory")) {
+        let new = mem.data(&*store);
+        memory_size = Some((old.len() as u64, new.len() as u64));
+        let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len());
+        let diff = diff_bytes(&old[live_from..], &new[live_from..new.len().max(live_from)]);
+        memory_changed_bytes = diff.changed;
+        memory_changed_range =
+            diff.range.map(|(lo, hi)| ((lo + live_from) as u32, (hi + live_from) as u32));
+    }
+    ReuseFacts {
+        health: crate::worker::protocol::HealthCheck::Missing,
+        stack_pointer,
+        globals_changed,
+        memory_changed_bytes,
+        memory_changed_range,
+        memory_size,
+    }
+}
+
+/// Changed bytes between two memory images (`new` may be longer: grown
+/// memory starts zeroed, so its non-zero bytes count as changed).
+struct Diff {
+    changed: u64,
+    range: Option<(usize, usize)>,
+}
+
+fn diff_bytes(old: &[u8], new: &[u8]) -> Diff {
+    let mut changed = 0u64;
+    let mut range: Option<(usize, usize)> = None;
+    let mut note = |lo: usize, hi: usize, n: u64| {
+        changed += n;
+        range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    };
+    let common = old.len().min(new.len());
+    let words = common / 8;
+    // Word at a time: xor, then count the non-zero bytes of the xor.
+    for i in 0..words {
+        let a = u64::from_le_bytes(old[i * 8..i * 8 + 8].try_into().unwrap());
+        let b = u64::from_le_bytes(new[i * 8..i * 8 + 8].try_into().unwrap());
+        let x = a ^ b;
+        if x != 0 {
+            let base = i * 8;
+            let lo = base + (x.trailing_zeros() / 8) as usize;
+            let hi = base + 7 - (x.leading_zeros() / 8) as usize;
+            note(lo, hi, nonzero_bytes(x));
+        }
+    }
+    for i in words * 8..common {
+        if old[i] != new[i] {
+            note(i, i, 1);
+        }
+    }
+    for (i, &b) in new.iter().enumerate().skip(common) {
+        if b != 0 {
+            note(i, i, 1);
+        }
+    }
+    Diff { changed, range }
+}
+
+/// How many of the 8 bytes of `x` are not zero.
+fn nonzero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    // High bit of each byte set iff that byte is non-zero.
+    let y = ((x & LOW7).wrapping_add(LOW7) | x) & !LOW7;
+    y.count_ones() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_counts_changed_bytes_and_their_range() {
+        let old = vec![0u8; 40];
+        let mut new = old.clone();
+        new[3] = 1;
+        new[17] = 9;
+        new[18] = 9;
+        new[39] = 2;
+        let d = diff_bytes(&old, &new);
+        assert_eq!(d.changed, 4);
+        assert_eq!(d.range, Some((3, 39)));
+        assert_eq!(diff_bytes(&old, &old).changed, 0);
+        let mut grown = old.clone();
+        grown.extend([0, 0, 5, 0]);
+        assert_eq!(diff_bytes(&old, &grown).range, Some((42, 42)));
+        assert_eq!(nonzero_bytes(0x0100_0000_0000_FF00), 2);
+    }
+}

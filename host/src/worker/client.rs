@@ -1,0 +1,257 @@
+//! The supervisor's side of a worker: spawn it, send a request, read the
+//! answer under a deadline, and notice when the worker dies or hangs.
+
+use super::WorkerKind;
+use super::protocol::{Message, OutputTail, Request, TailBuffer};
+use crate::outcome::Signal;
+use anyhow::Context;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Process ids of every live worker, so an interrupt can stop them all.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Stops every live worker: SIGTERM (the fork server then kills its child's
+/// process group and reaps it), then SIGKILL for any that linger.
+pub fn stop_all_workers() {
+    let pids: Vec<u32> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    for &pid in &pids {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    for &pid in &pids {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        loop {
+            use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Ok(WaitStatus::StillAlive) => {
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(pid, None);
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+/// A worker that died or stopped answering during a request.
+#[derive(Clone, Debug)]
+pub struct Lost {
+    pub signal: Option<Signal>,
+    pub exit_code: Option<i32>,
+    /// It stopped answering and was killed.
+    pub hung: bool,
+    pub stderr: OutputTail,
+    /// Host operations it announced during the request, in order.
+    pub host_calls: Vec<String>,
+}
+
+/// One running worker process.
+pub struct Worker {
+    kind: WorkerKind,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    stderr: Arc<Mutex<TailBuffer>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn spawn(exe: &Path, kind: WorkerKind) -> anyhow::Result<Worker> {
+        let mut cmd = Command::new(exe);
+        cmd.arg("worker")
+            .arg(kind.arg())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Guests must not behave differently with the user's settings:
+            // a backtrace on every native panic also costs ~100 ms.
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("RUST_LIB_BACKTRACE")
+            // Its own process group: a Ctrl-C at the terminal reaches the
+            // supervisor, which then stops the workers in order. (No
+            // PR_SET_PDEATHSIG: it fires when the spawning *thread* exits,
+            // and workers outlive the job thread that started them. A
+            // worker whose supervisor is gone sees EOF on stdin and exits.)
+            .process_group(0);
+        let mut child = cmd.spawn().with_context(|| format!("cannot start worker {}", exe.display()))?;
+        LIVE.lock().unwrap().push(child.id());
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut err = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(TailBuffer::default()));
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::Builder::new()
+            .name("fb-worker-stderr".into())
+            .spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().push(&buf[..n]);
+                }
+            })?;
+        Ok(Worker { kind, child, stdin, stdout, stderr, stderr_reader: Some(stderr_reader) })
+    }
+
+    pub fn kind(&self) -> WorkerKind {
+        self.kind
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `request` and waits up to `deadline` for its answer. Host
+    /// calls the worker announces on the way are collected.
+    pub fn call(&mut self, request: &Request, deadline: Duration) -> Result<Message, Lost> {
+        self.stderr.lock().unwrap().clear();
+        let mut host_calls = Vec::new();
+        let line = serde_json::to_string(request).expect("requests serialize");
+        let sent = self
+            .stdin
+            .as_mut()
+            .map(|s| s.write_all(line.as_bytes()).and_then(|_| s.write_all(b"\n")).and_then(|_| s.flush()));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(self.lost(false, host_calls));
+        }
+        let until = Instant::now() + deadline;
+        loop {
+            if self.stdout.buffer().is_empty() {
+                let left = until.saturating_duration_since(Instant::now());
+                let ms = left.as_millis().min(i32::MAX as u128) as i32;
+                let mut fds = [PollFd::new(self.stdout.get_ref().as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+                    Ok(0) => return Err(self.lost(true, host_calls)),
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => return Err(self.lost(false, host_calls)),
+                }
+            }
+            let mut reply = String::new();
+            match self.stdout.read_line(&mut reply) {
+                Ok(0) | Err(_) => return Err(self.lost(false, host_calls)),
+                Ok(_) => {}
+            }
+            match serde_json::from_str::<Message>(&reply) {
+                Ok(Message::HostCall { op }) => host_calls.push(op),
+                Ok(message) => return Ok(message),
+                Err(_) => return Err(self.lost(false, host_calls)),
+            }
+        }
+    }
+
+    /// The worker is gone (or is made to be): reap it and say how it ended.
+    fn lost(&mut self, hung: bool, host_calls: Vec<String>) -> Lost {
+        if hung {
+            let _ = self.child.kill();
+        }
+        let status = self.child.wait().ok();
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        unregister(self.child.id());
+        Lost {
+            signal: status.and_then(|s| s.signal()).map(Signal),
+            exit_code: status.and_then(|s| s.code()),
+            hung,
+            stderr: self.stderr.lock().unwrap().finish(),
+            host_calls,
+        }
+    }
+
+    /// Closes stdin and waits for the worker to exit on its own; kills it
+    /// if it does not within a second.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        drop(self.stdin.take());
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        unregister(self.child.id());
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.stderr_reader.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn unregister(pid: u32) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|&p| p != pid);
+    }
+}
+
+/// Idle workers by kind, shared by the threads that run scenarios.
+pub struct WorkerPool {
+    exe: PathBuf,
+    idle: Mutex<HashMap<WorkerKind, Vec<Worker>>>,
+}
+
+impl WorkerPool {
+    /// `exe` is the faultbox binary that `worker` subcommands run in.
+    pub fn new(exe: PathBuf) -> WorkerPool {
+        WorkerPool { exe, idle: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    /// Sends `request` to an idle worker of `kind` (starting one if none is
+    /// idle). A worker that died is dropped; a live one goes back.
+    pub fn call(&self, kind: WorkerKind, request: &Request, deadline: Duration) -> anyhow::Result<Result<Message, Lost>> {
+        let idle = self.idle.lock().unwrap().get_mut(&kind).and_then(Vec::pop);
+        let mut worker = match idle {
+            Some(w) => w,
+            None => Worker::spawn(&self.exe, kind)?,
+        };
+        let result = worker.call(request, deadline);
+        if result.is_ok() {
+            self.idle.lock().unwrap().entry(kind).or_default().push(worker);
+        }
+        Ok(result)
+    }
+
+    /// Stops every idle worker.
+    pub fn shutdown(&self) {
+        let all: Vec<Worker> = self.idle.lock().unwrap().drain().flat_map(|(_, v)| v).collect();
+        for w in all {
+            w.shutdown();
+        }
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

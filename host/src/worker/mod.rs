@@ -1,0 +1,40 @@
+//! Worker processes: the wasm worker (wasmtime embedded) and the fork
+//! server (native children). The supervisor talks to them with
+//! [`protocol`] messages; [`client`] is its side, [`server`] theirs.
+
+pub mod client;
+pub mod protocol;
+pub mod server;
+
+use crate::model::ExecutionModel;
+
+/// Which worker process serves a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkerKind {
+    /// One wasm worker per wasm model: a model without signal handlers must
+    /// not share a process with one that installed them.
+    Wasm(ExecutionModel),
+    /// The fork server.
+    Native,
+}
+
+impl WorkerKind {
+    pub fn for_model(model: ExecutionModel) -> WorkerKind {
+        if model.is_wasm() { WorkerKind::Wasm(model) } else { WorkerKind::Native }
+    }
+
+    /// The hidden `faultbox worker <arg>` that starts this worker.
+    pub fn arg(self) -> &'static str {
+        match self {
+            WorkerKind::Native => "native",
+            WorkerKind::Wasm(m) => m.name(),
+        }
+    }
+
+    pub fn from_arg(arg: &str) -> Option<WorkerKind> {
+        match ExecutionModel::from_name(arg)? {
+            ExecutionModel::Native => Some(WorkerKind::Native),
+            m => Some(WorkerKind::Wasm(m)),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The worker side: `faultbox worker <kind>` reads requests from stdin and
+//! answers each with one message on stdout.
+
+use super::WorkerKind;
+use super::protocol::{Message, Request};
+use crate::native::ForkServer;
+use crate::wasm::WasmRunner;
+use faultbox_guests::host::HostOp;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+/// Writes one message and flushes it: a message must be out before the
+/// code after it can kill the process.
+pub fn send(message: &Message) {
+    let mut out = std::io::stdout().lock();
+    let line = serde_json::to_string(message).expect("messages serialize");
+    // A supervisor that went away is no reason to fault: the next read of
+    // stdin ends the worker.
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+fn announce(op: HostOp) {
+    send(&Message::HostCall { op: crate::host_ops::op_name(op).to_string() });
+}
+
+/// Serves requests until stdin closes. Returns the process exit code.
+pub fn serve(kind: WorkerKind) -> i32 {
+    // SAFETY: fd 0 is this process's stdin, owned by nobody else here.
+    let stdin = BufReader::new(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(0) }));
+    match kind {
+        WorkerKind::Wasm(_) => serve_wasm(stdin),
+        WorkerKind::Native => serve_native(stdin),
+    }
+}
+
+fn parse(line: &str) -> Result<Request, Message> {
+    serde_json::from_str(line).map_err(|e| Message::Failed { message: format!("bad request: {e}") })
+}
+
+fn serve_wasm(stdin: BufReader<std::fs::File>) -> i32 {
+    let mut runner = WasmRunner::new(announce);
+    for line in stdin.lines() {
+        let Ok(line) = line else { break };
+        let reply = match parse(&line) {
+            Ok(Request::Wasm(req)) => match runner.run(&req) {
+                Ok(obs) => Message::Wasm(obs),
+                Err(e) => Message::Failed { message: format!("{e:#}") },
+            },
+            Ok(other) => crate::worker::server::extra_wasm(&mut runner, other),
+            Err(m) => m,
+        };
+        send(&reply);
+    }
+    0
+}
+
+fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
+    let mut server = match ForkServer::new() {
+        Ok(s) => s,
+        Err(e) => {
+            send(&Message::Failed { message: format!("fork server: {e:#}") });
+            return 1;
+        }
+    };
+    loop {
+        if stdin.buffer().is_empty() {
+            let mut fds = [
+                PollFd::new(stdin.get_ref().as_fd(), PollFlags::POLLIN),
+                PollFd::new(server.signal_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return 1,
+            }
+            if let Some(t) = server.pending_termination() {
+                return t.0;
+            }
+        }
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => return 0,
+            Ok(_) => {}
+        }
+        let reply = match parse(&line) {
+            Ok(Request::Native(req)) => match server.run(&req) {
+                Ok(obs) => Message::Native(obs),
+                Err(t) => return t.0,
+            },
+            Ok(other) => extra_native(&mut server, other),
+            Err(m) => m,
+        };
+        send(&reply);
+    }
+}
+
+/// Requests other than a plain run, served by the wasm worker.
+fn extra_wasm(_runner: &mut WasmRunner, request: Request) -> Message {
+    Message::Failed { message: format!("the wasm worker does not serve {request:?}") }
+}
+
+/// Requests other than a plain run, served by the fork server.
+fn extra_native(_server: &mut ForkServer, request: Request) -> Message {
+    Message::Failed { message: format!("the fork server does not serve {request:?}") }
+}
