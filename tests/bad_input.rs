@@ -117,3 +117,19 @@ fn the_shipped_catalog_loads() {
     let run = faultbox(&["list", "--scenarios", scenarios_dir().to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn wast_file_that_does_not_parse() {
+    let dir = Scratch::new("wast-parse");
+    let f = dir.file("broken.wast", "(module)\n(assert_trap (invoke \"f\" \"unreachable\")\n");
+    let run = faultbox(&["wast", f.to_str().unwrap()]);
+    assert_bad(&run, &["broken.wast:2:", "cannot parse"]);
+}
+
+#[test]
+fn wast_file_with_an_unsupported_directive() {
+    let dir = Scratch::new("wast-thread");
+    let f = dir.file("threads.wast", "(module)\n\n(thread $T (module))\n(wait $T)\n");
+    let run = faultbox(&["wast", f.to_str().unwrap()]);
+    assert_bad(&run, &["threads.wast:3:", "unsupported directive: thread"]);
+}

@@ -38,6 +38,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// Run the assert_trap and assert_exhaustion directives of WebAssembly
+    /// spec-test scripts and report agreement with the spec's messages.
+    /// Directories are searched for *.wast files.
+    Wast(WastArgs),
     /// Run a worker process (used by faultbox itself).
     #[command(hide = true)]
     Worker {
@@ -75,6 +79,22 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Text)]
     pub format: RunFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WastArgs {
+    /// .wast files, or directories to search for them.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The wasm execution model to run them in.
+    #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
+    pub model: ExecutionModel,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+    /// Scripts run in parallel (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -189,6 +209,55 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Wast(args) => wast(args),
         Command::Worker { .. } => unreachable!("handled before"),
     }
+}
+
+/// Expands directories into the .wast files below them, sorted.
+fn wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let p = entry?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "wast") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn wast(args: &WastArgs) -> anyhow::Result<i32> {
+    if !args.model.is_wasm() {
+        return Err(BadInput::new("spec scripts run in a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
+    }
+    let files = wast_files(&args.files)?;
+    for f in &files {
+        crate::spec::script::check(f)?;
+    }
+    let supervisor = Supervisor::for_current_exe()?;
+    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+    let reports = crate::supervisor::parallel_map(&files, jobs, |f| supervisor.run_wast(f, args.model))
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let report = crate::spec::expect::WastReport::new(args.model.name(), reports);
+    match args.format {
+        RunFormat::Text => print!("{}", report.text()),
+        RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(if report.all_agree() { 0 } else { 1 })
 }

@@ -14,6 +14,7 @@
 //! - [`classify`]: observations to outcomes: the one home of classification.
 //! - [`outcome`]: the shared vocabulary (fault class, verdict, containment).
 //! - [`report`]: renderings of the comparison.
+//! - [`spec`]: spec-test scripts (`.wast`) run and classified.
 
 pub mod classify;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod native;
 pub mod outcome;
 pub mod report;
 pub mod scenario;
+pub mod spec;
 pub mod supervisor;
 pub mod wasm;
 pub mod worker;

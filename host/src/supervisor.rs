@@ -91,23 +91,45 @@ impl Supervisor {
     pub fn run_all(&self, scenarios: &[&Scenario], models: &[ExecutionModel], jobs: usize) -> anyhow::Result<Vec<Outcome>> {
         let pairs: Vec<(&Scenario, ExecutionModel)> =
             scenarios.iter().flat_map(|s| models.iter().map(move |m| (*s, *m))).collect();
-        let next = AtomicUsize::new(0);
-        let mut slots: Vec<Option<anyhow::Result<Outcome>>> = (0..pairs.len()).map(|_| None).collect();
-        let results = std::sync::Mutex::new(&mut slots);
-        std::thread::scope(|scope| {
-            for _ in 0..jobs.max(1).min(pairs.len().max(1)) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((s, m)) = pairs.get(i) else { break };
-                        let outcome = self.run(s, *m);
-                        results.lock().unwrap()[i] = Some(outcome);
-                    }
-                });
-            }
-        });
-        slots.into_iter().map(|r| r.expect("every pair ran")).collect()
+        parallel_map(&pairs, jobs, |(s, m)| self.run(s, *m)).into_iter().collect()
     }
+}
+
+impl Supervisor {
+    /// Runs the trap directives of one spec script in `model`. A worker
+    /// that dies is reported in the file's result, not as an error.
+    pub fn run_wast(&self, path: &std::path::Path, model: ExecutionModel) -> anyhow::Result<crate::spec::expect::FileReport> {
+        use crate::spec::expect::FileReport;
+        let request = Request::Wast(crate::spec::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000 });
+        match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600))? {
+            Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
+            Ok(Message::Failed { message }) => anyhow::bail!("{model} worker could not run {}: {message}", path.display()),
+            Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),
+            Err(lost) => Ok(FileReport::lost(
+                path.to_path_buf(),
+                format!("{:?} {}", lost.signal.map(|s| s.name()), lost.stderr.tail.lines().last().unwrap_or_default()),
+            )),
+        }
+    }
+}
+
+/// Runs `f` over `items` on `jobs` threads; results in input order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let slots: std::sync::Mutex<Vec<Option<R>>> = std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    slots.lock().unwrap()[i] = Some(r);
+                }
+            });
+        }
+    });
+    slots.into_inner().unwrap().into_iter().map(|r| r.expect("every item ran")).collect()
 }
 
 /// Default parallelism: the machine's cores.

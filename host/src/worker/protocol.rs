@@ -20,6 +20,8 @@ pub enum Request {
     Wasm(WasmRequest),
     /// Run one scenario in a forked child of the fork server.
     Native(NativeRequest),
+    /// Run the trap directives of one spec script (`faultbox wast`).
+    Wast(crate::spec::WastRequest),
 }
 
 /// Which module a wasm run uses.
@@ -61,6 +63,7 @@ pub enum Message {
     HostCall { op: String },
     Wasm(WasmObservation),
     Native(NativeObservation),
+    Wast(crate::spec::WastObservation),
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },
 }

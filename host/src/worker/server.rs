@@ -3,6 +3,7 @@
 
 use super::WorkerKind;
 use super::protocol::{Message, Request};
+use crate::model::ExecutionModel;
 use crate::native::ForkServer;
 use crate::wasm::WasmRunner;
 use faultbox_guests::host::HostOp;
@@ -31,7 +32,7 @@ pub fn serve(kind: WorkerKind) -> i32 {
     // SAFETY: fd 0 is this process's stdin, owned by nobody else here.
     let stdin = BufReader::new(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(0) }));
     match kind {
-        WorkerKind::Wasm(_) => serve_wasm(stdin),
+        WorkerKind::Wasm(model) => serve_wasm(model, stdin),
         WorkerKind::Native => serve_native(stdin),
     }
 }
@@ -40,16 +41,36 @@ fn parse(line: &str) -> Result<Request, Message> {
     serde_json::from_str(line).map_err(|e| Message::Failed { message: format!("bad request: {e}") })
 }
 
-fn serve_wasm(stdin: BufReader<std::fs::File>) -> i32 {
-    let mut runner = WasmRunner::new(announce);
+/// The wasm worker's state between requests.
+struct WasmWorker {
+    model: ExecutionModel,
+    runner: WasmRunner,
+    /// The Wasm 2.0 engine for spec scripts, built on first use.
+    spec_engine: Option<wasmtime::Engine>,
+}
+
+impl WasmWorker {
+    fn serve(&mut self, request: Request) -> anyhow::Result<Message> {
+        Ok(match request {
+            Request::Wasm(req) => Message::Wasm(self.runner.run(&req)?),
+            Request::Wast(req) => {
+                if self.spec_engine.is_none() {
+                    self.spec_engine = Some(crate::spec::exec::engine(self.model)?);
+                }
+                let engine = self.spec_engine.as_ref().unwrap();
+                Message::Wast(crate::spec::exec::run(engine, self.runner.watchdog(), &req)?)
+            }
+            other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
+        })
+    }
+}
+
+fn serve_wasm(model: ExecutionModel, stdin: BufReader<std::fs::File>) -> i32 {
+    let mut worker = WasmWorker { model, runner: WasmRunner::new(announce), spec_engine: None };
     for line in stdin.lines() {
         let Ok(line) = line else { break };
         let reply = match parse(&line) {
-            Ok(Request::Wasm(req)) => match runner.run(&req) {
-                Ok(obs) => Message::Wasm(obs),
-                Err(e) => Message::Failed { message: format!("{e:#}") },
-            },
-            Ok(other) => crate::worker::server::extra_wasm(&mut runner, other),
+            Ok(request) => worker.serve(request).unwrap_or_else(|e| Message::Failed { message: format!("{e:#}") }),
             Err(m) => m,
         };
         send(&reply);
@@ -94,11 +115,6 @@ fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
         };
         send(&reply);
     }
-}
-
-/// Requests other than a plain run, served by the wasm worker.
-fn extra_wasm(_runner: &mut WasmRunner, request: Request) -> Message {
-    Message::Failed { message: format!("the wasm worker does not serve {request:?}") }
 }
 
 /// Requests other than a plain run, served by the fork server.

@@ -1,0 +1,356 @@
+//! Running a spec script in the worker: one store per script, modules
+//! linked against `spectest` and against each other by `register`.
+
+use super::{DirectiveResult, Observed, WastObservation, WastRequest, script};
+use crate::model::ExecutionModel;
+use crate::wasm::{RunState, Watchdog, trap_code};
+use std::collections::HashMap;
+use std::time::Duration;
+use wasmtime::{
+    Config, Engine, ExternRef, Func, Global, GlobalType, Instance, Linker, Memory, MemoryType,
+    Module, Mutability, Ref, RefType, Store, Table, TableType, Trap, Val, ValType,
+};
+use wast::core::{HeapType, WastArgCore};
+use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke};
+
+/// The engine for spec scripts: Wasm 2.0 core (MVP, bulk memory, reference
+/// types, multi-value, sign extension, saturating conversions, SIMD) and
+/// nothing later, so that modules from later proposals are reported as
+/// skipped instead of being half-supported.
+pub fn engine(model: ExecutionModel) -> anyhow::Result<Engine> {
+    let mut c = Config::new();
+    c.epoch_interruption(true)
+        .wasm_tail_call(false)
+        .wasm_extended_const(false)
+        .wasm_function_references(false)
+        .wasm_gc(false)
+        .wasm_multi_memory(false)
+        .wasm_memory64(false)
+        .wasm_relaxed_simd(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_exceptions(false)
+        .wasm_stack_switching(false);
+    match model {
+        ExecutionModel::Wasm => {}
+        ExecutionModel::WasmExplicit => {
+            c.signals_based_traps(false);
+        }
+        ExecutionModel::WasmPulley => {
+            c.target("pulley64").map_err(anyhow::Error::from)?;
+        }
+        ExecutionModel::Native => anyhow::bail!("spec scripts run in a wasm model"),
+    }
+    Engine::new(&c).map_err(anyhow::Error::from)
+}
+
+/// A module slot: an instance, or why there is none.
+#[derive(Clone)]
+enum Slot {
+    Ready(Instance),
+    Unavailable(String),
+}
+
+struct Runner<'e> {
+    engine: &'e Engine,
+    watchdog: &'e Watchdog,
+    timeout: Duration,
+    store: Store<RunState>,
+    linker: Linker<RunState>,
+    current: Option<Slot>,
+    named: HashMap<String, Slot>,
+    definitions: HashMap<String, Result<Module, String>>,
+    /// Registered names whose module was unavailable, and why.
+    unavailable_imports: HashMap<String, String>,
+}
+
+fn no_announce(_: faultbox_guests::host::HostOp) {}
+
+/// Runs one script and reports every trap directive.
+pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::Result<WastObservation> {
+    let text = script::read(&req.path)?;
+    let mut store = Store::new(engine, RunState::new(u64::MAX, no_announce));
+    store.set_epoch_deadline(1);
+    let mut linker = Linker::new(engine);
+    linker.allow_shadowing(true);
+    define_spectest(&mut linker, &mut store)?;
+    let mut runner = Runner {
+        engine,
+        watchdog,
+        timeout: Duration::from_millis(req.timeout_ms),
+        store,
+        linker,
+        current: None,
+        named: HashMap::new(),
+        definitions: HashMap::new(),
+        unavailable_imports: HashMap::new(),
+    };
+    let observation = script::with_directives(&req.path, &text, |directives| {
+        let mut obs = WastObservation { directives: Vec::new(), other_directives: 0 };
+        for d in directives {
+            let line = crate::error::line_of(&text, d.span().offset());
+            if let Some(result) = runner.directive(d, line) {
+                obs.directives.push(result);
+            } else {
+                obs.other_directives += 1;
+            }
+        }
+        obs
+    })?;
+    Ok(observation)
+}
+
+/// The `spectest` module every spec script may import.
+fn define_spectest(linker: &mut Linker<RunState>, store: &mut Store<RunState>) -> anyhow::Result<()> {
+    let e = |r: wasmtime::Result<()>| r.map_err(anyhow::Error::from);
+    e(linker.func_wrap("spectest", "print", || {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_i32", |_: i32| {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_i64", |_: i64| {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_f32", |_: f32| {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_f64", |_: f64| {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_i32_f32", |_: i32, _: f32| {}).map(|_| ()))?;
+    e(linker.func_wrap("spectest", "print_f64_f64", |_: f64, _: f64| {}).map(|_| ()))?;
+    let globals = [
+        ("global_i32", ValType::I32, Val::I32(666)),
+        ("global_i64", ValType::I64, Val::I64(666)),
+        ("global_f32", ValType::F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, val) in globals {
+        let g = Global::new(&mut *store, GlobalType::new(ty, Mutability::Const), val).map_err(anyhow::Error::from)?;
+        e(linker.define(&mut *store, "spectest", name, g).map(|_| ()))?;
+    }
+    let table = Table::new(&mut *store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None))
+        .map_err(anyhow::Error::from)?;
+    e(linker.define(&mut *store, "spectest", "table", table).map(|_| ()))?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2))).map_err(anyhow::Error::from)?;
+    e(linker.define(&mut *store, "spectest", "memory", memory).map(|_| ()))?;
+    Ok(())
+}
+
+fn describe(err: &wasmtime::Error) -> Observed {
+    match err.downcast_ref::<Trap>().and_then(|t| trap_code(*t).map(|c| (c, t.to_string()))) {
+        Some((trap, message)) => Observed::Trapped { trap, message },
+        None => Observed::Failed { message: format!("{err:#}").lines().next().unwrap_or_default().to_string() },
+    }
+}
+
+impl Runner<'_> {
+    /// Runs one directive; returns a result for trap directives only.
+    fn directive(&mut self, d: WastDirective<'_>, line: usize) -> Option<DirectiveResult> {
+        match d {
+            WastDirective::Module(mut q) => {
+                let name = q.name().map(|id| id.name().to_string());
+                let slot = match self.compile(&mut q) {
+                    Ok(module) => self.instantiate(&module),
+                    Err(reason) => Slot::Unavailable(reason),
+                };
+                if let Some(name) = name {
+                    self.named.insert(name, slot.clone());
+                }
+                self.current = Some(slot);
+                None
+            }
+            WastDirective::ModuleDefinition(mut q) => {
+                let name = q.name().map(|id| id.name().to_string()).unwrap_or_default();
+                let module = self.compile(&mut q);
+                self.definitions.insert(name, module);
+                None
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let def = module.map(|m| m.name().to_string()).unwrap_or_default();
+                let slot = match self.definitions.get(&def).cloned() {
+                    Some(Ok(module)) => self.instantiate(&module),
+                    Some(Err(reason)) => Slot::Unavailable(reason),
+                    None => Slot::Unavailable(format!("no module definition `{def}`")),
+                };
+                if let Some(name) = instance {
+                    self.named.insert(name.name().to_string(), slot.clone());
+                }
+                self.current = Some(slot);
+                None
+            }
+            WastDirective::Register { name, module, .. } => {
+                match self.slot(module.map(|m| m.name())) {
+                    Slot::Ready(instance) => {
+                        if let Err(e) = self.linker.instance(&mut self.store, name, instance) {
+                            self.unavailable_imports.insert(name.to_string(), format!("{e}"));
+                        }
+                    }
+                    Slot::Unavailable(reason) => {
+                        self.unavailable_imports.insert(name.to_string(), reason);
+                    }
+                }
+                None
+            }
+            WastDirective::Invoke(invoke) => {
+                let _ = self.invoke(&invoke);
+                None
+            }
+            WastDirective::AssertReturn { exec, .. } => {
+                let _ = self.execute(exec);
+                None
+            }
+            WastDirective::AssertTrap { exec, message, .. } => Some(DirectiveResult {
+                line,
+                kind: "assert_trap".into(),
+                expected: message.to_string(),
+                observed: self.execute(exec),
+            }),
+            WastDirective::AssertExhaustion { call, message, .. } => Some(DirectiveResult {
+                line,
+                kind: "assert_exhaustion".into(),
+                expected: message.to_string(),
+                observed: self.invoke(&call),
+            }),
+            WastDirective::AssertUnlinkable { mut module, .. } => {
+                // Run for its effect on the store (a failed link may still
+                // have initialised tables and memories it shares).
+                if let Ok(bytes) = module.encode() {
+                    if let Ok(m) = Module::new(self.engine, bytes) {
+                        let _ = self.linker.instantiate(&mut self.store, &m);
+                    }
+                }
+                None
+            }
+            // Validation and decoding assertions are about the compiler,
+            // not about traps; anything else was rejected by `script::check`.
+            _ => None,
+        }
+    }
+
+    fn compile(&mut self, q: &mut QuoteWat<'_>) -> Result<Module, String> {
+        let bytes = q.encode().map_err(|e| format!("cannot encode the module: {}", e.message()))?;
+        Module::new(self.engine, bytes).map_err(|e| {
+            let msg = format!("{e:#}");
+            format!("the module does not compile with faultbox's Wasm 2.0 feature set: {}", one_line(&msg))
+        })
+    }
+
+    fn instantiate(&mut self, module: &Module) -> Slot {
+        self.arm();
+        let result = self.linker.instantiate(&mut self.store, module);
+        self.watchdog.disarm();
+        match result {
+            Ok(instance) => Slot::Ready(instance),
+            Err(e) => Slot::Unavailable(self.link_failure(module, &e)),
+        }
+    }
+
+    /// Why instantiation failed, naming an unavailable registered module
+    /// when that is the cause.
+    fn link_failure(&self, module: &Module, e: &wasmtime::Error) -> String {
+        for import in module.imports() {
+            if let Some(reason) = self.unavailable_imports.get(import.module()) {
+                return format!("imports from `{}`, which is unavailable: {reason}", import.module());
+            }
+        }
+        format!("instantiation failed: {}", one_line(&format!("{e:#}")))
+    }
+
+    fn slot(&self, id: Option<&str>) -> Slot {
+        match id {
+            Some(name) => self.named.get(name).cloned().unwrap_or_else(|| Slot::Unavailable(format!("no module `{name}`"))),
+            None => self.current.clone().unwrap_or_else(|| Slot::Unavailable("no module defined yet".into())),
+        }
+    }
+
+    fn arm(&mut self) {
+        self.store.set_epoch_deadline(1);
+        self.watchdog.arm(self.engine, self.timeout);
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Observed {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            WastExecute::Wat(mut wat) => {
+                let bytes = match wat.encode() {
+                    Ok(b) => b,
+                    Err(e) => return Observed::Failed { message: e.message() },
+                };
+                let module = match Module::new(self.engine, bytes) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        return Observed::Skipped {
+                            reason: format!("the module does not compile with faultbox's Wasm 2.0 feature set: {}", one_line(&format!("{e:#}"))),
+                        };
+                    }
+                };
+                self.arm();
+                let result = self.linker.instantiate(&mut self.store, &module);
+                self.watchdog.disarm();
+                match result {
+                    Ok(_) => Observed::Returned,
+                    Err(e) => match describe(&e) {
+                        Observed::Failed { .. } if module.imports().any(|i| self.unavailable_imports.contains_key(i.module())) => {
+                            Observed::Skipped { reason: self.link_failure(&module, &e) }
+                        }
+                        other => other,
+                    },
+                }
+            }
+            WastExecute::Get { module, global, .. } => match self.slot(module.map(|m| m.name())) {
+                Slot::Ready(instance) => match instance.get_global(&mut self.store, global) {
+                    Some(_) => Observed::Returned,
+                    None => Observed::Failed { message: format!("no global `{global}`") },
+                },
+                Slot::Unavailable(reason) => Observed::Skipped { reason },
+            },
+        }
+    }
+
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Observed {
+        let instance = match self.slot(invoke.module.map(|m| m.name())) {
+            Slot::Ready(i) => i,
+            Slot::Unavailable(reason) => return Observed::Skipped { reason },
+        };
+        let Some(func) = instance.get_func(&mut self.store, invoke.name) else {
+            return Observed::Failed { message: format!("no exported function `{}`", invoke.name) };
+        };
+        let mut args = Vec::new();
+        for arg in &invoke.args {
+            match self.value(arg) {
+                Ok(v) => args.push(v),
+                Err(reason) => return Observed::Skipped { reason },
+            }
+        }
+        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        self.arm();
+        let outcome = call(&mut self.store, func, &args, &mut results);
+        self.watchdog.disarm();
+        match outcome {
+            Ok(()) => Observed::Returned,
+            Err(e) => describe(&e),
+        }
+    }
+
+    fn value(&mut self, arg: &WastArg<'_>) -> Result<Val, String> {
+        let WastArg::Core(core) = arg else { return Err("component values are not supported".into()) };
+        Ok(match core {
+            WastArgCore::I32(x) => Val::I32(*x),
+            WastArgCore::I64(x) => Val::I64(*x),
+            WastArgCore::F32(x) => Val::F32(x.bits),
+            WastArgCore::F64(x) => Val::F64(x.bits),
+            WastArgCore::V128(x) => Val::V128(u128::from_le_bytes(x.to_le_bytes()).into()),
+            WastArgCore::RefNull(HeapType::Abstract { ty: wast::core::AbstractHeapType::Func, .. }) => {
+                Val::FuncRef(None)
+            }
+            WastArgCore::RefNull(HeapType::Abstract { ty: wast::core::AbstractHeapType::Extern, .. }) => {
+                Val::ExternRef(None)
+            }
+            WastArgCore::RefExtern(n) => {
+                let r = ExternRef::new(&mut self.store, *n).map_err(|e| format!("externref: {e}"))?;
+                Val::ExternRef(Some(r))
+            }
+            other => return Err(format!("argument {other:?} needs a proposal faultbox does not enable")),
+        })
+    }
+}
+
+fn call(store: &mut Store<RunState>, func: Func, args: &[Val], results: &mut [Val]) -> wasmtime::Result<()> {
+    func.call(store, args, results)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
