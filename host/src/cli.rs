@@ -32,6 +32,11 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run one scenario and show the outcome in full.
     Run(RunArgs),
+    /// Say what a scenario does, what each model did with it, and why.
+    Explain {
+        /// Scenario name (see `faultbox list`).
+        scenario: String,
+    },
     /// List the scenario catalog.
     List {
         /// Output format.
@@ -103,6 +108,10 @@ pub enum CompareFormat {
     Table,
     /// The full report as JSON (stable, documented field names).
     Json,
+    /// A Markdown table under a headline summary, for a README or an article.
+    Markdown,
+    /// One self-contained HTML page: a colour-coded grid with details per cell.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -188,6 +197,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             match args.format {
                 CompareFormat::Table => print!("{}", report::comparison_table(&report)),
                 CompareFormat::Json => println!("{}", report.to_json()),
+                CompareFormat::Markdown => print!("{}", report.to_markdown()),
+                CompareFormat::Html => print!("{}", report.to_html()),
             }
             Ok(if args.check && report.summary.unexpected > 0 { 1 } else { 0 })
         }
@@ -210,6 +221,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Wast(args) => wast(args),
+        Command::Explain { scenario } => {
+            let catalog = catalog(&cli)?;
+            let s = catalog.get(scenario)?;
+            let supervisor = Supervisor::for_current_exe()?;
+            let outcomes = supervisor.run_all(&[s], &ExecutionModel::ALL, default_jobs())?;
+            print!("{}", report::explain(s, &outcomes));
+            Ok(0)
+        }
         Command::Worker { .. } => unreachable!("handled before"),
     }
 }

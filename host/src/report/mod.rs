@@ -2,6 +2,8 @@
 //! reporter knows outcomes and scenarios, never an engine.
 
 mod detail;
+mod html;
+mod markdown;
 mod table;
 
 pub use detail::{explain, run_detail};
@@ -105,6 +107,58 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports serialize")
     }
+
+    pub fn to_markdown(&self) -> String {
+        markdown::render(self)
+    }
+
+    pub fn to_html(&self) -> String {
+        html::render(self)
+    }
+}
+
+/// The headline summary, one sentence per line: what in-process recovery
+/// caught, what each wasm host survived, what each model missed.
+pub fn headline(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for m in &report.summary.per_model {
+        let recovered = m.verdicts.get("recovered").copied().unwrap_or(0);
+        let line = if m.model == "native" {
+            format!(
+                "native: in-process recovery (catch_unwind, the analogue of Go's recover) caught {recovered} of {} faults; \
+                 the process died in {} and was killed from outside in {}",
+                m.faults,
+                m.verdicts.get("crashed").copied().unwrap_or(0),
+                m.verdicts.get("killed").copied().unwrap_or(0),
+            )
+        } else {
+            format!(
+                "{}: the wasm host survived {} of {} faults; the same instance was still usable after {recovered}",
+                m.model, m.host_survived, m.faults
+            )
+        };
+        lines.push(line);
+    }
+    for m in &report.summary.per_model {
+        if !m.undetected.is_empty() {
+            lines.push(format!("{} failed to detect: {}", m.model, m.undetected.join(", ")));
+        }
+    }
+    lines
+}
+
+/// The limits the runs used: the defaults, and each scenario that overrides them.
+pub fn limits_note(report: &Report) -> String {
+    let default = crate::limits::Limits::default();
+    let mut note = format!("default {}", default.summary());
+    for row in &report.scenarios {
+        if let Some(o) = row.outcomes.first() {
+            if o.limits != default {
+                note.push_str(&format!("; {}: {}", row.name, o.limits.summary()));
+            }
+        }
+    }
+    note
 }
 
 impl Summary {

@@ -2,26 +2,46 @@
 
 use super::Report;
 use crate::model::ExecutionModel;
-use crate::outcome::{Ending, Outcome};
+use crate::outcome::{Ending, FaultClass, Outcome, Signal};
 use crate::scenario::Catalog;
 use comfy_table::{ContentArrangement, Table, TableComponent, presets};
+
+/// The decisive fact behind a verdict: the trap code, the signal, the
+/// value returned.
+pub fn cell_fact(o: &Outcome) -> String {
+    // The class a trap code or signal stands for by itself; when the
+    // observed class differs (a panic that ended in `unreachable`, a stack
+    // overflow reported through SIGABRT), the cell names both.
+    let implied = match &o.ending {
+        Ending::Trapped { trap, .. } => Some(trap.fault_class()),
+        Ending::Signaled { signal, .. } => Some(match *signal {
+            Signal::SIGSEGV | Signal::SIGBUS => FaultClass::MemoryFault,
+            Signal::SIGFPE => FaultClass::ArithmeticFault,
+            Signal::SIGABRT | Signal::SIGILL | Signal::SIGTRAP => FaultClass::Abort,
+            _ => FaultClass::Unknown,
+        }),
+        _ => None,
+    };
+    match &o.ending {
+        Ending::NotApplicable { .. } => String::new(),
+        Ending::Completed { .. } if o.fault != FaultClass::None => o.fault.name().to_string(),
+        Ending::Completed { value } => format!("= {value}"),
+        Ending::Recovered { .. } => format!("catch_unwind ({})", o.fault),
+        Ending::WorkerLost { .. } => format!("{} ({})", o.ending.label(), o.fault),
+        other if implied.is_some_and(|c| c != o.fault) => format!("{} ({})", other.label(), o.fault),
+        other => other.label(),
+    }
+}
 
 /// The verdict and its decisive fact, e.g. `crashed SIGSEGV`.
 /// `show_progress` appends the progress the guest reported (the depth, for
 /// stack scenarios).
 pub fn cell(o: &Outcome, show_progress: bool) -> String {
-    let fact = match &o.ending {
-        Ending::NotApplicable { .. } => return "n/a".into(),
-        Ending::Completed { .. } if o.fault.name() != "none" => o.fault.name().to_string(),
-        Ending::Completed { value } => format!("= {value}"),
-        Ending::Recovered { .. } => format!("catch_unwind ({})", o.fault),
-        other => other.label(),
-    };
     let depth = match o.progress {
         Some(p) if show_progress => format!(" @{}", p.last),
         _ => String::new(),
     };
-    format!("{} {fact}{depth}", o.verdict)
+    format!("{} {}{depth}", o.verdict, cell_fact(o)).trim_end().to_string()
 }
 
 fn new_table() -> Table {

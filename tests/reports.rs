@@ -1,0 +1,73 @@
+//! The reports: json, markdown and html are renderings of the same data;
+//! `run` and `explain` show one scenario in full.
+
+use std::process::Command;
+
+const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
+
+fn faultbox(args: &[&str]) -> String {
+    let out = Command::new(FAULTBOX).args(args).output().unwrap();
+    assert!(out.status.success(), "faultbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const PICK: [&str; 2] = ["--scenario", "null_"];
+
+#[test]
+fn json_report_has_the_documented_fields() {
+    let json: serde_json::Value = serde_json::from_str(&faultbox(&["compare", PICK[0], PICK[1], "--format", "json"])).unwrap();
+    assert_eq!(json["models"].as_array().unwrap().len(), 4);
+    let rows = json["scenarios"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "null_read and null_write");
+    let o = &rows[0]["outcomes"][0];
+    for field in ["scenario", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence"] {
+        assert!(o.get(field).is_some(), "outcome field `{field}` missing: {o:#}");
+    }
+    for field in ["host_survived", "detected", "classified", "reuse", "reuse_detail", "recovery_us"] {
+        assert!(o["containment"].get(field).is_some(), "containment field `{field}` missing");
+    }
+    assert_eq!(o["model"], "wasm");
+    assert_eq!(o["verdict"], "undetected", "a null access completes silently in wasm");
+}
+
+#[test]
+fn markdown_report_is_a_table_under_a_headline() {
+    let md = faultbox(&["compare", PICK[0], PICK[1], "--format", "markdown"]);
+    assert!(md.contains("in-process recovery (catch_unwind"), "{md}");
+    assert!(md.contains("wasm failed to detect: null_read, null_write"), "{md}");
+    assert!(md.contains("| scenario | category | wasm | wasm-explicit | wasm-pulley | native |"), "{md}");
+    assert!(md.contains("| `null_write` | memory | **undetected**"), "{md}");
+    assert!(md.contains("**crashed** SIGSEGV"), "{md}");
+}
+
+#[test]
+fn html_report_is_one_self_contained_page() {
+    let html = faultbox(&["compare", PICK[0], PICK[1], "--format", "html"]);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    for remote in ["http://", "https://", "<script", "<link"] {
+        assert!(!html.contains(remote), "the page must not load anything: found {remote}");
+    }
+    assert!(html.contains("class=\"v-undetected\""), "verdict colours");
+    assert!(html.contains("<details>"), "details per cell");
+    assert!(html.contains("Limits: default timeout 1000 ms"), "the limits used");
+}
+
+#[test]
+fn run_shows_one_outcome_in_full() {
+    let text = faultbox(&["run", "recursion_large_frames", "--model", "wasm"]);
+    assert!(text.contains("trap memory_out_of_bounds"), "{text}");
+    assert!(text.contains("wrapped below 0"), "{text}");
+    assert!(text.contains("reuse         unusable"), "{text}");
+}
+
+#[test]
+fn explain_says_what_each_model_did_and_why() {
+    let text = faultbox(&["explain", "extern_c_panic"]);
+    assert!(text.contains("extern_c_panic (control)"), "{text}");
+    for model in ["wasm:", "wasm-explicit:", "wasm-pulley:", "native:"] {
+        assert!(text.contains(model), "{model} missing: {text}");
+    }
+    assert!(text.contains("panic in a function that cannot unwind"), "{text}");
+    assert!(text.contains("why:"), "{text}");
+}
