@@ -47,11 +47,16 @@ pub enum Command {
     /// spec-test scripts and report agreement with the spec's messages.
     /// Directories are searched for *.wast files.
     Wast(WastArgs),
+    /// Measure the fault-to-usable-again cycle of every execution model.
+    Bench(BenchArgs),
     /// Run a worker process (used by faultbox itself).
     #[command(hide = true)]
     Worker {
-        /// wasm, wasm-explicit, wasm-pulley or native (the fork server).
+        /// wasm, wasm-explicit, wasm-pulley, native (the fork server) or
+        /// native-once (one native run in this process).
         kind: String,
+        /// native-once: the run request, as JSON.
+        request: Option<String>,
     },
 }
 
@@ -102,6 +107,23 @@ pub struct WastArgs {
     pub jobs: Option<u32>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The scenario whose fault is cycled (default: trap_instruction, the
+    /// cheapest trap: wasm `unreachable`, native `ud2`).
+    #[arg(long, default_value = "trap_instruction", value_name = "NAME")]
+    pub scenario: String,
+    /// Cycles per configuration.
+    #[arg(long, default_value_t = 2000, value_name = "N", value_parser = clap::value_parser!(u32).range(10..=10_000_000))]
+    pub iterations: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+    /// Parallel jobs for the timed full compare (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CompareFormat {
     /// Side-by-side table for the terminal.
@@ -135,7 +157,10 @@ fn parse_model(s: &str) -> Result<ExecutionModel, String> {
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    if let Command::Worker { kind } = &cli.command {
+    if let Command::Worker { kind, request } = &cli.command {
+        if kind == "native-once" {
+            crate::native::run_once(request.as_deref().unwrap_or_default());
+        }
         return match WorkerKind::from_arg(kind) {
             Some(kind) => crate::worker::server::serve(kind),
             None => {
@@ -221,6 +246,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Wast(args) => wast(args),
+        Command::Bench(args) => {
+            let catalog = catalog(&cli)?;
+            let s = catalog.get(&args.scenario)?;
+            let supervisor = Supervisor::for_current_exe()?;
+            let all: Vec<_> = catalog.scenarios.iter().collect();
+            let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+            let report = crate::bench::run(&supervisor, s, args.iterations, &all, jobs)?;
+            match args.format {
+                RunFormat::Text => print!("{}", report.text()),
+                RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+            Ok(0)
+        }
         Command::Explain { scenario } => {
             let catalog = catalog(&cli)?;
             let s = catalog.get(scenario)?;

@@ -16,6 +16,7 @@
 //! - [`report`]: renderings of the comparison.
 //! - [`spec`]: spec-test scripts (`.wast`) run and classified.
 
+pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod error;

@@ -4,7 +4,10 @@
 mod alloc_watch;
 mod child;
 mod forkserver;
+mod once;
+pub mod probe;
 mod region;
 
 pub use forkserver::{ForkServer, Terminated, kill_strays, wait4};
+pub use once::{exec_cycle, run as run_once};
 pub use region::now_ns;

@@ -6,6 +6,7 @@
 //! error or a host panic. Then it checks whether the *same* instance is
 //! still sound, and how long a fresh one takes.
 
+pub mod cycle;
 mod engine;
 mod imports;
 mod modules;
@@ -40,7 +41,7 @@ pub struct EngineSet {
 }
 
 impl EngineSet {
-    fn new(spec: EngineSpec) -> anyhow::Result<EngineSet> {
+    pub fn new(spec: EngineSpec) -> anyhow::Result<EngineSet> {
         let engine = spec.build()?;
         let mut linker = Linker::new(&engine);
         imports::define(&mut linker).map_err(anyhow::Error::from)?;
@@ -52,16 +53,20 @@ impl EngineSet {
         if let Some(pre) = self.pres.get(source) {
             return Ok(pre.clone());
         }
-        let bytes = match source {
-            ModuleSource::Guest => GUEST_WASM.to_vec(),
-            ModuleSource::Wat(path) => crate::scenario::parse_wat(path).map_err(anyhow::Error::from)?,
-            ModuleSource::Bytes(bytes) => bytes.clone(),
-        };
-        let module = cache.load(&self.engine, &bytes)?;
+        let module = cache.load(&self.engine, &module_bytes(source)?)?;
         let pre = self.linker.instantiate_pre(&module).map_err(anyhow::Error::from)?;
         self.pres.insert(source.clone(), pre.clone());
         Ok(pre)
     }
+}
+
+/// The binary module for `source`.
+pub fn module_bytes(source: &ModuleSource) -> anyhow::Result<Vec<u8>> {
+    Ok(match source {
+        ModuleSource::Guest => GUEST_WASM.to_vec(),
+        ModuleSource::Wat(path) => crate::scenario::parse_wat(path).map_err(anyhow::Error::from)?,
+        ModuleSource::Bytes(bytes) => bytes.clone(),
+    })
 }
 
 /// Runs wasm scenarios; lives in a wasm worker process.

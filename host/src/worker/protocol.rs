@@ -22,6 +22,8 @@ pub enum Request {
     Native(NativeRequest),
     /// Run the trap directives of one spec script (`faultbox wast`).
     Wast(crate::spec::WastRequest),
+    /// Measure fault-to-usable-again cycles in the worker (`faultbox bench`).
+    Bench(crate::bench::BenchRequest),
 }
 
 /// Which module a wasm run uses.
@@ -64,6 +66,7 @@ pub enum Message {
     Wasm(WasmObservation),
     Native(NativeObservation),
     Wast(crate::spec::WastObservation),
+    Bench(crate::bench::BenchSamples),
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },
 }

@@ -60,6 +60,7 @@ impl WasmWorker {
                 let engine = self.spec_engine.as_ref().unwrap();
                 Message::Wast(crate::spec::exec::run(engine, self.runner.watchdog(), &req)?)
             }
+            Request::Bench(req) => Message::Bench(crate::bench::serve_wasm(&req, self.runner.cache())?),
             other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
         })
     }
@@ -118,6 +119,12 @@ fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
 }
 
 /// Requests other than a plain run, served by the fork server.
-fn extra_native(_server: &mut ForkServer, request: Request) -> Message {
-    Message::Failed { message: format!("the fork server does not serve {request:?}") }
+fn extra_native(server: &mut ForkServer, request: Request) -> Message {
+    match request {
+        Request::Bench(req) => match crate::bench::serve_native(&req, server) {
+            Ok(samples) => Message::Bench(samples),
+            Err(e) => Message::Failed { message: format!("{e:#}") },
+        },
+        other => Message::Failed { message: format!("the fork server does not serve {other:?}") },
+    }
 }

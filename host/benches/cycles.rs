@@ -1,0 +1,82 @@
+//! `cargo bench`: the fault-to-usable-again cycle of each execution model,
+//! the same cycles `faultbox bench` measures (see `faultbox::bench`).
+//!
+//! - wasm models: a fresh pooled instance, the faulting call, the trap
+//!   classified, the instance dropped (in this process);
+//! - native: one run through the fork server, as the supervisor sees it
+//!   (request, fork, fault, wait4, answer, classification);
+//! - native fork+exec: a fresh faultbox worker per run.
+
+use faultbox::limits::Limits;
+use faultbox::model::ExecutionModel;
+use faultbox::wasm::cycle::TrapCycle;
+use faultbox::wasm::{EngineSpec, ModuleCache};
+use faultbox::worker::protocol::{Message, ModuleSource, NativeRequest, Request};
+use faultbox::worker::{WorkerKind, client::Worker};
+use std::path::Path;
+use std::time::Duration;
+
+const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
+/// The cheapest fault: wasm `unreachable`, native `ud2`.
+const ENTRY: &str = "trap_instruction";
+
+fn main() {
+    // As in faultbox's own workers: a std backtrace captured with every
+    // wasmtime error would triple the cost of a wasm trap.
+    // SAFETY: no other thread exists yet.
+    unsafe {
+        std::env::set_var("RUST_BACKTRACE", "0");
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+    divan::main();
+}
+
+fn wasm_cycle(bencher: divan::Bencher, model: ExecutionModel) {
+    let limits = Limits::default();
+    let cycle = TrapCycle::new(
+        EngineSpec::new(model, limits.wasm_stack_kib),
+        &ModuleSource::Guest,
+        &format!("fb_{ENTRY}"),
+        0,
+        limits.memory_bytes(),
+        &ModuleCache::from_env(),
+    )
+    .expect("prepare the wasm cycle");
+    bencher.bench_local(|| cycle.once().expect("cycle"));
+}
+
+#[divan::bench(sample_count = 2000)]
+fn wasm_signals(bencher: divan::Bencher) {
+    wasm_cycle(bencher, ExecutionModel::Wasm);
+}
+
+#[divan::bench(sample_count = 2000)]
+fn wasm_explicit_checks(bencher: divan::Bencher) {
+    wasm_cycle(bencher, ExecutionModel::WasmExplicit);
+}
+
+#[divan::bench(sample_count = 2000)]
+fn wasm_pulley(bencher: divan::Bencher) {
+    wasm_cycle(bencher, ExecutionModel::WasmPulley);
+}
+
+fn native_request() -> NativeRequest {
+    NativeRequest { entry: ENTRY.into(), arg: 0, limits: Limits::default() }
+}
+
+#[divan::bench(sample_count = 200)]
+fn native_fork_server(bencher: divan::Bencher) {
+    let mut worker = Worker::spawn(Path::new(FAULTBOX), WorkerKind::Native).expect("start the fork server");
+    let request = Request::Native(native_request());
+    bencher.bench_local(|| match worker.call(&request, Duration::from_secs(30)) {
+        Ok(Message::Native(obs)) => obs,
+        other => panic!("unexpected answer: {:?}", other.map(|_| ()).err()),
+    });
+    worker.shutdown();
+}
+
+#[divan::bench(sample_count = 100)]
+fn native_fork_exec(bencher: divan::Bencher) {
+    let json = serde_json::to_string(&native_request()).unwrap();
+    bencher.bench_local(|| faultbox::native::exec_cycle(Path::new(FAULTBOX), &json).expect("spawn"));
+}

@@ -1,0 +1,374 @@
+//! `faultbox bench`: the fault-to-usable-again cycle of every execution
+//! model, measured in one run so that the figures compare as ratios.
+//!
+//! The cycles run inside the workers (a wasm worker, the fork server), so
+//! no protocol round trip is counted; the supervisor only computes the
+//! statistics.
+
+use crate::classify::{DeathFacts, classify_death};
+use crate::model::ExecutionModel;
+use crate::outcome::{FaultClass, Signal};
+use crate::scenario::Scenario;
+use crate::supervisor::Supervisor;
+use crate::wasm::cycle::{TrapCycle, compile_times};
+use crate::wasm::{EngineSpec, ModuleCache};
+use crate::worker::WorkerKind;
+use crate::worker::protocol::{Message, ModuleSource, NativeRequest, Request};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Supervisor → worker: run cycles and send back the samples.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BenchRequest {
+    /// Wasm: fresh pooled instance, faulting call, trap classified.
+    WasmCycles { model: ExecutionModel, module: ModuleSource, export: String, arg: i64, memory_bytes: u64, wasm_stack_kib: u64, backtraces: bool, iterations: u32 },
+    /// Wasm: Cranelift/Pulley compile time of the module, and its load
+    /// time from the module cache.
+    WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
+    /// Native through the fork server: fork, fault, reap, classify.
+    NativeForkServer { request: NativeRequest, iterations: u32 },
+    /// Native through fork+exec of a fresh worker per run.
+    NativeForkExec { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
+    /// The platform's own trap round trips (ud2 → SIGILL, unmapped load →
+    /// SIGSEGV), measured in the fork server.
+    TrapFloor { iterations: u32 },
+}
+
+/// Worker → supervisor.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BenchSamples {
+    /// Whole cycles, ns.
+    pub cycles_ns: Vec<u64>,
+    /// Named parts of a cycle, ns per cycle.
+    pub parts_ns: BTreeMap<String, Vec<u64>>,
+    /// Fault classes the cycles observed.
+    pub classes: BTreeMap<String, u64>,
+}
+
+impl BenchSamples {
+    fn record(&mut self, total: u64, class: FaultClass) {
+        self.cycles_ns.push(total);
+        *self.classes.entry(class.name().to_string()).or_default() += 1;
+    }
+}
+
+/// Runs a wasm bench request (in the wasm worker).
+pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<BenchSamples> {
+    let mut out = BenchSamples::default();
+    match req {
+        BenchRequest::WasmCycles { model, module, export, arg, memory_bytes, wasm_stack_kib, backtraces, iterations } => {
+            let mut spec = EngineSpec::new(*model, *wasm_stack_kib);
+            spec.backtraces = *backtraces;
+            let cycle = TrapCycle::new(spec, module, export, *arg, *memory_bytes, cache)?;
+            for _ in 0..*iterations {
+                let t = Instant::now();
+                let (class, parts) = cycle.once()?;
+                out.record(t.elapsed().as_nanos() as u64, class);
+                out.parts_ns.entry("instantiate".into()).or_default().push(parts.instantiate_ns);
+                out.parts_ns.entry("call_to_trap".into()).or_default().push(parts.trap_ns);
+                out.parts_ns.entry("classify_and_drop".into()).or_default().push(parts.teardown_ns);
+            }
+        }
+        BenchRequest::WasmCompile { model, module, wasm_stack_kib } => {
+            let (compile, load) = compile_times(EngineSpec::new(*model, *wasm_stack_kib), module, cache)?;
+            out.parts_ns.insert("compile".into(), vec![compile]);
+            out.parts_ns.insert("cache_load".into(), vec![load]);
+        }
+        other => anyhow::bail!("the wasm worker does not run {other:?}"),
+    }
+    Ok(out)
+}
+
+/// Classifies a native child's death from its status alone (what a
+/// supervisor knows without the report region).
+fn classify_status(signal: Option<Signal>, code: Option<i32>) -> FaultClass {
+    if signal.is_none() && code == Some(0) {
+        return FaultClass::None;
+    }
+    classify_death(&DeathFacts { signal, exit_code: code, stderr: "", host_call: None, panics: &[], alloc_failures: 0 }).0
+}
+
+/// Runs a native bench request (in the fork server).
+pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) -> anyhow::Result<BenchSamples> {
+    use crate::worker::protocol::ChildStatus;
+    use std::os::unix::process::ExitStatusExt;
+    let mut out = BenchSamples::default();
+    match req {
+        BenchRequest::NativeForkServer { request, iterations } => {
+            for _ in 0..*iterations {
+                let t = Instant::now();
+                let obs = server.run(request).map_err(|t| anyhow::anyhow!("terminated by signal {}", t.0 - 128))?;
+                let class = match obs.status {
+                    ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
+                    ChildStatus::Exited { code } => classify_status(None, Some(code)),
+                };
+                out.record(t.elapsed().as_nanos() as u64, class);
+            }
+        }
+        BenchRequest::NativeForkExec { request, exe, iterations } => {
+            let json = serde_json::to_string(request)?;
+            for _ in 0..*iterations {
+                let t = Instant::now();
+                let status = crate::native::exec_cycle(exe, &json)?;
+                let class = classify_status(status.signal().map(Signal), status.code());
+                out.record(t.elapsed().as_nanos() as u64, class);
+            }
+        }
+        BenchRequest::TrapFloor { iterations } => {
+            if let Some((ud2, segv)) = crate::native::probe::trap_round_trips(*iterations) {
+                out.parts_ns.insert("ud2_sigill".into(), ud2);
+                out.parts_ns.insert("unmapped_load_sigsegv".into(), segv);
+            }
+        }
+        other => anyhow::bail!("the fork server does not run {other:?}"),
+    }
+    Ok(out)
+}
+
+/// Median, p99 and rate of a set of samples.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stats {
+    pub samples: usize,
+    pub median_us: f64,
+    pub p99_us: f64,
+    pub cycles_per_second: f64,
+}
+
+impl Stats {
+    /// Statistics of `ns`, leaving out the first 5% (warm-up).
+    pub fn of(ns: &[u64]) -> Stats {
+        let skip = ns.len() / 20;
+        let mut v: Vec<u64> = ns[skip..].to_vec();
+        v.sort_unstable();
+        let pick = |q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let median_us = pick(0.5);
+        Stats { samples: v.len(), median_us, p99_us: pick(0.99), cycles_per_second: if median_us > 0.0 { 1e6 / median_us } else { 0.0 } }
+    }
+}
+
+/// One measured configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    pub name: String,
+    pub description: String,
+    pub cycle: Stats,
+    /// Medians of the cycle's parts, µs.
+    pub parts_median_us: BTreeMap<String, f64>,
+    /// Fault classes observed (every cycle must fault the same way).
+    pub classes: BTreeMap<String, u64>,
+}
+
+/// A target from the issue tracker, checked against this run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub what: String,
+    pub wanted: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+/// What `faultbox bench` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub scenario: String,
+    pub iterations: u32,
+    pub configurations: Vec<Measured>,
+    /// Median native (fork server) cycle ÷ median wasm cycle, per wasm model.
+    pub wasm_over_native: BTreeMap<String, f64>,
+    /// Median fork+exec cycle ÷ median fork-server cycle.
+    pub fork_server_speedup: f64,
+    /// What backtrace capture adds to a wasm trap cycle, µs (median).
+    pub backtrace_cost_us: f64,
+    /// One-off module compile time per wasm model, ms (kept out of cycles).
+    pub compile_ms: BTreeMap<String, f64>,
+    /// Loading the same module from faultbox's module cache, ms.
+    pub cache_load_ms: BTreeMap<String, f64>,
+    /// The platform's trap round trip without any runtime, median µs:
+    /// `ud2` → SIGILL and an unmapped load → SIGSEGV, each caught by a
+    /// handler and resumed. The kernel's share of a signals-based trap.
+    pub platform_trap_us: BTreeMap<String, f64>,
+    /// A full `compare` over the whole catalog and every model, ms.
+    pub compare_ms: f64,
+    pub compare_jobs: usize,
+    pub targets: Vec<Target>,
+}
+
+fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
+    parts.iter().map(|(k, v)| (k.clone(), Stats::of(v).median_us)).collect()
+}
+
+/// Runs the benchmark. `compare` is the catalog to time a full compare on.
+pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&Scenario], jobs: usize) -> anyhow::Result<BenchReport> {
+    let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<BenchSamples> {
+        match supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(900))? {
+            Ok(Message::Bench(samples)) => Ok(samples),
+            Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),
+            Ok(other) => anyhow::bail!("{kind:?} answered {other:?}"),
+            Err(lost) => anyhow::bail!("{kind:?} worker died during the benchmark: {:?} {}", lost.signal, lost.stderr.tail),
+        }
+    };
+    let wasm_request = Supervisor::request(s, ExecutionModel::Wasm);
+    let Request::Wasm(w) = wasm_request else { unreachable!() };
+    let mut configurations = Vec::new();
+    let mut compile_ms = BTreeMap::new();
+    let mut cache_load_ms = BTreeMap::new();
+    let measured = |name: &str, description: &str, s: BenchSamples| Measured {
+        name: name.into(),
+        description: description.into(),
+        cycle: Stats::of(&s.cycles_ns),
+        parts_median_us: median_parts(&s.parts_ns),
+        classes: s.classes,
+    };
+
+    for model in [ExecutionModel::Wasm, ExecutionModel::WasmExplicit, ExecutionModel::WasmPulley] {
+        let kind = WorkerKind::Wasm(model);
+        let compiled = call(kind, BenchRequest::WasmCompile { model, module: w.module.clone(), wasm_stack_kib: w.limits.wasm_stack_kib })?;
+        compile_ms.insert(model.name().to_string(), compiled.parts_ns["compile"][0] as f64 / 1e6);
+        cache_load_ms.insert(model.name().to_string(), compiled.parts_ns["cache_load"][0] as f64 / 1e6);
+        let backtrace_runs: &[bool] = if model == ExecutionModel::Wasm { &[true, false] } else { &[true] };
+        for &backtraces in backtrace_runs {
+            let samples = call(
+                kind,
+                BenchRequest::WasmCycles {
+                    model,
+                    module: w.module.clone(),
+                    export: w.export.clone(),
+                    arg: w.arg,
+                    memory_bytes: w.limits.memory_bytes(),
+                    wasm_stack_kib: w.limits.wasm_stack_kib,
+                    backtraces,
+                    iterations,
+                },
+            )?;
+            let (name, description) = if backtraces {
+                (model.name().to_string(), format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", model.description()))
+            } else {
+                (format!("{}-no-backtrace", model.name()), "as wasm, with wasm backtrace capture off".to_string())
+            };
+            configurations.push(measured(&name, &description, samples));
+        }
+    }
+    let mut native_fork = None;
+    if s.runs_in(ExecutionModel::Native) {
+        let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
+        let fork = call(WorkerKind::Native, BenchRequest::NativeForkServer { request: n.clone(), iterations })?;
+        configurations.push(measured("native", "fork server: fork, scenario faults in the child, wait4, classify", fork));
+        let exec = call(
+            WorkerKind::Native,
+            BenchRequest::NativeForkExec { request: n, exe: supervisor.pool().exe().to_path_buf(), iterations },
+        )?;
+        configurations.push(measured("native-fork-exec", "fork+exec of a fresh faultbox worker per run, wait, classify", exec));
+        native_fork = Some(());
+    }
+
+    let floor = call(WorkerKind::Native, BenchRequest::TrapFloor { iterations })?;
+    let platform_trap_us = median_parts(&floor.parts_ns);
+
+    let find = |name: &str| configurations.iter().find(|c| c.name == name).map(|c| c.cycle.median_us);
+    let mut wasm_over_native = BTreeMap::new();
+    let native = find("native");
+    if let (Some(native), Some(())) = (native, native_fork) {
+        for model in ["wasm", "wasm-explicit", "wasm-pulley"] {
+            if let Some(w) = find(model) {
+                wasm_over_native.insert(model.to_string(), native / w);
+            }
+        }
+    }
+    let fork_server_speedup = match (find("native-fork-exec"), native) {
+        (Some(exec), Some(fork)) => exec / fork,
+        _ => 0.0,
+    };
+    let backtrace_cost_us = find("wasm").unwrap_or(0.0) - find("wasm-no-backtrace").unwrap_or(0.0);
+
+    let started = Instant::now();
+    let outcomes = supervisor.run_all(compare, &ExecutionModel::ALL, jobs)?;
+    let compare_ms = started.elapsed().as_secs_f64() * 1000.0;
+    drop(outcomes);
+
+    let mut targets: Vec<Target> = ["wasm", "wasm-explicit", "wasm-pulley"]
+        .iter()
+        .map(|m| Target {
+            what: format!("{m}: trap + fresh instance, median"),
+            wanted: "≤ 15 µs".into(),
+            measured: format!("{:.1} µs", find(m).unwrap_or(f64::NAN)),
+            met: find(m).is_some_and(|v| v <= 15.0),
+        })
+        .collect();
+    if native.is_some() {
+        targets.push(Target {
+            what: "fork server vs fork+exec, median cycle".into(),
+            wanted: "≥ 1.5× faster".into(),
+            measured: format!("{fork_server_speedup:.2}×"),
+            met: fork_server_speedup >= 1.5,
+        });
+        let r = wasm_over_native.get("wasm").copied().unwrap_or(0.0);
+        targets.push(Target { what: "wasm / native cycle ratio".into(), wanted: "≥ 20×".into(), measured: format!("{r:.1}×"), met: r >= 20.0 });
+    }
+    targets.push(Target {
+        what: format!("compare, {} scenarios × {} models, --jobs {jobs}", compare.len(), ExecutionModel::ALL.len()),
+        wanted: "≤ 3 s".into(),
+        measured: format!("{:.2} s", compare_ms / 1000.0),
+        met: compare_ms <= 3000.0,
+    });
+    Ok(BenchReport {
+        scenario: s.name.clone(),
+        iterations,
+        configurations,
+        wasm_over_native,
+        fork_server_speedup,
+        backtrace_cost_us,
+        compile_ms,
+        cache_load_ms,
+        platform_trap_us,
+        compare_ms,
+        compare_jobs: jobs,
+        targets,
+    })
+}
+
+impl BenchReport {
+    pub fn text(&self) -> String {
+        let mut out = format!("faultbox bench: scenario {}, {} cycles per configuration\n\n", self.scenario, self.iterations);
+        out.push_str(&format!("{:<22} {:>12} {:>12} {:>14}  {}\n", "configuration", "median", "p99", "cycles/s", "observed"));
+        for c in &self.configurations {
+            let classes: Vec<String> = c.classes.iter().map(|(k, n)| format!("{k}×{n}")).collect();
+            out.push_str(&format!(
+                "{:<22} {:>9.1} µs {:>9.1} µs {:>14.0}  {}\n",
+                c.name,
+                c.cycle.median_us,
+                c.cycle.p99_us,
+                c.cycle.cycles_per_second,
+                classes.join(", ")
+            ));
+        }
+        out.push('\n');
+        for c in &self.configurations {
+            if !c.parts_median_us.is_empty() {
+                let parts: Vec<String> = c.parts_median_us.iter().map(|(k, v)| format!("{k} {v:.2} µs")).collect();
+                out.push_str(&format!("{} cycle breakdown (medians): {}\n", c.name, parts.join(", ")));
+            }
+        }
+        out.push_str(&format!("backtrace capture adds {:.2} µs to a wasm trap cycle (median)\n", self.backtrace_cost_us));
+        if let (Some(ud2), Some(segv)) = (self.platform_trap_us.get("ud2_sigill"), self.platform_trap_us.get("unmapped_load_sigsegv")) {
+            out.push_str(&format!(
+                "the platform's own trap round trip, no runtime involved (medians): ud2 -> SIGILL {ud2:.2} µs, \
+                 unmapped load -> SIGSEGV {segv:.2} µs: the kernel's share of a signals-based trap\n"
+            ));
+        }
+        for (m, r) in &self.wasm_over_native {
+            out.push_str(&format!("{m} cycle is {r:.1}× faster than a native fork-server cycle\n"));
+        }
+        if self.fork_server_speedup > 0.0 {
+            out.push_str(&format!("fork server cycle is {:.2}× faster than fork+exec\n", self.fork_server_speedup));
+        }
+        for (m, ms) in &self.compile_ms {
+            out.push_str(&format!("one-off compile of the module ({m}): {ms:.1} ms; from faultbox's module cache: {:.2} ms\n", self.cache_load_ms[m]));
+        }
+        out.push_str(&format!("full compare (every scenario × every model, --jobs {}): {:.0} ms\n\ntargets:\n", self.compare_jobs, self.compare_ms));
+        for t in &self.targets {
+            out.push_str(&format!("  [{}] {}: {} (wanted {})\n", if t.met { "met" } else { "NOT MET" }, t.what, t.measured, t.wanted));
+        }
+        out
+    }
+}
