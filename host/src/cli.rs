@@ -49,6 +49,11 @@ pub enum Command {
     Wast(WastArgs),
     /// Measure the fault-to-usable-again cycle of every execution model.
     Bench(BenchArgs),
+    /// Trap-and-recover cycles in one wasm worker, watching its memory.
+    Soak(SoakArgs),
+    /// Run random valid modules (wasm-smith) under fuel and memory limits
+    /// and check that every run ends classified.
+    Fuzz(FuzzArgs),
     /// Run a worker process (used by faultbox itself).
     #[command(hide = true)]
     Worker {
@@ -77,6 +82,11 @@ pub struct CompareArgs {
     /// Exit with 1 when an observed outcome differs from its manifest.
     #[arg(long)]
     pub check: bool,
+    /// Run the whole selection N times; a (scenario, model) pair that is
+    /// not classified the same way every time is reported as flaky and
+    /// makes the exit code 1. The report shows the first run.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeat: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +134,60 @@ pub struct BenchArgs {
     pub jobs: Option<u32>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct SoakArgs {
+    /// Number of cycles.
+    #[arg(long, value_name = "N", conflicts_with = "seconds", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cycles: Option<u64>,
+    /// Run for this long instead of a number of cycles.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub seconds: Option<u64>,
+    /// The scenario whose fault is cycled (default: trap_instruction).
+    #[arg(long, default_value = "trap_instruction", value_name = "NAME")]
+    pub scenario: String,
+    /// The wasm execution model.
+    #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
+    pub model: ExecutionModel,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FuzzArgs {
+    /// Number of random modules.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub modules: u64,
+    /// Seed of the module generator (the same seed gives the same modules).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+    /// The wasm execution model.
+    #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
+    pub model: ExecutionModel,
+    /// Fuel for instantiation and for each call.
+    #[arg(long, default_value_t = 1_000_000, value_name = "UNITS")]
+    pub fuel: u64,
+    /// Memory limit per module, MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub memory_mib: u64,
+    /// Deadline for instantiation and for each call, ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+    /// Where modules that break a rule are saved.
+    #[arg(long, default_value = "tests/fuzz-regressions", value_name = "DIR")]
+    pub save_dir: PathBuf,
+    /// Run these saved modules (.wasm files, or directories of them)
+    /// instead of generating new ones.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["modules", "seed"])]
+    pub replay: Vec<PathBuf>,
+    /// Parallel jobs (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CompareFormat {
     /// Side-by-side table for the terminal.
@@ -156,7 +220,10 @@ fn parse_model(s: &str) -> Result<ExecutionModel, String> {
 
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     if let Command::Worker { kind, request } = &cli.command {
         if kind == "native-once" {
             crate::native::run_once(request.as_deref().unwrap_or_default());
@@ -169,6 +236,7 @@ pub fn main() -> i32 {
             }
         };
     }
+    stop_workers_on_interrupt();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -181,6 +249,48 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// Help and version print as usual; a command-line mistake is one line on
+/// stderr and exit code 2, like every other bad input.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
+            let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
+            eprintln!("faultbox: {first} (see `faultbox --help`)");
+            2
+        }
+    }
+}
+
+/// SIGINT, SIGTERM or SIGHUP stop every worker (and through the fork
+/// server, every native child and stray) before faultbox exits with the
+/// conventional 128 + signal. The signals are blocked in every thread and
+/// taken by one thread with sigwait; worker processes start with them
+/// unblocked (std resets the mask on spawn).
+fn stop_workers_on_interrupt() {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new().name("fb-interrupt".into()).spawn(move || {
+        if let Ok(signal) = set.wait() {
+            crate::worker::client::stop_all_workers();
+            eprintln!("faultbox: interrupted by {}; every worker and child was stopped", signal.as_str());
+            std::process::exit(128 + signal as i32);
+        }
+    });
 }
 
 fn catalog(cli: &Cli) -> Result<Catalog, BadInput> {
@@ -217,15 +327,26 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let models = if args.models.is_empty() { ExecutionModel::ALL.to_vec() } else { args.models.clone() };
             let supervisor = Supervisor::for_current_exe()?;
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-            let outcomes = supervisor.run_all(&scenarios, &models, jobs)?;
-            let report = Report::new(&scenarios, &models, outcomes);
+            let mut runs = Vec::new();
+            for _ in 0..args.repeat {
+                runs.push(supervisor.run_all(&scenarios, &models, jobs)?);
+            }
+            let stability = (args.repeat > 1).then(|| report::Stability::of(&runs));
+            let flaky = stability.as_ref().is_some_and(|s| !s.flaky.is_empty());
+            let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
+            report.stability = stability;
             match args.format {
-                CompareFormat::Table => print!("{}", report::comparison_table(&report)),
+                CompareFormat::Table => {
+                    print!("{}", report::comparison_table(&report));
+                    if let Some(s) = &report.stability {
+                        print!("{}", s.text());
+                    }
+                }
                 CompareFormat::Json => println!("{}", report.to_json()),
                 CompareFormat::Markdown => print!("{}", report.to_markdown()),
                 CompareFormat::Html => print!("{}", report.to_html()),
             }
-            Ok(if args.check && report.summary.unexpected > 0 { 1 } else { 0 })
+            Ok(if flaky || (args.check && report.summary.unexpected > 0) { 1 } else { 0 })
         }
         Command::Run(args) => {
             let catalog = catalog(&cli)?;
@@ -246,6 +367,31 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Wast(args) => wast(args),
+        Command::Soak(args) => soak(&cli, args),
+        Command::Fuzz(args) => {
+            if !args.model.is_wasm() {
+                return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
+            }
+            let settings = crate::fuzz::FuzzSettings {
+                modules: args.modules,
+                seed: args.seed,
+                model: args.model,
+                fuel: args.fuel,
+                memory_bytes: args.memory_mib << 20,
+                timeout_ms: args.timeout_ms,
+                max_calls: 16,
+                jobs: args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
+                save_dir: args.save_dir.clone(),
+            };
+            let replay = replay_modules(&args.replay)?;
+            let supervisor = Supervisor::for_current_exe()?;
+            let summary = crate::fuzz::run(&supervisor, &settings, &replay)?;
+            match args.format {
+                RunFormat::Text => print!("{}", summary.text()),
+                RunFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+            }
+            Ok(if summary.ok() { 0 } else { 1 })
+        }
         Command::Bench(args) => {
             let catalog = catalog(&cli)?;
             let s = catalog.get(&args.scenario)?;
@@ -317,4 +463,63 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if report.all_agree() { 0 } else { 1 })
+}
+
+fn soak(cli: &Cli, args: &SoakArgs) -> anyhow::Result<i32> {
+    if !args.model.is_wasm() {
+        return Err(BadInput::new("soak runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
+    }
+    let catalog = catalog(cli)?;
+    let s = catalog.get(&args.scenario)?;
+    let crate::worker::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
+    let request = crate::soak::SoakRequest {
+        model: args.model,
+        module: w.module,
+        export: w.export,
+        arg: w.arg,
+        memory_bytes: w.limits.memory_bytes(),
+        wasm_stack_kib: w.limits.wasm_stack_kib,
+        cycles: if args.seconds.is_some() { None } else { Some(args.cycles.unwrap_or(100_000)) },
+        seconds: args.seconds,
+    };
+    let supervisor = Supervisor::for_current_exe()?;
+    let deadline = std::time::Duration::from_secs(args.seconds.unwrap_or(0) + 24 * 3600);
+    let report = match supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::worker::protocol::Request::Soak(request), deadline)? {
+        Ok(crate::worker::protocol::Message::Soak(r)) => r,
+        Ok(other) => anyhow::bail!("the worker answered {other:?}"),
+        Err(lost) => anyhow::bail!("the wasm worker died during the soak: {:?} {}", lost.signal.map(|s| s.name()), lost.stderr.tail),
+    };
+    match args.format {
+        RunFormat::Text => print!("{}", report.text(&s.name)),
+        RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(0)
+}
+
+/// Reads saved modules for `fuzz --replay`.
+fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "wasm"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).map_err(|e| BadInput::in_file(&f, format!("cannot read: {e}")))?;
+            wasmparser::Validator::new()
+                .validate_all(&bytes)
+                .map_err(|e| BadInput::in_file(&f, format!("not a valid wasm module: {}", e.message())))?;
+            Ok((f, bytes))
+        })
+        .collect()
 }

@@ -48,6 +48,20 @@ pub enum FaultClass {
 }
 
 impl FaultClass {
+    pub const ALL: [FaultClass; 11] = [
+        FaultClass::None,
+        FaultClass::StackExhaustion,
+        FaultClass::MemoryFault,
+        FaultClass::ArithmeticFault,
+        FaultClass::IndirectCallFault,
+        FaultClass::Abort,
+        FaultClass::Panic,
+        FaultClass::Timeout,
+        FaultClass::ResourceLimit,
+        FaultClass::HostFault,
+        FaultClass::Unknown,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultClass::None => "none",
@@ -280,4 +294,19 @@ pub struct Outcome {
     pub evidence: Vec<String>,
     /// The bounded tail of the guest's output (stdout and stderr), if any.
     pub output_tail: Option<String>,
+}
+
+impl Outcome {
+    /// What must not change between repeated runs: verdict, fault class,
+    /// how the run ended (trap code, signal, kind of ending; not values
+    /// such as a returned pid) and reuse.
+    pub fn classification(&self) -> String {
+        let ending = match &self.ending {
+            Ending::Completed { .. } => "completed".to_string(),
+            Ending::Recovered { .. } => "recovered".to_string(),
+            Ending::Exited { code } => format!("exit {code}"),
+            other => other.label(),
+        };
+        format!("{}/{}/{}/{}", self.verdict, self.fault, ending, self.containment.reuse)
+    }
 }

@@ -25,6 +25,61 @@ pub struct Report {
     pub scenarios: Vec<ScenarioResult>,
     /// Counts across all scenarios.
     pub summary: Summary,
+    /// With `--repeat`: whether every pair was classified the same way in
+    /// every run.
+    pub stability: Option<Stability>,
+}
+
+/// The result of running the catalog several times.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stability {
+    pub runs: usize,
+    pub pairs: usize,
+    /// Pairs classified differently across runs: classification → count.
+    pub flaky: Vec<FlakyPair>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlakyPair {
+    pub scenario: String,
+    pub model: ExecutionModel,
+    pub classifications: std::collections::BTreeMap<String, usize>,
+}
+
+impl Stability {
+    /// `runs[i]` holds run i's outcomes, all in the same pair order.
+    pub fn of(runs: &[Vec<Outcome>]) -> Stability {
+        let pairs = runs.first().map_or(0, Vec::len);
+        let flaky = (0..pairs)
+            .filter_map(|i| {
+                let mut seen = std::collections::BTreeMap::new();
+                for run in runs {
+                    *seen.entry(run[i].classification()).or_insert(0) += 1;
+                }
+                (seen.len() > 1).then(|| FlakyPair {
+                    scenario: runs[0][i].scenario.clone(),
+                    model: runs[0][i].model,
+                    classifications: seen,
+                })
+            })
+            .collect();
+        Stability { runs: runs.len(), pairs, flaky }
+    }
+
+    pub fn text(&self) -> String {
+        if self.flaky.is_empty() {
+            return format!(
+                "repeat: {} runs × {} (scenario, model) pairs: every pair was classified the same way every time\n",
+                self.runs, self.pairs
+            );
+        }
+        let mut out = format!("repeat: {} runs × {} pairs: {} FLAKY pair(s):\n", self.runs, self.pairs, self.flaky.len());
+        for f in &self.flaky {
+            let seen: Vec<String> = f.classifications.iter().map(|(c, n)| format!("{n}× {c}")).collect();
+            out.push_str(&format!("  {} / {}: {}\n", f.scenario, f.model, seen.join(", ")));
+        }
+        out
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -101,6 +156,7 @@ impl Report {
             models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into() }).collect(),
             scenarios: rows,
             summary,
+            stability: None,
         }
     }
 

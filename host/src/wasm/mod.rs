@@ -10,6 +10,7 @@ pub mod cycle;
 mod engine;
 mod imports;
 mod modules;
+pub mod random;
 mod reuse;
 mod trap;
 

@@ -15,13 +15,26 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Process ids of every live worker, so an interrupt can stop them all.
-static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Every live worker, so an interrupt can stop them all; once stopping has
+/// begun, no new worker starts.
+struct Live {
+    pids: Vec<u32>,
+    stopping: bool,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live { pids: Vec::new(), stopping: false });
 
 /// Stops every live worker: SIGTERM (the fork server then kills its child's
-/// process group and reaps it), then SIGKILL for any that linger.
+/// process group and every stray, and reaps them), then SIGKILL for any
+/// that linger past half a second.
 pub fn stop_all_workers() {
-    let pids: Vec<u32> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    let pids: Vec<u32> = match LIVE.lock() {
+        Ok(mut live) => {
+            live.stopping = true;
+            live.pids.clone()
+        }
+        Err(_) => Vec::new(),
+    };
     for &pid in &pids {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
     }
@@ -83,8 +96,15 @@ impl Worker {
             // and workers outlive the job thread that started them. A
             // worker whose supervisor is gone sees EOF on stdin and exits.)
             .process_group(0);
-        let mut child = cmd.spawn().with_context(|| format!("cannot start worker {}", exe.display()))?;
-        LIVE.lock().unwrap().push(child.id());
+        // Spawn under the lock: an interrupt either sees this worker or
+        // stops it from starting.
+        let mut child = {
+            let mut live = LIVE.lock().unwrap();
+            anyhow::ensure!(!live.stopping, "faultbox is stopping");
+            let child = cmd.spawn().with_context(|| format!("cannot start worker {}", exe.display()))?;
+            live.pids.push(child.id());
+            child
+        };
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut err = child.stderr.take().expect("piped stderr");
@@ -206,7 +226,7 @@ impl Drop for Worker {
 
 fn unregister(pid: u32) {
     if let Ok(mut live) = LIVE.lock() {
-        live.retain(|&p| p != pid);
+        live.pids.retain(|&p| p != pid);
     }
 }
 

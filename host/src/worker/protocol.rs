@@ -24,6 +24,10 @@ pub enum Request {
     Wast(crate::spec::WastRequest),
     /// Measure fault-to-usable-again cycles in the worker (`faultbox bench`).
     Bench(crate::bench::BenchRequest),
+    /// Trap-and-recover cycles in one worker, watching its RSS (`faultbox soak`).
+    Soak(crate::soak::SoakRequest),
+    /// Run one random module (`faultbox fuzz`).
+    Fuzz(crate::fuzz::FuzzRequest),
 }
 
 /// Which module a wasm run uses.
@@ -67,6 +71,8 @@ pub enum Message {
     Native(NativeObservation),
     Wast(crate::spec::WastObservation),
     Bench(crate::bench::BenchSamples),
+    Soak(crate::soak::SoakReport),
+    Fuzz(crate::fuzz::FuzzReport),
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },
 }

@@ -61,6 +61,8 @@ impl WasmWorker {
                 Message::Wast(crate::spec::exec::run(engine, self.runner.watchdog(), &req)?)
             }
             Request::Bench(req) => Message::Bench(crate::bench::serve_wasm(&req, self.runner.cache())?),
+            Request::Soak(req) => Message::Soak(crate::soak::run(&req, self.runner.cache())?),
+            Request::Fuzz(req) => Message::Fuzz(crate::wasm::random::run(&mut self.runner, self.model, &req)?),
             other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
         })
     }

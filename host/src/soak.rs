@@ -1,0 +1,137 @@
+//! `faultbox soak`: many trap-and-recover cycles in one wasm worker,
+//! watching the worker's resident memory. A runtime that leaks per trap, or
+//! a pool that never gives memory back, shows up here.
+
+use crate::outcome::FaultClass;
+use crate::wasm::ModuleCache;
+use crate::wasm::cycle::TrapCycle;
+use crate::wasm::EngineSpec;
+use crate::model::ExecutionModel;
+use crate::worker::protocol::ModuleSource;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Supervisor → wasm worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoakRequest {
+    pub model: ExecutionModel,
+    pub module: ModuleSource,
+    pub export: String,
+    pub arg: i64,
+    pub memory_bytes: u64,
+    pub wasm_stack_kib: u64,
+    /// Stop after this many cycles...
+    pub cycles: Option<u64>,
+    /// ...or after this long.
+    pub seconds: Option<u64>,
+}
+
+/// Worker → supervisor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoakReport {
+    pub model: ExecutionModel,
+    pub cycles: u64,
+    pub seconds: f64,
+    /// Resident set before the first cycle, KiB.
+    pub rss_start_kib: u64,
+    /// After the warm-up (the first 1% of cycles, at most 10,000): the pool
+    /// slots are resident by then.
+    pub rss_warm_kib: u64,
+    pub rss_end_kib: u64,
+    /// From the warm mark to the end, percent.
+    pub growth_percent: f64,
+    /// (cycle, RSS KiB) at every tenth of the run.
+    pub rss_samples: Vec<(u64, u64)>,
+    /// Fault classes the cycles observed.
+    pub classes: BTreeMap<String, u64>,
+}
+
+/// This process's resident set, KiB (second field of /proc/self/statm).
+pub fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf with a constant name.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    pages * page / 1024
+}
+
+/// Runs the soak (in a wasm worker).
+pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
+    let cycle = TrapCycle::new(
+        EngineSpec::new(req.model, req.wasm_stack_kib),
+        &req.module,
+        &req.export,
+        req.arg,
+        req.memory_bytes,
+        cache,
+    )?;
+    let budget = req.seconds.map(Duration::from_secs);
+    let planned = req.cycles.unwrap_or(u64::MAX);
+    let warmup = match req.cycles {
+        Some(n) => (n / 100).clamp(1, 10_000),
+        None => 10_000,
+    };
+    let sample_every = match req.cycles {
+        Some(n) => (n / 10).max(1),
+        None => 100_000,
+    };
+    let rss_start_kib = rss_kib();
+    let mut rss_warm_kib = rss_start_kib;
+    // Counted by index: no allocation inside the loop being measured.
+    let mut counts = [0u64; FaultClass::Unknown as usize + 1];
+    let mut rss_samples = Vec::new();
+    let started = Instant::now();
+    let mut done = 0u64;
+    while done < planned && budget.is_none_or(|b| started.elapsed() < b) {
+        let (class, _) = cycle.once()?;
+        done += 1;
+        counts[class as usize] += 1;
+        if done == warmup {
+            rss_warm_kib = rss_kib();
+        }
+        if done % sample_every == 0 {
+            rss_samples.push((done, rss_kib()));
+        }
+    }
+    let rss_end_kib = rss_kib();
+    let classes = FaultClass::ALL
+        .iter()
+        .filter(|c| counts[**c as usize] > 0)
+        .map(|c| (c.name().to_string(), counts[*c as usize]))
+        .collect();
+    Ok(SoakReport {
+        model: req.model,
+        cycles: done,
+        seconds: started.elapsed().as_secs_f64(),
+        rss_start_kib,
+        rss_warm_kib,
+        rss_end_kib,
+        growth_percent: 100.0 * (rss_end_kib as f64 - rss_warm_kib as f64) / rss_warm_kib.max(1) as f64,
+        rss_samples,
+        classes,
+    })
+}
+
+impl SoakReport {
+    pub fn text(&self, scenario: &str) -> String {
+        let classes: Vec<String> = self.classes.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+        let samples: Vec<String> = self.rss_samples.iter().map(|(c, k)| format!("{c}: {k}")).collect();
+        format!(
+            "soak: {} trap-and-recover cycles of {scenario} in one {} worker, {:.1} s ({:.0} cycles/s)\n\
+             observed: {}\n\
+             worker RSS: {} KiB before the first cycle, {} KiB after warm-up, {} KiB at the end: {:+.2}% since warm-up\n\
+             RSS samples (cycle: KiB): {}\n",
+            self.cycles,
+            self.model,
+            self.seconds,
+            self.cycles as f64 / self.seconds.max(1e-9),
+            classes.join(", "),
+            self.rss_start_kib,
+            self.rss_warm_kib,
+            self.rss_end_kib,
+            self.growth_percent,
+            samples.join(", ")
+        )
+    }
+}

@@ -1,0 +1,94 @@
+//! Running an arbitrary module (`faultbox fuzz`): compile it, instantiate
+//! it, call every exported function with zero arguments, each under a fuel
+//! budget, an epoch deadline and the store's memory limit.
+
+use super::{Allocation, EngineSpec, RunState, WasmRunner, trap};
+use crate::fuzz::{FuzzEnding, FuzzReport, FuzzRequest};
+use crate::model::ExecutionModel;
+use crate::worker::protocol::WasmEnding;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+use wasmtime::{Linker, Module, Store, Val};
+
+fn ending(result: std::thread::Result<wasmtime::Result<()>>) -> FuzzEnding {
+    match result {
+        Ok(Ok(())) => FuzzEnding::Completed,
+        Ok(Err(e)) => match trap::ending(&e) {
+            WasmEnding::Trapped { trap, .. } => FuzzEnding::Trapped(trap),
+            WasmEnding::HostError { message } | WasmEnding::Failed { message } | WasmEnding::HostPanic { message } => {
+                FuzzEnding::Error(message.lines().next().unwrap_or_default().to_string())
+            }
+            WasmEnding::Completed { .. } => FuzzEnding::Completed,
+        },
+        Err(_) => FuzzEnding::Error("host panic".into()),
+    }
+}
+
+/// Runs one random module (in a wasm worker).
+pub fn run(runner: &mut WasmRunner, model: ExecutionModel, req: &FuzzRequest) -> anyhow::Result<FuzzReport> {
+    let started = Instant::now();
+    let spec = EngineSpec { allocation: Allocation::OnDemand, backtraces: false, fuel: true, ..EngineSpec::new(model, 512) };
+    let engine = runner.engine_set(spec)?.engine.clone();
+    let watchdog = runner.watchdog();
+    let mut report = FuzzReport { compiled: None, instantiate: None, calls: Vec::new(), wall_us: 0 };
+    // Random modules are never cached: each is compiled once and dropped.
+    let module = match Module::new(&engine, &req.module) {
+        Ok(m) => m,
+        Err(e) => {
+            report.compiled = Some(format!("{e:#}").lines().next().unwrap_or_default().to_string());
+            report.wall_us = started.elapsed().as_micros() as u64;
+            return Ok(report);
+        }
+    };
+    let mut store = Store::new(&engine, RunState::new(req.memory_bytes, |_| {}));
+    store.limiter(|s| &mut s.limiter);
+    let deadline = Duration::from_millis(req.timeout_ms);
+    let linker: Linker<RunState> = Linker::new(&engine);
+
+    store.set_fuel(req.fuel).map_err(anyhow::Error::from)?;
+    store.set_epoch_deadline(1);
+    watchdog.arm(&engine, deadline);
+    let instance = catch_unwind(AssertUnwindSafe(|| linker.instantiate(&mut store, &module)));
+    watchdog.disarm();
+    let instance = match instance {
+        Ok(Ok(i)) => {
+            report.instantiate = Some(FuzzEnding::Completed);
+            i
+        }
+        Ok(Err(e)) => {
+            report.instantiate = Some(ending(Ok(Err(e))));
+            report.wall_us = started.elapsed().as_micros() as u64;
+            return Ok(report);
+        }
+        Err(p) => {
+            report.instantiate = Some(ending(Err(p)));
+            report.wall_us = started.elapsed().as_micros() as u64;
+            return Ok(report);
+        }
+    };
+    let funcs: Vec<(String, wasmtime::Func)> = instance
+        .exports(&mut store)
+        .filter_map(|e| {
+            let name = e.name().to_string();
+            e.into_func().map(|f| (name, f))
+        })
+        .take(req.max_calls as usize)
+        .collect();
+    for (name, func) in funcs {
+        let ty = func.ty(&store);
+        let args: Option<Vec<Val>> = ty.params().map(|p| Val::default_for_ty(&p)).collect();
+        let Some(args) = args else {
+            report.calls.push((name, FuzzEnding::Error("a parameter type has no default value".into())));
+            continue;
+        };
+        let mut results: Vec<Val> = ty.results().map(|r| Val::default_for_ty(&r).unwrap_or(Val::I32(0))).collect();
+        store.set_fuel(req.fuel).map_err(anyhow::Error::from)?;
+        store.set_epoch_deadline(1);
+        watchdog.arm(&engine, deadline);
+        let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, &args, &mut results)));
+        watchdog.disarm();
+        report.calls.push((name, ending(result)));
+    }
+    report.wall_us = started.elapsed().as_micros() as u64;
+    Ok(report)
+}
