@@ -1,42 +1,24 @@
 //! Bad input: each case is a one-line error naming the file (and line,
 //! where there is one) and exit code 2. Nothing panics.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{FAULTBOX, Scratch, new_tag, tagged_processes};
+use std::path::Path;
 use std::process::Command;
-
-const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
-
-/// A scratch directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("faultbox-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Run {
     code: i32,
     stderr: String,
 }
 
+/// Runs faultbox with a unique tag in its environment; after it exits,
+/// no process carrying the tag may be left (bad input starts nothing).
 fn faultbox(args: &[&str]) -> Run {
-    let out = Command::new(FAULTBOX).args(args).output().unwrap();
+    let tag = new_tag("bad-input");
+    let out = Command::new(FAULTBOX).args(args).env("FAULTBOX_TEST_TAG", &tag).output().unwrap();
+    let left = tagged_processes(&tag);
+    assert!(left.is_empty(), "faultbox {args:?} left processes running: {left:?}");
     Run { code: out.status.code().unwrap_or(-1), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
 }
 
@@ -73,7 +55,7 @@ why = "nothing faults"
 fn list_with(name: &str, text: &str) -> (Scratch, Run) {
     let dir = Scratch::new(name);
     dir.file("case.toml", text);
-    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    let run = faultbox(&["list", "--scenarios", dir.path()]);
     (dir, run)
 }
 
@@ -132,4 +114,181 @@ fn wast_file_with_an_unsupported_directive() {
     let f = dir.file("threads.wast", "(module)\n\n(thread $T (module))\n(wait $T)\n");
     let run = faultbox(&["wast", f.to_str().unwrap()]);
     assert_bad(&run, &["threads.wast:3:", "unsupported directive: thread"]);
+}
+
+// ---- manifests
+
+#[test]
+fn manifest_that_is_not_toml() {
+    let (_d, run) = list_with("bad-toml", &GOOD.replace("summary = \"ok\"", "summary = \"ok"));
+    assert_bad(&run, &["case.toml:1:"]);
+}
+
+#[test]
+fn manifest_with_a_negative_limit() {
+    let (_d, run) = list_with("negative", &format!("{GOOD}\n[limits]\ntimeout_ms = -5\n"));
+    assert_bad(&run, &["case.toml:19:", "`limits.timeout_ms`", "-5"]);
+}
+
+#[test]
+fn manifest_with_an_absurd_limit() {
+    let (_d, run) = list_with("absurd", &format!("{GOOD}\n[limits]\nmemory_mib = 1000000\n"));
+    assert_bad(&run, &["case.toml:", "`limits.memory_mib` = 1000000 is out of range"]);
+}
+
+#[test]
+fn manifest_with_a_zero_timeout() {
+    let (_d, run) = list_with("zero", &format!("{GOOD}\n[limits]\ntimeout_ms = 0\n"));
+    assert_bad(&run, &["case.toml:", "`limits.timeout_ms` = 0 is out of range"]);
+}
+
+#[test]
+fn manifest_with_an_unknown_limit() {
+    let (_d, run) = list_with("unknown-limit", &format!("{GOOD}\n[limits]\nfuel = 10\n"));
+    assert_bad(&run, &["case.toml:", "unknown field `fuel`"]);
+}
+
+#[test]
+fn manifest_without_a_native_expectation() {
+    let text = GOOD.split("[expect.native]").next().unwrap().to_string();
+    let (_d, run) = list_with("no-native", &text);
+    assert_bad(&run, &["case.toml", "`expect.native` is missing"]);
+}
+
+#[test]
+fn manifest_expecting_an_unknown_model() {
+    let (_d, run) = list_with("unknown-model", &format!("{GOOD}\n[expect.jvm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"x\"\n"));
+    assert_bad(&run, &["case.toml:", "`expect.jvm` names no execution model"]);
+}
+
+#[test]
+fn manifest_with_an_unknown_verdict() {
+    let (_d, run) = list_with("verdict", &GOOD.replacen("verdict = \"ok\"", "verdict = \"fine\"", 1));
+    assert_bad(&run, &["case.toml:9:", "`expect.wasm.verdict`", "unknown variant `fine`"]);
+}
+
+#[test]
+fn manifest_with_an_unknown_signal() {
+    let (_d, run) = list_with("signal", &GOOD.replacen("fault = \"none\"\nwhy", "fault = \"none\"\nsignal = \"SIGBOOM\"\nwhy", 1));
+    assert_bad(&run, &["case.toml:", "unknown signal `SIGBOOM`"]);
+}
+
+#[test]
+fn manifest_with_an_unknown_category() {
+    let (_d, run) = list_with("category", &GOOD.replace("category = \"control\"", "category = \"misc\""));
+    assert_bad(&run, &["case.toml:2:", "unknown variant `misc`"]);
+}
+
+#[test]
+fn manifest_without_a_why() {
+    let (_d, run) = list_with("why", &GOOD.replacen("why = \"nothing faults\"", "why = \" \"", 1));
+    assert_bad(&run, &["case.toml:", "needs a `why`"]);
+}
+
+#[test]
+fn manifest_with_a_name_that_is_not_an_identifier() {
+    let dir = Scratch::new("name");
+    dir.file("Bad-Name.toml", GOOD);
+    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    assert_bad(&run, &["Bad-Name.toml", "lowercase letters, digits and `_`"]);
+}
+
+#[test]
+fn scenario_directory_that_does_not_exist() {
+    let run = faultbox(&["list", "--scenarios", "/nonexistent/faultbox-scenarios"]);
+    assert_bad(&run, &["/nonexistent/faultbox-scenarios", "cannot read the scenario directory"]);
+}
+
+// ---- guest modules
+
+/// A catalog with one wat scenario whose module is `wat`.
+fn wat_case(name: &str, wat: &str) -> (Scratch, Run) {
+    let dir = Scratch::new(name);
+    dir.file("guest.wat", wat);
+    let manifest = GOOD
+        .replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"guest.wat\"")
+        .replacen("[expect.native]\nverdict = \"ok\"", "[expect.native]\nverdict = \"n/a\"", 1);
+    dir.file("case.toml", &manifest);
+    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    (dir, run)
+}
+
+const GOOD_WAT: &str = "(module (func (export \"fb_case\") (param i64) (result i64) (local.get 0)))";
+
+#[test]
+fn a_good_wat_guest_loads() {
+    let (_d, run) = wat_case("good-wat", GOOD_WAT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn wat_guest_that_does_not_parse() {
+    let (_d, run) = wat_case("bad-wat", "(module\n  (func (export \"fb_case\") (param i64) (result i64)\n    (i64.frobnicate)))");
+    assert_bad(&run, &["guest.wat:3:", "unknown operator"]);
+}
+
+#[test]
+fn wat_guest_without_the_export() {
+    let (_d, run) = wat_case("no-export", "(module (func (export \"other\") (param i64) (result i64) (local.get 0)))");
+    assert_bad(&run, &["guest.wat", "no export `fb_case`", "other"]);
+}
+
+#[test]
+fn wat_guest_whose_export_has_the_wrong_signature() {
+    let (_d, run) = wat_case("signature", "(module (func (export \"fb_case\") (param i32) (result i32) (local.get 0)))");
+    assert_bad(&run, &["guest.wat", "export `fb_case` has type", "expected (func (param i64) (result i64))"]);
+}
+
+#[test]
+fn wat_guest_that_cannot_be_instantiated() {
+    let (_d, run) = wat_case("import", &GOOD_WAT.replace("(module ", "(module (import \"env\" \"clock\" (func)) "));
+    assert_bad(&run, &["guest.wat", "cannot be instantiated", "`env.clock`"]);
+}
+
+#[test]
+fn wat_guest_that_is_invalid() {
+    let (_d, run) = wat_case("invalid", "(module (func (export \"fb_case\") (param i64) (result i64) (i32.const 0)))");
+    assert_bad(&run, &["guest.wat", "invalid module", "type mismatch"]);
+}
+
+#[test]
+fn manifest_pointing_at_a_missing_wat_file() {
+    let dir = Scratch::new("missing-wat");
+    dir.file("case.toml", &GOOD.replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"nowhere.wat\""));
+    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    assert_bad(&run, &["nowhere.wat", "cannot read"]);
+}
+
+// ---- command line
+
+#[test]
+fn unknown_execution_model() {
+    let run = faultbox(&["compare", "--model", "jvm"]);
+    assert_bad(&run, &["unknown execution model `jvm`"]);
+}
+
+#[test]
+fn conflicting_flags() {
+    let run = faultbox(&["soak", "--cycles", "10", "--seconds", "5"]);
+    assert_bad(&run, &["--cycles", "cannot be used with", "--seconds"]);
+}
+
+#[test]
+fn explain_an_unknown_scenario() {
+    let run = faultbox(&["explain", "nothing_like_this"]);
+    assert_bad(&run, &["unknown scenario `nothing_like_this`"]);
+}
+
+#[test]
+fn spec_scripts_in_the_native_model() {
+    let run = faultbox(&["wast", "--model", "native", "x.wast"]);
+    assert_bad(&run, &["spec scripts run in a wasm model"]);
+}
+
+#[test]
+fn replaying_a_file_that_is_not_wasm() {
+    let dir = Scratch::new("replay");
+    let f = dir.file("junk.wasm", "not wasm at all");
+    let run = faultbox(&["fuzz", "--replay", f.to_str().unwrap()]);
+    assert_bad(&run, &["junk.wasm", "not a valid wasm module"]);
 }

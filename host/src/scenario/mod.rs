@@ -77,7 +77,12 @@ impl Scenario {
             .to_string();
         let file: ManifestFile = toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| line_of(&text, s.start));
-            BadInput::in_file(path, e.message().to_string()).at_line(line)
+            let key = e.span().and_then(|s| key_at(&text, s.start));
+            let problem = match key {
+                Some(key) if !e.message().contains(&format!("`{key}`")) => format!("`{key}`: {}", e.message()),
+                _ => e.message().to_string(),
+            };
+            BadInput::in_file(path, problem).at_line(line)
         })?;
         let bad = |problem: String| {
             let key = problem.split('`').nth(1).unwrap_or("").to_string();
@@ -157,6 +162,27 @@ impl Scenario {
             expect,
         })
     }
+}
+
+/// The dotted key whose value sits at byte `offset` (`limits.timeout_ms`),
+/// read off the line and the nearest table header above it.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')).map(str::to_string));
+    Some(match table {
+        Some(t) => format!("{}.{key}", t.trim_matches('"')),
+        None => key.to_string(),
+    })
 }
 
 /// Line of the first occurrence of `key` as a TOML key or table name.

@@ -22,17 +22,55 @@ fn wast_error(path: &Path, text: &str, e: wast::Error) -> BadInput {
     BadInput::in_file(path, e.message()).at_line(Some(line_of(text, e.span().offset())))
 }
 
-/// Checks that the module exports `name` as a function `(i64) -> i64`.
+/// The imports the wasm worker provides (module `fb`), with their types.
+const PROVIDED: &[(&str, &[ValType], &[ValType])] = &[
+    ("progress", &[ValType::I64], &[]),
+    ("panic_message", &[ValType::I32, ValType::I32], &[]),
+    ("host_call", &[ValType::I32], &[ValType::I64]),
+    ("write", &[ValType::I32, ValType::I32], &[]),
+];
+
+/// Checks that the module can be instantiated by the worker (it imports
+/// only what the worker provides) and exports `name` as a function
+/// `(i64) -> i64`.
 pub(super) fn check_entry(path: &Path, bytes: &[u8], name: &str) -> Result<(), BadInput> {
     let types = Validator::new_with_features(WasmFeatures::default())
         .validate_all(bytes)
         .map_err(|e| BadInput::in_file(path, format!("invalid module: {}", e.message())))?;
     let mut exports = Vec::new();
+    let mut func_index = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
-        if let Ok(Payload::ExportSection(reader)) = payload {
-            for export in reader.into_iter().flatten() {
-                exports.push((export.name.to_string(), export.kind, export.index));
+        match payload {
+            Ok(Payload::ExportSection(reader)) => {
+                for export in reader.into_iter().flatten() {
+                    exports.push((export.name.to_string(), export.kind, export.index));
+                }
             }
+            Ok(Payload::ImportSection(reader)) => {
+                for import in reader.into_imports().flatten() {
+                    let what = format!("{}.{}", import.module, import.name);
+                    let cannot = |why: &str| {
+                        BadInput::in_file(path, format!("the module cannot be instantiated: its import `{what}` {why}"))
+                    };
+                    let wasmparser::TypeRef::Func(_) = import.ty else {
+                        return Err(cannot("is not a function; faultbox provides only functions from module `fb`"));
+                    };
+                    let ty = types[types.as_ref().core_function_at(func_index)].unwrap_func();
+                    func_index += 1;
+                    let provided = PROVIDED.iter().find(|(n, ..)| import.module == "fb" && *n == import.name);
+                    match provided {
+                        None => {
+                            let names: Vec<String> = PROVIDED.iter().map(|(n, ..)| format!("fb.{n}")).collect();
+                            return Err(cannot(&format!("is not provided (faultbox provides {})", names.join(", "))));
+                        }
+                        Some((_, params, results)) if ty.params() != *params || ty.results() != *results => {
+                            return Err(cannot(&format!("has type {ty}, but faultbox provides another")));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            _ => {}
         }
     }
     let Some((_, kind, index)) = exports.iter().find(|(n, ..)| n == name) else {

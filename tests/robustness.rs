@@ -1,0 +1,192 @@
+//! The supervisor holds under hostile guests, interrupts, load and
+//! repetition.
+
+mod common;
+
+use common::{FAULTBOX, Scratch, new_tag, tagged_processes, wait_until_gone};
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn json(args: &[&str]) -> Value {
+    let out = Command::new(FAULTBOX).args(args).output().unwrap();
+    assert!(out.status.success(), "faultbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A catalog that keeps every model busy: a 20 s runaway loop, plus a
+/// scenario that leaves processes behind.
+fn busy_catalog() -> Scratch {
+    let dir = Scratch::new("busy");
+    let expect = |v: &str, f: &str| format!("verdict = \"{v}\"\nfault = \"{f}\"\nwhy = \"busy\"\n");
+    dir.file(
+        "runaway.toml",
+        &format!(
+            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest]\nentry = \"runaway_loop\"\n\
+             [limits]\ntimeout_ms = 20000\n[expect.wasm]\n{}[expect.native]\n{}",
+            expect("recovered", "timeout"),
+            expect("killed", "timeout")
+        ),
+    );
+    dir.file(
+        "strays.toml",
+        &format!(
+            "summary = \"strays\"\ncategory = \"resource\"\ninjects = \"none\"\n[guest]\nentry = \"stray_processes\"\narg = 60\n\
+             [expect.wasm]\n{}[expect.native]\n{}",
+            expect("ok", "none"),
+            expect("ok", "none")
+        ),
+    );
+    dir
+}
+
+fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
+    let dir = busy_catalog();
+    let tag = new_tag("interrupt");
+    let mut faultbox = Command::new(FAULTBOX)
+        .args(["compare", "--scenarios", dir.path(), "--jobs", "8"])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the runaway loops run: the supervisor, three wasm workers,
+    // the fork server and its child.
+    let until = Instant::now() + Duration::from_secs(20);
+    while tagged_processes(&tag).len() < 6 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(tagged_processes(&tag).len() >= 6, "not everything started: {:?}", tagged_processes(&tag));
+    unsafe { libc::kill(faultbox.id() as i32, signal) };
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = faultbox.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < until, "faultbox did not stop within 10 s of the signal");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(faultbox.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(expected_code), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted by"), "{stderr}");
+    let left = wait_until_gone(&tag, 2);
+    assert!(left.is_empty(), "processes left after the interrupt: {left:?}");
+}
+
+#[test]
+fn ctrl_c_during_compare_stops_every_worker_and_child() {
+    interrupt_stops_everything(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_during_compare_stops_every_worker_and_child() {
+    interrupt_stops_everything(libc::SIGTERM, 143);
+}
+
+#[test]
+fn strays_are_gone_when_the_run_ends() {
+    let dir = busy_catalog();
+    std::fs::remove_file(dir.0.join("runaway.toml")).unwrap();
+    let tag = new_tag("strays");
+    let out = Command::new(FAULTBOX)
+        .args(["run", "strays", "--model", "native", "--format", "json", "--scenarios", dir.path()])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidence = outcome[0]["evidence"].to_string();
+    assert!(evidence.contains("2 stray process(es) left behind were killed"), "{evidence}");
+    assert!(tagged_processes(&tag).is_empty(), "the sleeping strays are still there");
+}
+
+/// Peak RSS (KiB) of a finished child and everything it waited for.
+fn run_with_peak_rss(args: &[&str]) -> (Value, u64) {
+    let mut child = Command::new(FAULTBOX).args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    (serde_json::from_slice(&stdout).unwrap(), usage.ru_maxrss as u64)
+}
+
+#[test]
+fn an_output_flood_keeps_faultbox_memory_bounded() {
+    let (outcomes, peak_kib) = run_with_peak_rss(&["run", "output_flood", "--format", "json"]);
+    for o in outcomes.as_array().unwrap() {
+        assert_eq!(o["verdict"], "ok", "{}", o["model"]);
+        let tail = o["output_tail"].as_str().unwrap();
+        assert!(tail.contains("1073741824 bytes, last 65536 kept"), "{}: {}", o["model"], &tail[..80]);
+        assert!(tail.len() < 65536 + 200, "the tail is bounded");
+    }
+    // 4 GiB of guest output went through; faultbox and every worker stayed small.
+    assert!(peak_kib < 200 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+fn classifications(report: &Value) -> Vec<String> {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row["outcomes"].as_array().unwrap().iter())
+        .map(|o| format!("{}/{}: {} {} {}", o["scenario"], o["model"], o["verdict"], o["fault"], o["containment"]["reuse"]))
+        .collect()
+}
+
+#[test]
+fn more_jobs_than_cores_give_the_same_outcomes_as_one() {
+    let one = json(&["compare", "--format", "json", "--jobs", "1"]);
+    let many = json(&["compare", "--format", "json", "--jobs", "9"]);
+    assert_eq!(classifications(&one), classifications(&many));
+}
+
+#[test]
+fn repeat_checks_that_every_pair_is_stable() {
+    let report = json(&["compare", "--scenario", "recursion", "--repeat", "3", "--format", "json"]);
+    assert_eq!(report["stability"]["runs"], 3);
+    assert_eq!(report["stability"]["pairs"], 12, "3 recursion scenarios × 4 models");
+    assert_eq!(report["stability"]["flaky"], serde_json::json!([]));
+}
+
+#[test]
+fn soak_keeps_the_worker_flat() {
+    let report = json(&["soak", "--cycles", "20000", "--format", "json"]);
+    assert_eq!(report["cycles"], 20000);
+    assert_eq!(report["classes"], serde_json::json!({"abort": 20000}));
+    let growth = report["growth_percent"].as_f64().unwrap();
+    assert!(growth < 10.0, "RSS grew {growth}% after warm-up");
+}
+
+#[test]
+fn random_modules_end_classified_and_never_kill_the_worker() {
+    let saves = Scratch::new("fuzz-saves");
+    let report = json(&["fuzz", "--modules", "300", "--seed", "7", "--save-dir", saves.path(), "--format", "json"]);
+    assert_eq!(report["modules"], 300);
+    assert_eq!(report["workers_lost"], 0);
+    assert_eq!(report["rule_breakers"], serde_json::json!([]));
+    assert!(report["classes"].as_object().unwrap().len() >= 4, "varied outcomes: {}", report["classes"]);
+    assert!(std::fs::read_dir(&saves.0).unwrap().next().is_none(), "nothing to save");
+}
+
+#[test]
+fn saved_modules_replay() {
+    let dir = Scratch::new("replay");
+    for i in 0..3 {
+        std::fs::write(dir.0.join(format!("m{i}.wasm")), faultbox::fuzz::generate(11, i).unwrap()).unwrap();
+    }
+    let report = json(&["fuzz", "--replay", dir.path(), "--format", "json"]);
+    assert_eq!(report["modules"], 3);
+    assert_eq!(report["rule_breakers"], serde_json::json!([]));
+    // The regression cases the project keeps.
+    let kept = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fuzz-regressions");
+    let saved = std::fs::read_dir(kept).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wasm")).count();
+    if saved > 0 {
+        let report = json(&["fuzz", "--replay", kept, "--format", "json"]);
+        assert_eq!(report["rule_breakers"], serde_json::json!([]));
+    }
+}
