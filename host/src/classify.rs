@@ -196,26 +196,62 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         Reuse::Reusable | Reuse::ReusableStateChanged => obs.health_us,
         _ => obs.fresh_context_us,
     };
-    let verdict = verdict(s.injects, fault, true, false, reuse);
-    Outcome {
-        scenario: s.name.clone(),
+    assemble(
+        s,
         model,
-        verdict,
-        fault,
-        ending,
-        containment: Containment {
+        Settled {
+            fault,
+            ending,
             host_survived: true,
-            detected: fault != FaultClass::None,
-            classified: fault == s.injects,
+            killed: false,
             reuse,
             reuse_detail,
             recovery_us,
+            progress: obs.progress,
+            cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: None, max_rss_kib: None },
+            evidence,
+            output_tail: tail_text(&[("guest output", &obs.output)]),
         },
-        progress: obs.progress,
-        cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: None, max_rss_kib: None },
+    )
+}
+
+/// What a classifier has settled; [`assemble`] derives the rest.
+struct Settled {
+    fault: FaultClass,
+    ending: Ending,
+    host_survived: bool,
+    killed: bool,
+    reuse: Reuse,
+    reuse_detail: Vec<String>,
+    recovery_us: Option<u64>,
+    progress: Option<Progress>,
+    cost: Cost,
+    evidence: Vec<String>,
+    output_tail: Option<String>,
+}
+
+/// Builds the outcome: the verdict, detection and classification follow
+/// from the settled facts the same way for every model.
+fn assemble(s: &Scenario, model: ExecutionModel, f: Settled) -> Outcome {
+    Outcome {
+        scenario: s.name.clone(),
+        model,
+        verdict: verdict(s.injects, f.fault, f.host_survived, f.killed, f.reuse),
+        fault: f.fault,
+        ending: f.ending,
+        containment: Containment {
+            host_survived: f.host_survived,
+            detected: f.fault != FaultClass::None,
+            classified: f.fault == s.injects,
+            reuse: f.reuse,
+            reuse_detail: f.reuse_detail,
+            recovery_us: f.recovery_us,
+        },
+        progress: f.progress,
+        cost: f.cost,
         limits: s.limits.clone(),
-        evidence,
-        output_tail: tail_text(&[("guest output", &obs.output)]),
+        evidence: f.evidence,
+        output_tail: f.output_tail,
     }
 }
 
@@ -367,32 +403,23 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         Reuse::Reusable => r.health_us,
         _ => r.startup_us.map(|s| s + r.health_us.unwrap_or(0)),
     };
-    let killed = obs.killed_at_deadline && !survived_scenario;
-    Outcome {
-        scenario: s.name.clone(),
-        model: ExecutionModel::Native,
-        verdict: verdict(s.injects, fault, host_survived, killed, reuse),
-        fault,
-        ending,
-        containment: Containment {
+    assemble(
+        s,
+        ExecutionModel::Native,
+        Settled {
+            fault,
+            ending,
             host_survived,
-            detected: fault != FaultClass::None,
-            classified: fault == s.injects,
+            killed: obs.killed_at_deadline && !survived_scenario,
             reuse,
             reuse_detail,
             recovery_us,
+            progress: r.progress,
+            cost: Cost { wall_us, fault_us: r.call_us, cpu_us: Some(obs.cpu_us), max_rss_kib: Some(obs.max_rss_kib) },
+            evidence,
+            output_tail: tail_text(&[("stdout", &obs.stdout), ("stderr", &obs.stderr)]),
         },
-        progress: r.progress,
-        cost: Cost {
-            wall_us,
-            fault_us: r.call_us,
-            cpu_us: Some(obs.cpu_us),
-            max_rss_kib: Some(obs.max_rss_kib),
-        },
-        limits: s.limits.clone(),
-        evidence,
-        output_tail: tail_text(&[("stdout", &obs.stdout), ("stderr", &obs.stderr)]),
-    }
+    )
 }
 
 /// A wasm worker died or hung during the run: the sandbox did not hold.
@@ -411,26 +438,23 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
         })
     };
     evidence.insert(0, "the wasm worker process died: the whole embedding, not just the instance, is gone".into());
-    Outcome {
-        scenario: s.name.clone(),
+    assemble(
+        s,
         model,
-        verdict: verdict(s.injects, fault, false, false, Reuse::Lost),
-        fault,
-        ending: Ending::WorkerLost { signal: lost.signal, exit_code: lost.exit_code, hung: lost.hung },
-        containment: Containment {
+        Settled {
+            fault,
+            ending: Ending::WorkerLost { signal: lost.signal, exit_code: lost.exit_code, hung: lost.hung },
             host_survived: false,
-            detected: fault != FaultClass::None,
-            classified: fault == s.injects,
+            killed: false,
             reuse: Reuse::Lost,
             reuse_detail: vec!["the worker died with every instance it held".into()],
             recovery_us: None,
+            progress: None,
+            cost: Cost { wall_us, ..Cost::default() },
+            evidence,
+            output_tail: tail_text(&[("worker stderr", &lost.stderr)]),
         },
-        progress: None,
-        cost: Cost { wall_us, ..Cost::default() },
-        limits: s.limits.clone(),
-        evidence,
-        output_tail: tail_text(&[("worker stderr", &lost.stderr)]),
-    }
+    )
 }
 
 /// The model cannot run the scenario (a wasm-only module in the native model).

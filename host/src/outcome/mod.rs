@@ -213,7 +213,7 @@ impl Ending {
             Ending::HostPanic { .. } => "host panic".into(),
             Ending::Exited { code } => format!("exit {code}"),
             Ending::Signaled { signal, .. } => signal.name(),
-            Ending::TimedOut { after_ms } => format!("killed after {after_ms} ms"),
+            Ending::TimedOut { after_ms } => format!("past its {after_ms} ms deadline"),
             Ending::WorkerLost { signal: Some(s), .. } => format!("worker lost ({s})"),
             Ending::WorkerLost { hung: true, .. } => "worker lost (hung)".into(),
             Ending::WorkerLost { exit_code, .. } => {

@@ -50,5 +50,8 @@ pub fn render(report: &Report) -> String {
 **contained** host alive, context unusable; **killed** stopped from outside at its deadline; **crashed** the hosting process died; \
 **undetected** the fault went unnoticed; **n/a** the model cannot run it.\n");
     out.push_str(&format!("\nLimits: {}.\n", super::limits_note(report)));
+    if let Some(stability) = &report.stability {
+        out.push_str(&format!("\n{}", stability.text()));
+    }
     out
 }

@@ -72,8 +72,8 @@ pub fn comparison_table(report: &Report) -> String {
         }
         t.add_row(cells);
     }
-    let mut out = t.to_string();
-    out.push('\n');
+    // comfy-table pads every cell; trailing blanks only make copies ugly.
+    let mut out: String = t.to_string().lines().map(|l| format!("{}\n", l.trim_end())).collect();
     for m in &report.summary.per_model {
         let verdicts: Vec<String> = m.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
         out.push_str(&format!(
