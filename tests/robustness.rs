@@ -128,6 +128,24 @@ fn an_output_flood_keeps_faultbox_memory_bounded() {
     assert!(peak_kib < 200 * 1024, "peak RSS {peak_kib} KiB");
 }
 
+#[test]
+fn an_endless_flood_still_ends_at_its_deadline() {
+    let dir = Scratch::new("endless-flood");
+    dir.file(
+        "flood.toml",
+        "summary = \"1 TiB of output\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
+         [guest]\nentry = \"output_flood\"\narg = 1099511627776\n[limits]\ntimeout_ms = 500\n\
+         [expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"epoch deadline\"\n\
+         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"killed at the deadline\"\n",
+    );
+    let started = Instant::now();
+    let outcomes = json(&["run", "flood", "--format", "json", "--scenarios", dir.path()]);
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    for o in outcomes.as_array().unwrap() {
+        assert_eq!(o["fault"], "timeout", "{}: {}", o["model"], o["evidence"]);
+    }
+}
+
 fn classifications(report: &Value) -> Vec<String> {
     report["scenarios"]
         .as_array()

@@ -63,16 +63,18 @@ pub fn memory_grow_refused(bytes: i64) -> i64 {
     }
 }
 
-/// Writes `bytes` (default 1 GiB) of output, 64 KiB at a time.
+/// Writes `bytes` (default 1 GiB) of output, 64 KiB at a time. Counts in
+/// u64: on wasm32 a usize would wrap past 4 GiB.
 pub fn output_flood(bytes: i64) -> i64 {
-    let total = if bytes > 0 { bytes as usize } else { 1024 * MIB };
+    const MIB64: u64 = 1 << 20;
+    let total = if bytes > 0 { bytes as u64 } else { 1024 * MIB64 };
     let chunk = [b'x'; 64 * 1024];
-    let mut written = 0usize;
+    let mut written = 0u64;
     while written < total {
         host::write(&chunk);
-        written += chunk.len();
-        if written % (64 * MIB) == 0 {
-            host::progress((written / MIB) as i64);
+        written += chunk.len() as u64;
+        if written % (64 * MIB64) == 0 {
+            host::progress((written / MIB64) as i64);
         }
     }
     written as i64

@@ -120,11 +120,11 @@ impl ForkServer {
                 }
             }
             let ready = if watched.killed { poll(&mut fds, PollTimeout::MAX) } else { poll(&mut fds, timeout) };
-            let ready = match ready {
-                Ok(n) => n,
+            match ready {
+                Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => panic!("poll: {e}"),
-            };
+            }
             let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
             drop(fds);
             if revents[1].contains(PollFlags::POLLIN) {
@@ -164,7 +164,9 @@ impl ForkServer {
                 }
                 return Ok(watched);
             }
-            if ready == 0 && !watched.killed && Instant::now() >= deadline {
+            // Checked on every wake-up, not only on a poll timeout: a child
+            // that floods its pipes keeps poll busy forever.
+            if !watched.killed && Instant::now() >= deadline {
                 let _ = killpg(pid, NixSignal::SIGKILL);
                 let _ = kill(pid, NixSignal::SIGKILL);
                 watched.killed = true;
