@@ -422,7 +422,8 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     )
 }
 
-/// A wasm worker died or hung during the run: the sandbox did not hold.
+/// A worker died or hung during the run: for wasm, the sandbox did not
+/// hold; for native, the fork server itself was taken down.
 pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u64) -> Outcome {
     let host_call = lost.host_calls.last().map(String::as_str);
     let (fault, mut evidence) = if lost.hung {
@@ -437,7 +438,12 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
             alloc_failures: 0,
         })
     };
-    evidence.insert(0, "the wasm worker process died: the whole embedding, not just the instance, is gone".into());
+    let what = if model.is_wasm() {
+        "the wasm worker process died: the whole embedding, not just the instance, is gone"
+    } else {
+        "the fork server died with the child it was watching"
+    };
+    evidence.insert(0, what.into());
     assemble(
         s,
         model,
@@ -479,5 +485,54 @@ pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
         limits: s.limits.clone(),
         evidence: vec![why],
         output_tail: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn death(signal: Signal, stderr: &str) -> FaultClass {
+        classify_death(&DeathFacts { signal: Some(signal), exit_code: None, stderr, host_call: None, panics: &[], alloc_failures: 0 }).0
+    }
+
+    #[test]
+    fn child_deaths_are_classified_by_signal_and_what_the_runtime_printed() {
+        assert_eq!(death(Signal::SIGSEGV, ""), FaultClass::MemoryFault);
+        assert_eq!(death(Signal::SIGBUS, ""), FaultClass::MemoryFault);
+        assert_eq!(death(Signal::SIGFPE, ""), FaultClass::ArithmeticFault);
+        assert_eq!(death(Signal::SIGILL, ""), FaultClass::Abort);
+        assert_eq!(death(Signal::SIGABRT, ""), FaultClass::Abort);
+        assert_eq!(death(Signal::SIGKILL, ""), FaultClass::Unknown);
+        let overflow = "\nthread 'fb-scenario' has overflowed its stack\nfatal runtime error: stack overflow, aborting\n";
+        assert_eq!(death(Signal::SIGABRT, overflow), FaultClass::StackExhaustion);
+        assert_eq!(death(Signal::SIGABRT, "free(): double free detected in tcache 2\n"), FaultClass::MemoryFault);
+        assert_eq!(death(Signal::SIGABRT, "memory allocation of 1048576 bytes failed\n"), FaultClass::ResourceLimit);
+    }
+
+    #[test]
+    fn what_the_child_recorded_outranks_the_signal() {
+        let panics = ["panicked at src/lib.rs:1:1:\nboom".to_string()];
+        let class = |host_call, panics: &[String], alloc_failures| {
+            let facts = DeathFacts { signal: Some(Signal::SIGABRT), exit_code: None, stderr: "", host_call, panics, alloc_failures };
+            classify_death(&facts).0
+        };
+        assert_eq!(class(None, &panics, 0), FaultClass::Panic);
+        assert_eq!(class(None, &[], 3), FaultClass::ResourceLimit);
+        assert_eq!(class(Some("stack_overflow"), &panics, 0), FaultClass::HostFault);
+    }
+
+    #[test]
+    fn verdicts_follow_from_survival_detection_and_reuse() {
+        use FaultClass::{MemoryFault as M, None as N};
+        assert_eq!(verdict(N, N, true, false, Reuse::Reusable), Verdict::Ok);
+        assert_eq!(verdict(M, N, true, false, Reuse::Reusable), Verdict::Undetected);
+        assert_eq!(verdict(M, M, true, false, Reuse::Reusable), Verdict::Recovered);
+        assert_eq!(verdict(M, M, true, false, Reuse::ReusableStateChanged), Verdict::Recovered);
+        assert_eq!(verdict(M, M, true, false, Reuse::Unusable), Verdict::Contained);
+        assert_eq!(verdict(M, M, false, false, Reuse::Lost), Verdict::Crashed);
+        assert_eq!(verdict(M, FaultClass::Timeout, false, true, Reuse::Lost), Verdict::Killed);
+        // A correct program that a model faults on is still a fault it survived.
+        assert_eq!(verdict(N, FaultClass::StackExhaustion, true, false, Reuse::Reusable), Verdict::Recovered);
     }
 }
