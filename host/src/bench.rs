@@ -18,18 +18,27 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// Supervisor → worker: run cycles and send back the samples.
+/// One wasm configuration to cycle.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct WasmConfig {
+    pub model: ExecutionModel,
+    pub backtraces: bool,
+}
+
+/// Supervisor → worker: run cycles and send back the samples. The
+/// configurations of one request run interleaved, cycle by cycle, so that
+/// a noisy machine slows them all alike and their ratios hold.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum BenchRequest {
-    /// Wasm: fresh pooled instance, faulting call, trap classified.
-    WasmCycles { model: ExecutionModel, module: ModuleSource, export: String, arg: i64, memory_bytes: u64, wasm_stack_kib: u64, backtraces: bool, iterations: u32 },
+    /// Wasm: fresh pooled instance, faulting call, trap classified, per
+    /// configuration.
+    WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, memory_bytes: u64, wasm_stack_kib: u64, iterations: u32 },
     /// Wasm: Cranelift/Pulley compile time of the module, and its load
     /// time from the module cache.
     WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
-    /// Native through the fork server: fork, fault, reap, classify.
-    NativeForkServer { request: NativeRequest, iterations: u32 },
-    /// Native through fork+exec of a fresh worker per run.
-    NativeForkExec { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
+    /// Native: through the fork server (fork, fault, reap, classify), and
+    /// through fork+exec of a fresh worker per run.
+    NativeCycles { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
     /// The platform's own trap round trips (ud2 → SIGILL, unmapped load →
     /// SIGSEGV), measured in the fork server.
     TrapFloor { iterations: u32 },
@@ -51,33 +60,46 @@ impl BenchSamples {
         self.cycles_ns.push(total);
         *self.classes.entry(class.name().to_string()).or_default() += 1;
     }
+
+    fn part(&mut self, name: &str, ns: u64) {
+        self.parts_ns.entry(name.to_string()).or_default().push(ns);
+    }
 }
 
 /// Runs a wasm bench request (in the wasm worker).
-pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<BenchSamples> {
-    let mut out = BenchSamples::default();
+pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec<BenchSamples>> {
     match req {
-        BenchRequest::WasmCycles { model, module, export, arg, memory_bytes, wasm_stack_kib, backtraces, iterations } => {
-            let mut spec = EngineSpec::new(*model, *wasm_stack_kib);
-            spec.backtraces = *backtraces;
-            let cycle = TrapCycle::new(spec, module, export, *arg, *memory_bytes, cache)?;
+        BenchRequest::WasmCycles { configs, module, export, arg, memory_bytes, wasm_stack_kib, iterations } => {
+            let cycles = configs
+                .iter()
+                .map(|c| {
+                    let mut spec = EngineSpec::new(c.model, *wasm_stack_kib);
+                    spec.backtraces = c.backtraces;
+                    TrapCycle::new(spec, module, export, *arg, *memory_bytes, cache)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut out = vec![BenchSamples::default(); cycles.len()];
             for _ in 0..*iterations {
-                let t = Instant::now();
-                let (class, parts) = cycle.once()?;
-                out.record(t.elapsed().as_nanos() as u64, class);
-                out.parts_ns.entry("instantiate".into()).or_default().push(parts.instantiate_ns);
-                out.parts_ns.entry("call_to_trap".into()).or_default().push(parts.trap_ns);
-                out.parts_ns.entry("classify_and_drop".into()).or_default().push(parts.teardown_ns);
+                for (cycle, samples) in cycles.iter().zip(out.iter_mut()) {
+                    let t = Instant::now();
+                    let (class, parts) = cycle.once()?;
+                    samples.record(t.elapsed().as_nanos() as u64, class);
+                    samples.part("instantiate", parts.instantiate_ns);
+                    samples.part("call_to_trap", parts.trap_ns);
+                    samples.part("classify_and_drop", parts.teardown_ns);
+                }
             }
+            Ok(out)
         }
         BenchRequest::WasmCompile { model, module, wasm_stack_kib } => {
             let (compile, load) = compile_times(EngineSpec::new(*model, *wasm_stack_kib), module, cache)?;
-            out.parts_ns.insert("compile".into(), vec![compile]);
-            out.parts_ns.insert("cache_load".into(), vec![load]);
+            let mut out = BenchSamples::default();
+            out.part("compile", compile);
+            out.part("cache_load", load);
+            Ok(vec![out])
         }
         other => anyhow::bail!("the wasm worker does not run {other:?}"),
     }
-    Ok(out)
 }
 
 /// Classifies a native child's death from its status alone (what a
@@ -90,12 +112,13 @@ fn classify_status(signal: Option<Signal>, code: Option<i32>) -> FaultClass {
 }
 
 /// Runs a native bench request (in the fork server).
-pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) -> anyhow::Result<BenchSamples> {
+pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) -> anyhow::Result<Vec<BenchSamples>> {
     use crate::worker::protocol::ChildStatus;
     use std::os::unix::process::ExitStatusExt;
-    let mut out = BenchSamples::default();
     match req {
-        BenchRequest::NativeForkServer { request, iterations } => {
+        BenchRequest::NativeCycles { request, exe, iterations } => {
+            let json = serde_json::to_string(request)?;
+            let (mut fork, mut exec) = (BenchSamples::default(), BenchSamples::default());
             for _ in 0..*iterations {
                 let t = Instant::now();
                 let obs = server.run(request).map_err(|t| anyhow::anyhow!("terminated by signal {}", t.0 - 128))?;
@@ -103,27 +126,25 @@ pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) 
                     ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
                     ChildStatus::Exited { code } => classify_status(None, Some(code)),
                 };
-                out.record(t.elapsed().as_nanos() as u64, class);
-            }
-        }
-        BenchRequest::NativeForkExec { request, exe, iterations } => {
-            let json = serde_json::to_string(request)?;
-            for _ in 0..*iterations {
+                fork.record(t.elapsed().as_nanos() as u64, class);
+
                 let t = Instant::now();
                 let status = crate::native::exec_cycle(exe, &json)?;
                 let class = classify_status(status.signal().map(Signal), status.code());
-                out.record(t.elapsed().as_nanos() as u64, class);
+                exec.record(t.elapsed().as_nanos() as u64, class);
             }
+            Ok(vec![fork, exec])
         }
         BenchRequest::TrapFloor { iterations } => {
+            let mut out = BenchSamples::default();
             if let Some((ud2, segv)) = crate::native::probe::trap_round_trips(*iterations) {
                 out.parts_ns.insert("ud2_sigill".into(), ud2);
                 out.parts_ns.insert("unmapped_load_sigsegv".into(), segv);
             }
+            Ok(vec![out])
         }
         other => anyhow::bail!("the fork server does not run {other:?}"),
     }
-    Ok(out)
 }
 
 /// Median, p99 and rate of a set of samples.
@@ -200,75 +221,80 @@ fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
 
 /// Runs the benchmark. `compare` is the catalog to time a full compare on.
 pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&Scenario], jobs: usize) -> anyhow::Result<BenchReport> {
-    let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<BenchSamples> {
-        match supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(900))? {
+    let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<Vec<BenchSamples>> {
+        match supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600))? {
             Ok(Message::Bench(samples)) => Ok(samples),
             Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),
             Ok(other) => anyhow::bail!("{kind:?} answered {other:?}"),
             Err(lost) => anyhow::bail!("{kind:?} worker died during the benchmark: {:?} {}", lost.signal, lost.stderr.tail),
         }
     };
-    let wasm_request = Supervisor::request(s, ExecutionModel::Wasm);
-    let Request::Wasm(w) = wasm_request else { unreachable!() };
-    let mut configurations = Vec::new();
-    let mut compile_ms = BTreeMap::new();
-    let mut cache_load_ms = BTreeMap::new();
-    let measured = |name: &str, description: &str, s: BenchSamples| Measured {
+    let Request::Wasm(w) = Supervisor::request(s, ExecutionModel::Wasm) else { unreachable!() };
+    let measured = |name: &str, description: String, s: BenchSamples| Measured {
         name: name.into(),
-        description: description.into(),
+        description,
         cycle: Stats::of(&s.cycles_ns),
         parts_median_us: median_parts(&s.parts_ns),
         classes: s.classes,
     };
 
-    for model in [ExecutionModel::Wasm, ExecutionModel::WasmExplicit, ExecutionModel::WasmPulley] {
-        let kind = WorkerKind::Wasm(model);
-        let compiled = call(kind, BenchRequest::WasmCompile { model, module: w.module.clone(), wasm_stack_kib: w.limits.wasm_stack_kib })?;
-        compile_ms.insert(model.name().to_string(), compiled.parts_ns["compile"][0] as f64 / 1e6);
-        cache_load_ms.insert(model.name().to_string(), compiled.parts_ns["cache_load"][0] as f64 / 1e6);
-        let backtrace_runs: &[bool] = if model == ExecutionModel::Wasm { &[true, false] } else { &[true] };
-        for &backtraces in backtrace_runs {
-            let samples = call(
-                kind,
-                BenchRequest::WasmCycles {
-                    model,
-                    module: w.module.clone(),
-                    export: w.export.clone(),
-                    arg: w.arg,
-                    memory_bytes: w.limits.memory_bytes(),
-                    wasm_stack_kib: w.limits.wasm_stack_kib,
-                    backtraces,
-                    iterations,
-                },
-            )?;
-            let (name, description) = if backtraces {
-                (model.name().to_string(), format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", model.description()))
-            } else {
-                (format!("{}-no-backtrace", model.name()), "as wasm, with wasm backtrace capture off".to_string())
-            };
-            configurations.push(measured(&name, &description, samples));
-        }
-    }
-    let mut native_fork = None;
-    if s.runs_in(ExecutionModel::Native) {
-        let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
-        let fork = call(WorkerKind::Native, BenchRequest::NativeForkServer { request: n.clone(), iterations })?;
-        configurations.push(measured("native", "fork server: fork, scenario faults in the child, wait4, classify", fork));
-        let exec = call(
-            WorkerKind::Native,
-            BenchRequest::NativeForkExec { request: n, exe: supervisor.pool().exe().to_path_buf(), iterations },
-        )?;
-        configurations.push(measured("native-fork-exec", "fork+exec of a fresh faultbox worker per run, wait, classify", exec));
-        native_fork = Some(());
+    let wasm_models = [ExecutionModel::Wasm, ExecutionModel::WasmExplicit, ExecutionModel::WasmPulley];
+    let mut compile_ms = BTreeMap::new();
+    let mut cache_load_ms = BTreeMap::new();
+    for model in wasm_models {
+        let compiled = call(WorkerKind::Wasm(model), BenchRequest::WasmCompile { model, module: w.module.clone(), wasm_stack_kib: w.limits.wasm_stack_kib })?;
+        compile_ms.insert(model.name().to_string(), compiled[0].parts_ns["compile"][0] as f64 / 1e6);
+        cache_load_ms.insert(model.name().to_string(), compiled[0].parts_ns["cache_load"][0] as f64 / 1e6);
     }
 
+    // Every wasm configuration in one worker, interleaved. The cycle faults
+    // in guest code only, so sharing a process with signal handlers does
+    // not change what the explicit-checks and Pulley engines do.
+    let mut configs: Vec<WasmConfig> = wasm_models.iter().map(|&model| WasmConfig { model, backtraces: true }).collect();
+    configs.insert(1, WasmConfig { model: ExecutionModel::Wasm, backtraces: false });
+    let samples = call(
+        WorkerKind::Wasm(ExecutionModel::Wasm),
+        BenchRequest::WasmCycles {
+            configs: configs.clone(),
+            module: w.module.clone(),
+            export: w.export.clone(),
+            arg: w.arg,
+            memory_bytes: w.limits.memory_bytes(),
+            wasm_stack_kib: w.limits.wasm_stack_kib,
+            iterations,
+        },
+    )?;
+    let mut configurations: Vec<Measured> = configs
+        .iter()
+        .zip(samples)
+        .map(|(c, samples)| {
+            if c.backtraces {
+                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", c.model.description());
+                measured(c.model.name(), d, samples)
+            } else {
+                measured(&format!("{}-no-backtrace", c.model.name()), "as wasm, with wasm backtrace capture off".into(), samples)
+            }
+        })
+        .collect();
+
+    let mut native = None;
+    if s.runs_in(ExecutionModel::Native) {
+        let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
+        let exe = supervisor.pool().exe().to_path_buf();
+        let mut both = call(WorkerKind::Native, BenchRequest::NativeCycles { request: n, exe, iterations })?.into_iter();
+        let (fork, exec) = (both.next().unwrap_or_default(), both.next().unwrap_or_default());
+        configurations.push(measured("native", "fork server: fork, scenario faults in the child, wait4, classify".into(), fork));
+        configurations.push(measured("native-fork-exec", "fork+exec of a fresh faultbox worker per run, wait, classify".into(), exec));
+        native = Some(());
+    }
     let floor = call(WorkerKind::Native, BenchRequest::TrapFloor { iterations })?;
-    let platform_trap_us = median_parts(&floor.parts_ns);
+    let platform_trap_us = median_parts(&floor[0].parts_ns);
 
     let find = |name: &str| configurations.iter().find(|c| c.name == name).map(|c| c.cycle.median_us);
     let mut wasm_over_native = BTreeMap::new();
+    let native_ran = native.is_some();
     let native = find("native");
-    if let (Some(native), Some(())) = (native, native_fork) {
+    if let (Some(native), true) = (native, native_ran) {
         for model in ["wasm", "wasm-explicit", "wasm-pulley"] {
             if let Some(w) = find(model) {
                 wasm_over_native.insert(model.to_string(), native / w);

@@ -70,7 +70,8 @@ pub enum Message {
     Wasm(WasmObservation),
     Native(NativeObservation),
     Wast(crate::spec::WastObservation),
-    Bench(crate::bench::BenchSamples),
+    /// One sample set per configuration, in request order.
+    Bench(Vec<crate::bench::BenchSamples>),
     Soak(crate::soak::SoakReport),
     Fuzz(crate::fuzz::FuzzReport),
     /// The worker could not carry out the request (not a guest fault).
