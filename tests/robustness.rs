@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{FAULTBOX, Scratch, new_tag, tagged_processes, wait_until_gone};
+use common::{FAULTBOX, Scratch, new_tag, tagged_processes, tagged_tree, wait_until_gone};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,14 +50,24 @@ fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the runaway loops run: the supervisor, three wasm workers,
-    // the fork server and its child.
-    let until = Instant::now() + Duration::from_secs(20);
-    while tagged_processes(&tag).len() < 6 && Instant::now() < until {
+    // Wait until every model is busy: a worker for each wasm model, and a
+    // native child forked by the fork server.
+    let busy = || {
+        let tree = tagged_tree(&tag);
+        let wasm_workers = ["wasm", "wasm-explicit", "wasm-pulley"]
+            .iter()
+            .all(|m| tree.iter().any(|(_, _, cmd)| cmd.ends_with(&format!("worker {m}"))));
+        let fork_servers: Vec<u32> = tree.iter().filter(|(_, _, cmd)| cmd.ends_with("worker native")).map(|p| p.0).collect();
+        let native_child = tree.iter().any(|(_, ppid, _)| fork_servers.contains(ppid));
+        wasm_workers && native_child
+    };
+    let until = Instant::now() + Duration::from_secs(30);
+    while !busy() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(tagged_processes(&tag).len() >= 6, "not everything started: {:?}", tagged_processes(&tag));
+    assert!(busy(), "not every model started: {:?}", tagged_tree(&tag));
+    // Let the runaway loops run for a while.
+    std::thread::sleep(Duration::from_millis(500));
     unsafe { libc::kill(faultbox.id() as i32, signal) };
     let until = Instant::now() + Duration::from_secs(10);
     let status = loop {

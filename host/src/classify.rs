@@ -50,8 +50,12 @@ const STACK_OVERFLOW_MARK: &str = "has overflowed its stack";
 const ALLOC_FAILED_MARK: &str = "memory allocation of";
 const HEAP_CHECK_MARKS: &[&str] = &["double free", "free(): ", "malloc(): ", "corrupted", "realloc(): "];
 
+/// The runtime and the C library print their last words just before they
+/// abort: a marker counts only among the last few lines of stderr, so that
+/// guest output earlier on cannot pass for them.
 fn stderr_line<'a>(stderr: &'a str, mark: &str) -> Option<&'a str> {
-    stderr.lines().find(|l| l.contains(mark)).map(str::trim)
+    const LAST_WORDS: usize = 4;
+    stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(LAST_WORDS).find(|l| l.contains(mark)).map(str::trim)
 }
 
 /// Classifies how a process died. Native children and lost wasm workers
@@ -68,7 +72,7 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
         evidence.push(format!("stderr: {line}"));
     }
     for p in f.panics {
-        evidence.push(format!("panic hook: {}", first_line(p)));
+        evidence.push(format!("panic hook: {}", panic_text(p)));
     }
     if f.alloc_failures > 0 {
         evidence.push(format!("the allocator refused {} allocation(s)", f.alloc_failures));
@@ -105,8 +109,9 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
     (class, evidence)
 }
 
-fn first_line(s: &str) -> &str {
-    // Rust's panic message is "panicked at file:line:col:\nmessage".
+/// The message of a panic hook's text ("panicked at file:line:col:\n
+/// message"): its last non-empty line.
+fn panic_text(s: &str) -> &str {
     s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim()
 }
 
@@ -119,7 +124,7 @@ fn tail_text(streams: &[(&str, &OutputTail)]) -> Option<String> {
         .iter()
         .filter(|(_, t)| t.total_bytes > 0)
         .map(|(name, t)| {
-            let kept = t.tail.len() as u64;
+            let kept = t.kept_bytes;
             if t.total_bytes > kept {
                 format!("[{name}: {} bytes, last {kept} kept]\n{}", t.total_bytes, t.tail)
             } else {
@@ -130,8 +135,11 @@ fn tail_text(streams: &[(&str, &OutputTail)]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
-/// Classifies a wasm run that came back from the worker.
-pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> Outcome {
+/// Classifies a wasm run that came back from the worker. A run the worker
+/// could not carry out (an instance that cannot be created, an error that
+/// is neither a trap nor a host error) is faultbox's failure, not an
+/// outcome: `Err`.
+pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> anyhow::Result<Outcome> {
     let mut evidence = Vec::new();
     let (fault, ending) = match &obs.ending {
         WasmEnding::Completed { value } => {
@@ -144,7 +152,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             let class = match trap {
                 TrapCode::UnreachableCodeReached if obs.guest_panic.is_some() => {
                     let p = obs.guest_panic.as_deref().unwrap_or_default();
-                    evidence.push(format!("the guest's panic hook reported: {}", first_line(p)));
+                    evidence.push(format!("the guest's panic hook reported: {}", panic_text(p)));
                     FaultClass::Panic
                 }
                 TrapCode::UnreachableCodeReached if !obs.refused_growth.is_empty() => FaultClass::ResourceLimit,
@@ -173,10 +181,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             ));
             (FaultClass::HostFault, Ending::HostPanic { message: message.clone() })
         }
-        WasmEnding::Failed { message } => {
-            evidence.push(message.clone());
-            (FaultClass::Unknown, Ending::Exited { code: -1 })
-        }
+        WasmEnding::Failed { message } => anyhow::bail!("the {model} worker could not run {}: {message}", s.name),
     };
     if let Some(detail) = &obs.fault_detail {
         evidence.push(detail.clone());
@@ -196,7 +201,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         Reuse::Reusable | Reuse::ReusableStateChanged => obs.health_us,
         _ => obs.fresh_context_us,
     };
-    assemble(
+    Ok(assemble(
         s,
         model,
         Settled {
@@ -212,7 +217,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             evidence,
             output_tail: tail_text(&[("guest output", &obs.output)]),
         },
-    )
+    ))
 }
 
 /// What a classifier has settled; [`assemble`] derives the rest.
@@ -285,10 +290,17 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
         changed = true;
         detail.push(format!("globals changed: {}", f.globals_changed.join(", ")));
     }
+    let runs = |runs: &[(u32, u32)]| runs.iter().map(|(lo, hi)| format!("{lo:#x}..={hi:#x}")).collect::<Vec<_>>().join(", ");
     if f.memory_changed_bytes > 0 {
-        let range = f.memory_changed_range.map(|(lo, hi)| format!(" in {lo:#x}..={hi:#x}")).unwrap_or_default();
-        detail.push(format!("{} bytes of live linear memory changed{range}", f.memory_changed_bytes));
+        detail.push(format!("{} bytes of live linear memory changed at {}", f.memory_changed_bytes, runs(&f.memory_changed_runs)));
         changed = true;
+    }
+    if f.dead_stack_changed_bytes > 0 {
+        detail.push(format!(
+            "{} bytes changed below the entry stack pointer, at {}: dead shadow stack, which no correct later call reads",
+            f.dead_stack_changed_bytes,
+            runs(&f.dead_stack_changed_runs)
+        ));
     }
     if let Some((before, after)) = f.memory_size {
         if after != before {
@@ -326,17 +338,28 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         ChildStatus::Exited { code } => (None, Some(code)),
     };
     let survived_scenario = matches!(r.stage, ChildStage::Completed | ChildStage::Recovered);
-    let (fault, ending, host_survived) = if obs.killed_at_deadline && !survived_scenario {
+    // The host survived only if the process ended as faultbox's child ends
+    // when all is well: exit 0. A scenario that returned and a process that
+    // then died (in the health check, or a thread the guest left behind)
+    // is a death.
+    let exited_cleanly = obs.status == ChildStatus::Exited { code: 0 } && !obs.killed_at_deadline;
+    if survived_scenario && !exited_cleanly {
+        evidence.push(match r.stage {
+            ChildStage::Completed => "the scenario returned, then the process died".to_string(),
+            _ => "catch_unwind caught a panic, then the process died".to_string(),
+        });
+    }
+    let (fault, ending, host_survived) = if obs.killed_at_deadline {
         evidence.push(format!("still running at the {} ms deadline: the fork server killed its process group", s.limits.timeout_ms));
         (FaultClass::Timeout, Ending::TimedOut { after_ms: s.limits.timeout_ms }, false)
-    } else if survived_scenario {
+    } else if exited_cleanly && survived_scenario {
         if let (ChildStage::Completed, Some(value)) = (r.stage, r.value) {
             evidence.push(format!("the scenario returned {value} ({value:#x}): no signal, no panic"));
         }
         let ending = match r.stage {
             ChildStage::Completed => Ending::Completed { value: r.value.unwrap_or_default() },
             _ => Ending::Recovered {
-                panic_message: r.panics.first().map(|p| first_line(p).to_string()).unwrap_or_default(),
+                panic_message: r.panics.first().map(|p| panic_text(p).to_string()).unwrap_or_default(),
             },
         };
         let fault = if let Some(op) = &r.host_call {
@@ -351,7 +374,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         };
         if r.stage == ChildStage::Recovered {
             evidence.push("catch_unwind caught the panic inside the process".into());
-            evidence.extend(r.panics.iter().map(|p| format!("panic hook: {}", first_line(p))));
+            evidence.extend(r.panics.iter().map(|p| format!("panic hook: {}", panic_text(p))));
         }
         if r.alloc_failures > 0 {
             evidence.push(format!(
@@ -390,13 +413,8 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
                 vec!["the process lives on; faultbox_guests::health passed in it afterwards".to_string()],
             ),
             Some(v) => (Reuse::Unusable, vec![format!("faultbox_guests::health returned {v:#x} in the same process")]),
-            None => (
-                Reuse::Unusable,
-                vec![format!(
-                    "the process died during the health check after the scenario returned ({})",
-                    signal.map(|s| s.name()).unwrap_or_else(|| format!("exit {}", exit_code.unwrap_or(-1)))
-                )],
-            ),
+            // The child exits only after the health check has run.
+            None => (Reuse::NotChecked, vec!["the health check left no result".to_string()]),
         }
     };
     let recovery_us = match reuse {
@@ -410,7 +428,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             fault,
             ending,
             host_survived,
-            killed: obs.killed_at_deadline && !survived_scenario,
+            killed: obs.killed_at_deadline,
             reuse,
             reuse_detail,
             recovery_us,
@@ -451,9 +469,14 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
             fault,
             ending: Ending::WorkerLost { signal: lost.signal, exit_code: lost.exit_code, hung: lost.hung },
             host_survived: false,
-            killed: false,
+            // A worker that stopped answering was stopped from outside.
+            killed: lost.hung,
             reuse: Reuse::Lost,
-            reuse_detail: vec!["the worker died with every instance it held".into()],
+            reuse_detail: vec![if model.is_wasm() {
+                "the worker died with every instance it held".into()
+            } else {
+                "the fork server died, and the child with it".into()
+            }],
             recovery_us: None,
             progress: None,
             cost: Cost { wall_us, ..Cost::default() },
@@ -506,6 +529,9 @@ mod tests {
         assert_eq!(death(Signal::SIGKILL, ""), FaultClass::Unknown);
         let overflow = "\nthread 'fb-scenario' has overflowed its stack\nfatal runtime error: stack overflow, aborting\n";
         assert_eq!(death(Signal::SIGABRT, overflow), FaultClass::StackExhaustion);
+        // Guest output long before the abort does not pass for the runtime's last words.
+        let spoof = format!("{overflow}{}", "ordinary guest output\n".repeat(10));
+        assert_eq!(death(Signal::SIGABRT, &spoof), FaultClass::Abort);
         assert_eq!(death(Signal::SIGABRT, "free(): double free detected in tcache 2\n"), FaultClass::MemoryFault);
         assert_eq!(death(Signal::SIGABRT, "memory allocation of 1048576 bytes failed\n"), FaultClass::ResourceLimit);
     }

@@ -10,6 +10,7 @@ use crate::supervisor::{Supervisor, default_jobs};
 use crate::worker::WorkerKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Run the same fault scenarios in wasm and native execution models and
 /// report, side by side, which model survives each fault, detects it and
@@ -17,13 +18,23 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "faultbox", version, max_term_width = 100)]
 pub struct Cli {
-    /// Directory of scenario manifests (default: $FAULTBOX_SCENARIOS, else
-    /// ./scenarios, else the catalog in faultbox's source tree).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub scenarios: Option<PathBuf>,
-
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where the scenario manifests are, for the commands that read them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatalogArg {
+    /// Directory of scenario manifests (default: $FAULTBOX_SCENARIOS, else
+    /// ./scenarios, else the catalog in faultbox's source tree).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+}
+
+impl CatalogArg {
+    fn load(&self) -> Result<Catalog, BadInput> {
+        Catalog::load(&self.scenarios.clone().unwrap_or_else(Catalog::default_dir))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,12 +47,16 @@ pub enum Command {
     Explain {
         /// Scenario name (see `faultbox list`).
         scenario: String,
+        #[command(flatten)]
+        catalog: CatalogArg,
     },
     /// List the scenario catalog.
     List {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+        #[command(flatten)]
+        catalog: CatalogArg,
     },
     /// Run the assert_trap and assert_exhaustion directives of WebAssembly
     /// spec-test scripts and report agreement with the spec's messages.
@@ -67,6 +82,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArg,
     /// Only these execution models (repeatable; default: all).
     #[arg(long = "model", value_parser = parse_model, value_name = "MODEL")]
     pub models: Vec<ExecutionModel>,
@@ -91,6 +108,8 @@ pub struct CompareArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArg,
     /// Scenario name (see `faultbox list`).
     pub scenario: String,
     /// Execution model (default: every model).
@@ -119,6 +138,8 @@ pub struct WastArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArg,
     /// The scenario whose fault is cycled (default: trap_instruction, the
     /// cheapest trap: wasm `unreachable`, native `ud2`).
     #[arg(long, default_value = "trap_instruction", value_name = "NAME")]
@@ -136,7 +157,9 @@ pub struct BenchArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SoakArgs {
-    /// Number of cycles.
+    #[command(flatten)]
+    pub catalog: CatalogArg,
+    /// Number of cycles (default: 100000).
     #[arg(long, value_name = "N", conflicts_with = "seconds", value_parser = clap::value_parser!(u64).range(1..))]
     pub cycles: Option<u64>,
     /// Run for this long instead of a number of cycles.
@@ -237,7 +260,16 @@ pub fn main() -> i32 {
         };
     }
     stop_workers_on_interrupt();
-    match run(cli) {
+    let result = run(cli);
+    if INTERRUPTED.load(Ordering::SeqCst) != 0 {
+        // The interrupt thread is stopping the workers and will exit the
+        // process with 128 + the signal; nothing this thread produced since
+        // the signal is worth printing.
+        loop {
+            std::thread::park();
+        }
+    }
+    match result {
         Ok(code) => code,
         Err(err) => {
             if let Some(bad) = err.downcast_ref::<BadInput>() {
@@ -270,11 +302,14 @@ fn usage_error(e: clap::Error) -> i32 {
     }
 }
 
+/// The signal that interrupted faultbox, or 0.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
 /// SIGINT, SIGTERM or SIGHUP stop every worker (and through the fork
 /// server, every native child and stray) before faultbox exits with the
 /// conventional 128 + signal. The signals are blocked in every thread and
-/// taken by one thread with sigwait; worker processes start with them
-/// unblocked (std resets the mask on spawn).
+/// taken by one thread with sigwait. The mask is inherited across exec, so
+/// workers unblock them first thing (`worker::server::serve`).
 fn stop_workers_on_interrupt() {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
@@ -286,6 +321,7 @@ fn stop_workers_on_interrupt() {
     }
     let _ = std::thread::Builder::new().name("fb-interrupt".into()).spawn(move || {
         if let Ok(signal) = set.wait() {
+            INTERRUPTED.store(signal as i32, Ordering::SeqCst);
             crate::worker::client::stop_all_workers();
             eprintln!("faultbox: interrupted by {}; every worker and child was stopped", signal.as_str());
             std::process::exit(128 + signal as i32);
@@ -293,14 +329,10 @@ fn stop_workers_on_interrupt() {
     });
 }
 
-fn catalog(cli: &Cli) -> Result<Catalog, BadInput> {
-    Catalog::load(&cli.scenarios.clone().unwrap_or_else(Catalog::default_dir))
-}
-
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
-        Command::List { format } => {
-            let catalog = catalog(&cli)?;
+        Command::List { format, catalog } => {
+            let catalog = catalog.load()?;
             match format {
                 ListFormat::Table => print!("{}", report::catalog_table(&catalog)),
                 ListFormat::Json => {
@@ -322,7 +354,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Compare(args) => {
-            let catalog = catalog(&cli)?;
+            let catalog = args.catalog.load()?;
             let scenarios = catalog.select(args.scenario.as_deref())?;
             let models = if args.models.is_empty() { ExecutionModel::ALL.to_vec() } else { args.models.clone() };
             let supervisor = Supervisor::for_current_exe()?;
@@ -349,7 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if flaky || (args.check && report.summary.unexpected > 0) { 1 } else { 0 })
         }
         Command::Run(args) => {
-            let catalog = catalog(&cli)?;
+            let catalog = args.catalog.load()?;
             let s = catalog.get(&args.scenario)?;
             let supervisor = Supervisor::for_current_exe()?;
             let models = match args.model {
@@ -367,7 +399,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Wast(args) => wast(args),
-        Command::Soak(args) => soak(&cli, args),
+        Command::Soak(args) => soak(args),
         Command::Fuzz(args) => {
             if !args.model.is_wasm() {
                 return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
@@ -393,8 +425,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if summary.ok() { 0 } else { 1 })
         }
         Command::Bench(args) => {
-            let catalog = catalog(&cli)?;
+            let catalog = args.catalog.load()?;
             let s = catalog.get(&args.scenario)?;
+            cycles_by_itself(s)?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -405,8 +438,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Explain { scenario } => {
-            let catalog = catalog(&cli)?;
+        Command::Explain { scenario, catalog } => {
+            let catalog = catalog.load()?;
             let s = catalog.get(scenario)?;
             let supervisor = Supervisor::for_current_exe()?;
             let outcomes = supervisor.run_all(&[s], &ExecutionModel::ALL, default_jobs())?;
@@ -435,6 +468,9 @@ fn wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
         if p.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found).map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?;
+            if found.is_empty() {
+                return Err(BadInput::in_file(p, "no .wast files here"));
+            }
             found.sort();
             files.extend(found);
         } else {
@@ -465,20 +501,20 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     Ok(if report.all_agree() { 0 } else { 1 })
 }
 
-fn soak(cli: &Cli, args: &SoakArgs) -> anyhow::Result<i32> {
+fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     if !args.model.is_wasm() {
         return Err(BadInput::new("soak runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
     }
-    let catalog = catalog(cli)?;
+    let catalog = args.catalog.load()?;
     let s = catalog.get(&args.scenario)?;
+    cycles_by_itself(s)?;
     let crate::worker::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
     let request = crate::soak::SoakRequest {
         model: args.model,
         module: w.module,
         export: w.export,
         arg: w.arg,
-        memory_bytes: w.limits.memory_bytes(),
-        wasm_stack_kib: w.limits.wasm_stack_kib,
+        limits: w.limits,
         cycles: if args.seconds.is_some() { None } else { Some(args.cycles.unwrap_or(100_000)) },
         seconds: args.seconds,
     };
@@ -506,6 +542,9 @@ fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "wasm"))
                 .collect();
+            if found.is_empty() {
+                return Err(BadInput::in_file(p, "no .wasm files to replay here"));
+            }
             found.sort();
             files.extend(found);
         } else {
@@ -522,4 +561,19 @@ fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput
             Ok((f, bytes))
         })
         .collect()
+}
+
+/// bench and soak cycle a fault that ends by itself; one that only ends at
+/// its deadline would measure the deadline.
+fn cycles_by_itself(s: &crate::scenario::Scenario) -> Result<(), BadInput> {
+    use crate::outcome::FaultClass;
+    let ends_at_deadline = s.injects == FaultClass::Timeout
+        || ExecutionModel::ALL.iter().any(|m| s.expectation(*m).fault == Some(FaultClass::Timeout));
+    if ends_at_deadline {
+        return Err(BadInput::in_file(
+            &s.manifest,
+            format!("`{}` only ends at its deadline: bench and soak need a fault that ends by itself", s.name),
+        ));
+    }
+    Ok(())
 }

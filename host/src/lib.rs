@@ -25,6 +25,7 @@ pub mod host_ops;
 pub mod limits;
 pub mod model;
 pub mod native;
+pub mod process;
 pub mod outcome;
 pub mod report;
 pub mod scenario;

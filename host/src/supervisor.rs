@@ -8,14 +8,14 @@ use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
 use crate::worker::client::WorkerPool;
-use crate::worker::protocol::{Message, ModuleSource, NativeRequest, Request, WasmRequest};
+use crate::worker::protocol::{ChildStage, ChildStatus, Message, ModuleSource, NativeRequest, Request, WasmRequest};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Beyond a run's own deadline, how long a worker may take to answer
-/// (compiling a module on first use, the health check, a fresh instance).
-const ANSWER_GRACE: Duration = Duration::from_secs(20);
+/// Beyond its runs' own deadlines, how long a worker may take to answer
+/// (compiling a module on first use, starting, answering).
+const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
 pub struct Supervisor {
     pool: WorkerPool,
@@ -66,11 +66,19 @@ impl Supervisor {
             return Ok(classify::not_applicable(s, model));
         }
         let started = Instant::now();
-        let deadline = Duration::from_millis(s.limits.timeout_ms * 2) + ANSWER_GRACE;
+        // A wasm run may legitimately use its deadline four times: the
+        // instantiation, the call, the health check on the same instance and
+        // the one on a fresh instance.
+        let deadline = Duration::from_millis(s.limits.timeout_ms * 4) + ANSWER_GRACE;
         let answer = self.pool.call(WorkerKind::for_model(model), &Self::request(s, model), deadline)?;
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
-            Ok(Message::Wasm(obs)) => Ok(classify::wasm(s, model, &obs, wall_us)),
+            Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
+            Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
+                && obs.status == (ChildStatus::Exited { code: crate::native::EXIT_SETUP_FAILED }) =>
+            {
+                anyhow::bail!("the native child for {} could not start: {}", s.name, obs.stderr.tail.trim())
+            }
             Ok(Message::Native(obs)) => Ok(classify::native(s, &obs, wall_us)),
             Ok(Message::Failed { message }) => {
                 anyhow::bail!("{model} worker could not run {}: {message}", s.name)
@@ -101,10 +109,10 @@ impl Supervisor {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
             Ok(Message::Failed { message }) => anyhow::bail!("{model} worker could not run {}: {message}", path.display()),
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),
-            Err(lost) => Ok(FileReport::lost(
-                path.to_path_buf(),
-                format!("{:?} {}", lost.signal.map(|s| s.name()), lost.stderr.tail.lines().last().unwrap_or_default()),
-            )),
+            Err(lost) => {
+                let how = lost.signal.map_or_else(|| format!("exit {}", lost.exit_code.unwrap_or(-1)), |s| s.name());
+                Ok(FileReport::lost(path.to_path_buf(), format!("{how}: {}", lost.stderr.tail.lines().last().unwrap_or_default())))
+            }
         }
     }
 }

@@ -67,3 +67,18 @@ pub fn wait_until_gone(tag: &str, secs: u64) -> Vec<u32> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// (pid, parent pid, command line) of every tagged process.
+pub fn tagged_tree(tag: &str) -> Vec<(u32, u32, String)> {
+    tagged_processes(tag)
+        .into_iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The fields after the parenthesised command: state, ppid, ...
+            let ppid = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            Some((pid, ppid, cmdline.trim().to_string()))
+        })
+        .collect()
+}

@@ -15,9 +15,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// Exit codes for a child that could not even start the scenario.
 pub const EXIT_SETUP_FAILED: i32 = 120;
 
-/// Becomes the scenario process. Never returns.
-pub fn run(req: &NativeRequest, region: &'static Region, stdout: OwnedFd, stderr: OwnedFd) -> ! {
-    if let Err(e) = setup(req, region, stdout, stderr) {
+/// Becomes the scenario process. Never returns. `parent` is the fork
+/// server (the child must not outlive it).
+pub fn run(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid, stdout: OwnedFd, stderr: OwnedFd) -> ! {
+    if let Err(e) = setup(req, region, parent, stdout, stderr) {
         let _ = writeln!(std::io::stderr(), "faultbox: native child setup failed: {e}");
         exit(EXIT_SETUP_FAILED);
     }
@@ -60,7 +61,7 @@ fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-fn setup(req: &NativeRequest, region: &'static Region, stdout: OwnedFd, stderr: OwnedFd) -> anyhow::Result<()> {
+fn setup(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid, stdout: OwnedFd, stderr: OwnedFd) -> anyhow::Result<()> {
     // The fork server blocks termination signals to read them from a
     // signalfd; the guest gets the ordinary defaults back.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
@@ -69,9 +70,17 @@ fn setup(req: &NativeRequest, region: &'static Region, stdout: OwnedFd, stderr: 
     nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
     // SAFETY: plain prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // The parent may have died before the prctl took effect.
+    anyhow::ensure!(nix::unistd::getppid() == parent, "the fork server is gone");
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
     nix::unistd::dup2_stdout(&stdout)?;
     nix::unistd::dup2_stderr(&stderr)?;
-    drop((stdout, stderr));
+    drop((null, stdout, stderr));
+    // Nothing of the fork server's (its request pipe, its signalfd) is the
+    // guest's business, nor its strays'.
+    // SAFETY: close_range on descriptors this process no longer uses.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
 
     region.install();
     // Core files of deliberate crashes would litter the working directory.

@@ -14,7 +14,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal as NixSignal, kill, killpg};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{ForkResult, Pid, fork};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Signals that stop the fork server; read from a signalfd so that the
@@ -33,9 +33,24 @@ pub struct ForkServer {
     signals: SignalFd,
 }
 
-/// A termination signal arrived: the caller should exit with this code.
+/// Why the fork server could not finish a run.
 #[derive(Debug)]
-pub struct Terminated(pub i32);
+pub enum ServerError {
+    /// A termination signal arrived: the fork server should exit with this
+    /// code (the running child and its strays are already gone).
+    Terminated(i32),
+    /// The fork server itself failed (pipe, fork, poll, wait4): not a fault
+    /// of the guest.
+    Failed(String),
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Failed(format!("fork server: {what}: {e}"))
+}
+
+/// The most output read from a finished child's pipes: a stray that left
+/// the child's group can keep them open and full.
+const DRAIN_CAP: usize = 1 << 20;
 
 impl ForkServer {
     pub fn new() -> anyhow::Result<ForkServer> {
@@ -54,24 +69,25 @@ impl ForkServer {
         self.signals.as_fd()
     }
 
-    /// Reads a pending termination signal, if any.
-    pub fn pending_termination(&self) -> Option<Terminated> {
-        self.signals.read_signal().ok().flatten().map(|s| Terminated(128 + s.ssi_signo as i32))
+    /// Reads a pending termination signal, if any: the exit code it asks for.
+    pub fn pending_termination(&self) -> Option<i32> {
+        self.signals.read_signal().ok().flatten().map(|s| 128 + s.ssi_signo as i32)
     }
 
     /// Forks one child for `req`, watches it until it ends or its deadline
     /// passes, and reports what happened.
-    pub fn run(&mut self, req: &NativeRequest) -> Result<NativeObservation, Terminated> {
-        let (out_r, out_w) = pipe().expect("pipe");
-        let (err_r, err_w) = pipe().expect("pipe");
+    pub fn run(&mut self, req: &NativeRequest) -> Result<NativeObservation, ServerError> {
+        let (out_r, out_w) = pipe().map_err(|e| failed("pipe", e))?;
+        let (err_r, err_w) = pipe().map_err(|e| failed("pipe", e))?;
         self.region.reset();
+        let me = nix::unistd::getpid();
         let started = Instant::now();
         // SAFETY: the fork server is single-threaded, so the child may run
         // arbitrary code after fork.
-        let pid = match unsafe { fork() }.expect("fork") {
+        let pid = match unsafe { fork() }.map_err(|e| failed("fork", e))? {
             ForkResult::Child => {
                 drop((out_r, err_r));
-                child::run(req, self.region, out_w, err_w)
+                child::run(req, self.region, me, out_w, err_w)
             }
             ForkResult::Parent { child } => child,
         };
@@ -80,9 +96,19 @@ impl ForkServer {
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
         let deadline = started + Duration::from_millis(req.limits.timeout_ms);
-        let watched = self.watch(pid, out_r, err_r, deadline)?;
+        let watched = match self.watch(pid, out_r, err_r, deadline) {
+            Ok(w) => w,
+            Err(e) => {
+                // Whatever stopped the watch, the child and its strays go.
+                let _ = killpg(pid, NixSignal::SIGKILL);
+                let _ = kill(pid, NixSignal::SIGKILL);
+                let _ = wait4(pid);
+                kill_strays(pid);
+                return Err(e);
+            }
+        };
         let death_ns = now_ns();
-        let (status, rusage) = wait4(pid);
+        let (status, rusage) = wait4(pid).map_err(|e| failed("wait4", e))?;
         let wall_us = started.elapsed().as_micros() as u64;
         let strays_killed = kill_strays(pid);
         Ok(NativeObservation {
@@ -99,8 +125,8 @@ impl ForkServer {
     }
 
     /// Polls the child's exit (pidfd), its output pipes and the signalfd.
-    fn watch(&self, pid: Pid, out: OwnedFd, err: OwnedFd, deadline: Instant) -> Result<Watched, Terminated> {
-        let pidfd = pidfd_open(pid);
+    fn watch(&self, pid: Pid, out: OwnedFd, err: OwnedFd, deadline: Instant) -> Result<Watched, ServerError> {
+        let pidfd = crate::process::pidfd_open(pid.as_raw()).map_err(|e| failed("pidfd_open", e))?;
         let mut watched = Watched { stdout: TailBuffer::default(), stderr: TailBuffer::default(), killed: false };
         let mut open = [true, true];
         let mut buf = vec![0u8; 64 * 1024];
@@ -123,17 +149,13 @@ impl ForkServer {
             match ready {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => panic!("poll: {e}"),
+                Err(e) => return Err(failed("poll", e)),
             }
             let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
             drop(fds);
             if revents[1].contains(PollFlags::POLLIN) {
-                if let Some(t) = self.pending_termination() {
-                    let _ = killpg(pid, NixSignal::SIGKILL);
-                    let _ = kill(pid, NixSignal::SIGKILL);
-                    wait4(pid);
-                    kill_strays(pid);
-                    return Err(t);
+                if let Some(code) = self.pending_termination() {
+                    return Err(ServerError::Terminated(code));
                 }
             }
             for (slot, i) in which.iter().enumerate() {
@@ -150,16 +172,23 @@ impl ForkServer {
                 }
             }
             if revents[0].contains(PollFlags::POLLIN) {
-                // The child is gone; take what is already in the pipes, but
-                // do not wait for EOF: a stray may hold them open.
+                // The child is gone. Stop what is left of its group first,
+                // then take what is already in the pipes, without waiting for
+                // EOF and at most DRAIN_CAP: a stray that left the group may
+                // hold them open and keep writing.
+                let _ = killpg(pid, NixSignal::SIGKILL);
                 for (i, fd) in streams.iter().enumerate() {
                     let tail = if i == 0 { &mut watched.stdout } else { &mut watched.stderr };
                     set_nonblocking(*fd);
-                    while let Ok(n) = nix::unistd::read(*fd, &mut buf) {
-                        if n == 0 {
-                            break;
+                    let mut drained = 0;
+                    while drained < DRAIN_CAP {
+                        match nix::unistd::read(*fd, &mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                tail.push(&buf[..n]);
+                                drained += n;
+                            }
                         }
-                        tail.push(&buf[..n]);
                     }
                 }
                 return Ok(watched);
@@ -192,17 +221,8 @@ fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>) {
     }
 }
 
-/// A pidfd becomes readable when the process exits (Linux 5.3+).
-fn pidfd_open(pid: Pid) -> OwnedFd {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
-    // SAFETY: the fd was just returned to us and is owned by nobody else.
-    unsafe { OwnedFd::from_raw_fd(fd as i32) }
-}
-
 /// Reaps `pid`, returning how it ended and its resource usage.
-pub fn wait4(pid: Pid) -> (ChildStatus, libc::rusage) {
+fn wait4(pid: Pid) -> std::io::Result<(ChildStatus, libc::rusage)> {
     let mut status = 0;
     // SAFETY: zeroed rusage is valid; wait4 fills it.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -212,8 +232,9 @@ pub fn wait4(pid: Pid) -> (ChildStatus, libc::rusage) {
         if r == pid.as_raw() {
             break;
         }
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            panic!("wait4({pid}): {}", std::io::Error::last_os_error());
+        let e = std::io::Error::last_os_error();
+        if r < 0 && e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
     let status = if libc::WIFSIGNALED(status) {
@@ -221,7 +242,7 @@ pub fn wait4(pid: Pid) -> (ChildStatus, libc::rusage) {
     } else {
         ChildStatus::Exited { code: libc::WEXITSTATUS(status) }
     };
-    (status, rusage)
+    Ok((status, rusage))
 }
 
 fn tv_us(tv: libc::timeval) -> u64 {
@@ -243,7 +264,7 @@ pub fn kill_strays(pgid: Pid) -> u32 {
         for child in children {
             let _ = killpg(child, NixSignal::SIGKILL);
             let _ = kill(child, NixSignal::SIGKILL);
-            wait4(child);
+            let _ = wait4(child);
             killed += 1;
         }
     }

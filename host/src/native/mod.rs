@@ -8,6 +8,6 @@ mod once;
 pub mod probe;
 mod region;
 
-pub use forkserver::{ForkServer, Terminated, kill_strays, wait4};
+pub use child::EXIT_SETUP_FAILED;
+pub use forkserver::{ForkServer, ServerError};
 pub use once::{exec_cycle, run as run_once};
-pub use region::now_ns;

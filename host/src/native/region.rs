@@ -134,7 +134,8 @@ impl Region {
         }
     }
 
-    /// Called from the panic hook: no allocation, bounded copy.
+    /// Called from the panic hook: a bounded copy into the slot this call
+    /// claims, safe however many panics race.
     pub fn record_panic(&self, message: &str) {
         let slot = self.panic_count.fetch_add(1, Relaxed) as usize;
         if slot >= MAX_PANICS {

@@ -196,7 +196,8 @@ pub enum Ending {
     Signaled { signal: Signal, core_dumped: bool },
     /// The process did not finish within `after_ms` and was killed.
     TimedOut { after_ms: u64 },
-    /// The wasm worker process died or stopped answering during the run.
+    /// The worker process (a wasm worker, or the fork server) died or
+    /// stopped answering during the run.
     WorkerLost { signal: Option<Signal>, exit_code: Option<i32>, hung: bool },
     /// The model cannot run the scenario.
     NotApplicable { why: String },
@@ -214,8 +215,8 @@ impl Ending {
             Ending::Exited { code } => format!("exit {code}"),
             Ending::Signaled { signal, .. } => signal.name(),
             Ending::TimedOut { after_ms } => format!("past its {after_ms} ms deadline"),
-            Ending::WorkerLost { signal: Some(s), .. } => format!("worker lost ({s})"),
             Ending::WorkerLost { hung: true, .. } => "worker lost (hung)".into(),
+            Ending::WorkerLost { signal: Some(s), .. } => format!("worker lost ({s})"),
             Ending::WorkerLost { exit_code, .. } => {
                 format!("worker lost (exit {})", exit_code.unwrap_or(-1))
             }

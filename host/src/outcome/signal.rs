@@ -24,8 +24,14 @@ impl Signal {
         }
     }
 
+    /// Parses a conventional name, or `SIG<n>` for a signal without one
+    /// (real-time signals): whatever [`Signal::name`] writes reads back.
     pub fn from_name(name: &str) -> Option<Signal> {
-        name.parse::<nix::sys::signal::Signal>().ok().map(|s| Signal(s as i32))
+        if let Ok(s) = name.parse::<nix::sys::signal::Signal>() {
+            return Some(Signal(s as i32));
+        }
+        let n: i32 = name.strip_prefix("SIG")?.parse().ok()?;
+        (1..=64).contains(&n).then_some(Signal(n))
     }
 }
 
@@ -46,5 +52,20 @@ impl<'de> Deserialize<'de> for Signal {
         let name = String::deserialize(d)?;
         Signal::from_name(&name)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown signal `{name}` (expected a name such as SIGSEGV)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signal_number_round_trips_through_its_name() {
+        for n in 1..=64 {
+            let s = Signal(n);
+            assert_eq!(Signal::from_name(&s.name()), Some(s), "{}", s.name());
+        }
+        assert_eq!(Signal::SIGSEGV.name(), "SIGSEGV");
+        assert_eq!(Signal::from_name("SIGBOOM"), None);
     }
 }

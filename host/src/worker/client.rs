@@ -24,9 +24,11 @@ struct Live {
 
 static LIVE: Mutex<Live> = Mutex::new(Live { pids: Vec::new(), stopping: false });
 
-/// Stops every live worker: SIGTERM (the fork server then kills its child's
-/// process group and every stray, and reaps them), then SIGKILL for any
-/// that linger past half a second.
+/// Stops every live worker, all at once: SIGTERM (the fork server then kills
+/// its child's process group and every stray), SIGKILL for any still there
+/// after half a second. It does not reap them: each worker's owner does,
+/// and an owner that finds its worker gone while stopping reports
+/// [`Interrupted`], not a lost worker.
 pub fn stop_all_workers() {
     let pids: Vec<u32> = match LIVE.lock() {
         Ok(mut live) => {
@@ -35,26 +37,31 @@ pub fn stop_all_workers() {
         }
         Err(_) => Vec::new(),
     };
-    for &pid in &pids {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_millis(500);
-    for &pid in &pids {
-        let pid = nix::unistd::Pid::from_raw(pid as i32);
-        loop {
-            use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                Ok(WaitStatus::StillAlive) => {
-                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                    let _ = waitpid(pid, None);
-                    break;
-                }
-                _ => break,
-            }
-        }
+    let stoppers: Vec<_> = pids
+        .into_iter()
+        .map(|pid| std::thread::spawn(move || crate::process::terminate(pid as i32, Duration::from_millis(500))))
+        .collect();
+    for s in stoppers {
+        let _ = s.join();
     }
 }
+
+/// Whether faultbox is stopping because of an interrupt.
+pub fn stopping() -> bool {
+    LIVE.lock().map(|l| l.stopping).unwrap_or(true)
+}
+
+/// The run was cut short by an interrupt: its result means nothing.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// A worker that died or stopped answering during a request.
 #[derive(Clone, Debug)]
@@ -70,7 +77,6 @@ pub struct Lost {
 
 /// One running worker process.
 pub struct Worker {
-    kind: WorkerKind,
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -110,26 +116,24 @@ impl Worker {
         let mut err = child.stderr.take().expect("piped stderr");
         let stderr = Arc::new(Mutex::new(TailBuffer::default()));
         let sink = stderr.clone();
-        let stderr_reader = std::thread::Builder::new()
-            .name("fb-worker-stderr".into())
-            .spawn(move || {
-                let mut buf = [0u8; 16 * 1024];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock().unwrap().push(&buf[..n]);
+        let reader = std::thread::Builder::new().name("fb-worker-stderr".into()).spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
                 }
-            })?;
-        Ok(Worker { kind, child, stdin, stdout, stderr, stderr_reader: Some(stderr_reader) })
-    }
-
-    pub fn kind(&self) -> WorkerKind {
-        self.kind
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+                sink.lock().unwrap().push(&buf[..n]);
+            }
+        });
+        match reader {
+            Ok(reader) => Ok(Worker { child, stdin, stdout, stderr, stderr_reader: Some(reader) }),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                unregister(child.id());
+                Err(e.into())
+            }
+        }
     }
 
     /// Sends `request` and waits up to `deadline` for its answer. Host
@@ -170,11 +174,12 @@ impl Worker {
         }
     }
 
-    /// The worker is gone (or is made to be): reap it and say how it ended.
+    /// The worker is gone, hung, or answering nonsense: make sure it is
+    /// gone (SIGTERM first, so a fork server can clean up its child and
+    /// strays), reap it and say how it ended. Never blocks on a live worker.
     fn lost(&mut self, hung: bool, host_calls: Vec<String>) -> Lost {
-        if hung {
-            let _ = self.child.kill();
-        }
+        drop(self.stdin.take());
+        crate::process::terminate(self.child.id() as i32, Duration::from_millis(500));
         let status = self.child.wait().ok();
         if let Some(reader) = self.stderr_reader.take() {
             let _ = reader.join();
@@ -197,18 +202,12 @@ impl Worker {
 
     fn stop(&mut self) {
         drop(self.stdin.take());
-        let until = Instant::now() + Duration::from_secs(1);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break;
-                }
-            }
+        let pid = self.child.id() as i32;
+        let ended = crate::process::pidfd_open(pid).is_ok_and(|fd| crate::process::wait_exit(&fd, Duration::from_secs(1)));
+        if !ended {
+            crate::process::terminate(pid, Duration::from_millis(500));
         }
+        let _ = self.child.wait();
         if let Some(reader) = self.stderr_reader.take() {
             let _ = reader.join();
         }
@@ -255,8 +254,11 @@ impl WorkerPool {
             None => Worker::spawn(&self.exe, kind)?,
         };
         let result = worker.call(request, deadline);
-        if result.is_ok() {
-            self.idle.lock().unwrap().entry(kind).or_default().push(worker);
+        match result {
+            Ok(_) => self.idle.lock().unwrap().entry(kind).or_default().push(worker),
+            // The interrupt stopped it: not a fault of the guest.
+            Err(_) if stopping() => return Err(Interrupted.into()),
+            Err(_) => {}
         }
         Ok(result)
     }

@@ -83,6 +83,8 @@ pub enum Message {
 pub struct OutputTail {
     /// Bytes written in all.
     pub total_bytes: u64,
+    /// Bytes kept in `tail` (before the lossy UTF-8 conversion).
+    pub kept_bytes: u64,
     /// The last bytes written, at most [`OUTPUT_TAIL_BYTES`], lossily UTF-8.
     pub tail: String,
 }
@@ -116,7 +118,7 @@ impl TailBuffer {
         let (a, b) = self.buf.as_slices();
         let mut bytes = a.to_vec();
         bytes.extend_from_slice(b);
-        OutputTail { total_bytes: self.total, tail: String::from_utf8_lossy(&bytes).into_owned() }
+        OutputTail { total_bytes: self.total, kept_bytes: bytes.len() as u64, tail: String::from_utf8_lossy(&bytes).into_owned() }
     }
 }
 
@@ -150,11 +152,15 @@ pub struct ReuseFacts {
     pub stack_pointer: Option<(u32, u32)>,
     /// Exported globals whose value changed: "name: before -> after".
     pub globals_changed: Vec<String>,
-    /// Bytes of linear memory that changed, outside the dead part of the
-    /// shadow stack (below the stack pointer at entry).
+    /// Bytes of live linear memory that changed: everything but the dead
+    /// part of the shadow stack (below the stack pointer at entry).
     pub memory_changed_bytes: u64,
-    /// Lowest and highest changed address.
-    pub memory_changed_range: Option<(u32, u32)>,
+    /// Where: runs of changed addresses, inclusive.
+    pub memory_changed_runs: Vec<(u32, u32)>,
+    /// Bytes that changed below the stack pointer at entry: the call's own
+    /// frames, and any stray write that landed there (a null write does).
+    pub dead_stack_changed_bytes: u64,
+    pub dead_stack_changed_runs: Vec<(u32, u32)>,
     /// Memory size before and after, in bytes.
     pub memory_size: Option<(u64, u64)>,
 }

@@ -4,7 +4,7 @@
 use super::WorkerKind;
 use super::protocol::{Message, Request};
 use crate::model::ExecutionModel;
-use crate::native::ForkServer;
+use crate::native::{ForkServer, ServerError};
 use crate::wasm::WasmRunner;
 use faultbox_guests::host::HostOp;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -29,6 +29,10 @@ fn announce(op: HostOp) {
 
 /// Serves requests until stdin closes. Returns the process exit code.
 pub fn serve(kind: WorkerKind) -> i32 {
+    // A signal mask survives exec: the supervisor blocks its termination
+    // signals (one of its threads takes them), and a worker must not start
+    // deaf to SIGTERM.
+    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&nix::sys::signal::SigSet::empty()), None);
     // SAFETY: fd 0 is this process's stdin, owned by nobody else here.
     let stdin = BufReader::new(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(0) }));
     match kind {
@@ -99,8 +103,8 @@ fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => return 1,
             }
-            if let Some(t) = server.pending_termination() {
-                return t.0;
+            if let Some(code) = server.pending_termination() {
+                return code;
             }
         }
         let mut line = String::new();
@@ -111,22 +115,18 @@ fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
         let reply = match parse(&line) {
             Ok(Request::Native(req)) => match server.run(&req) {
                 Ok(obs) => Message::Native(obs),
-                Err(t) => return t.0,
+                Err(ServerError::Terminated(code)) => return code,
+                Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(other) => extra_native(&mut server, other),
+            Ok(Request::Bench(req)) => match crate::bench::serve_native(&req, &mut server) {
+                Ok(samples) => Message::Bench(samples),
+                Err(ServerError::Terminated(code)) => return code,
+                Err(ServerError::Failed(message)) => Message::Failed { message },
+            },
+            Ok(other) => Message::Failed { message: format!("the fork server does not serve {other:?}") },
             Err(m) => m,
         };
         send(&reply);
     }
 }
 
-/// Requests other than a plain run, served by the fork server.
-fn extra_native(server: &mut ForkServer, request: Request) -> Message {
-    match request {
-        Request::Bench(req) => match crate::bench::serve_native(&req, server) {
-            Ok(samples) => Message::Bench(samples),
-            Err(e) => Message::Failed { message: format!("{e:#}") },
-        },
-        other => Message::Failed { message: format!("the fork server does not serve {other:?}") },
-    }
-}
