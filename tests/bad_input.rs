@@ -292,3 +292,47 @@ fn replaying_a_file_that_is_not_wasm() {
     let run = faultbox(&["fuzz", "--replay", f.to_str().unwrap()]);
     assert_bad(&run, &["junk.wasm", "not a valid wasm module"]);
 }
+
+#[test]
+fn manifest_whose_memory_limit_is_below_the_guest_s_initial_memory() {
+    let (_d, run) = list_with("tiny-memory", &format!("{GOOD}\n[limits]\nmemory_mib = 1\n"));
+    assert_bad(&run, &["case.toml:", "`limits.memory_mib` = 1 is below the guest's initial memory"]);
+}
+
+#[test]
+fn manifest_with_a_wasm_stack_wasmtime_refuses() {
+    let (_d, run) = list_with("wasm-stack", &format!("{GOOD}\n[limits]\nwasm_stack_kib = 4096\n"));
+    assert_bad(&run, &["case.toml:", "`limits.wasm_stack_kib` = 4096 is out of range (16 to 2048)"]);
+}
+
+#[test]
+fn manifest_saying_a_wasm_model_cannot_run_it() {
+    let (_d, run) = list_with("wasm-na", &GOOD.replacen("verdict = \"ok\"", "verdict = \"n/a\"", 1));
+    assert_bad(&run, &["case.toml:", "`expect.wasm` says n/a"]);
+}
+
+#[test]
+fn manifest_expecting_a_trap_natively() {
+    let (_d, run) = list_with("native-trap", &format!("{GOOD}trap = \"stack_overflow\"\n"));
+    assert_bad(&run, &["case.toml:", "`expect.native` names a `trap`"]);
+}
+
+#[test]
+fn wast_directory_without_scripts() {
+    let dir = Scratch::new("no-wast");
+    let run = faultbox(&["wast", dir.path()]);
+    assert_bad(&run, &["no .wast files here"]);
+}
+
+#[test]
+fn replaying_a_directory_without_modules() {
+    let dir = Scratch::new("no-wasm");
+    let run = faultbox(&["fuzz", "--replay", dir.path()]);
+    assert_bad(&run, &["no .wasm files to replay here"]);
+}
+
+#[test]
+fn benchmarking_a_fault_that_only_ends_at_its_deadline() {
+    let run = faultbox(&["bench", "--scenario", "runaway_loop", "--scenarios", scenarios_dir().to_str().unwrap()]);
+    assert_bad(&run, &["runaway_loop.toml", "only ends at its deadline"]);
+}

@@ -97,4 +97,5 @@ registry! {
     boundary::host_panic,
     boundary::host_stack_overflow,
     boundary::host_bad_pointer,
+    boundary::kill_parent,
 }

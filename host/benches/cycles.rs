@@ -38,7 +38,7 @@ fn wasm_cycle(bencher: divan::Bencher, model: ExecutionModel) {
         &ModuleSource::Guest,
         &format!("fb_{ENTRY}"),
         0,
-        limits.memory_bytes(),
+        &limits,
         &ModuleCache::from_env(),
     )
     .expect("prepare the wasm cycle");
@@ -78,5 +78,6 @@ fn native_fork_server(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 100)]
 fn native_fork_exec(bencher: divan::Bencher) {
     let json = serde_json::to_string(&native_request()).unwrap();
-    bencher.bench_local(|| faultbox::native::exec_cycle(Path::new(FAULTBOX), &json).expect("spawn"));
+    let deadline = Duration::from_millis(Limits::default().timeout_ms);
+    bencher.bench_local(|| faultbox::native::exec_cycle(Path::new(FAULTBOX), &json, deadline).expect("spawn"));
 }

@@ -6,6 +6,8 @@
 //! statistics.
 
 use crate::classify::{DeathFacts, classify_death};
+use crate::native::{ForkServer, ServerError};
+use crate::limits::Limits;
 use crate::model::ExecutionModel;
 use crate::outcome::{FaultClass, Signal};
 use crate::scenario::Scenario;
@@ -32,7 +34,7 @@ pub struct WasmConfig {
 pub enum BenchRequest {
     /// Wasm: fresh pooled instance, faulting call, trap classified, per
     /// configuration.
-    WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, memory_bytes: u64, wasm_stack_kib: u64, iterations: u32 },
+    WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, limits: Limits, iterations: u32 },
     /// Wasm: Cranelift/Pulley compile time of the module, and its load
     /// time from the module cache.
     WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
@@ -69,13 +71,13 @@ impl BenchSamples {
 /// Runs a wasm bench request (in the wasm worker).
 pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec<BenchSamples>> {
     match req {
-        BenchRequest::WasmCycles { configs, module, export, arg, memory_bytes, wasm_stack_kib, iterations } => {
+        BenchRequest::WasmCycles { configs, module, export, arg, limits, iterations } => {
             let cycles = configs
                 .iter()
                 .map(|c| {
-                    let mut spec = EngineSpec::new(c.model, *wasm_stack_kib);
+                    let mut spec = EngineSpec::new(c.model, limits.wasm_stack_kib);
                     spec.backtraces = c.backtraces;
-                    TrapCycle::new(spec, module, export, *arg, *memory_bytes, cache)
+                    TrapCycle::new(spec, module, export, *arg, limits, cache)
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let mut out = vec![BenchSamples::default(); cycles.len()];
@@ -111,17 +113,23 @@ fn classify_status(signal: Option<Signal>, code: Option<i32>) -> FaultClass {
     classify_death(&DeathFacts { signal, exit_code: code, stderr: "", host_call: None, panics: &[], alloc_failures: 0 }).0
 }
 
-/// Runs a native bench request (in the fork server).
-pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) -> anyhow::Result<Vec<BenchSamples>> {
+/// Runs a native bench request (in the fork server). A termination signal
+/// ends it like any other fork-server work.
+pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<BenchSamples>, ServerError> {
     use crate::worker::protocol::ChildStatus;
     use std::os::unix::process::ExitStatusExt;
+    let failed = |e: std::io::Error| ServerError::Failed(format!("fork+exec: {e}"));
     match req {
         BenchRequest::NativeCycles { request, exe, iterations } => {
-            let json = serde_json::to_string(request)?;
+            let json = serde_json::to_string(request).expect("requests serialize");
+            let limit = Duration::from_millis(request.limits.timeout_ms);
             let (mut fork, mut exec) = (BenchSamples::default(), BenchSamples::default());
             for _ in 0..*iterations {
+                if let Some(code) = server.pending_termination() {
+                    return Err(ServerError::Terminated(code));
+                }
                 let t = Instant::now();
-                let obs = server.run(request).map_err(|t| anyhow::anyhow!("terminated by signal {}", t.0 - 128))?;
+                let obs = server.run(request)?;
                 let class = match obs.status {
                     ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
                     ChildStatus::Exited { code } => classify_status(None, Some(code)),
@@ -129,7 +137,7 @@ pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) 
                 fork.record(t.elapsed().as_nanos() as u64, class);
 
                 let t = Instant::now();
-                let status = crate::native::exec_cycle(exe, &json)?;
+                let status = crate::native::exec_cycle(exe, &json, limit).map_err(failed)?;
                 let class = classify_status(status.signal().map(Signal), status.code());
                 exec.record(t.elapsed().as_nanos() as u64, class);
             }
@@ -143,7 +151,7 @@ pub fn serve_native(req: &BenchRequest, server: &mut crate::native::ForkServer) 
             }
             Ok(vec![out])
         }
-        other => anyhow::bail!("the fork server does not run {other:?}"),
+        other => Err(ServerError::Failed(format!("the fork server does not run {other:?}"))),
     }
 }
 
@@ -259,8 +267,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             module: w.module.clone(),
             export: w.export.clone(),
             arg: w.arg,
-            memory_bytes: w.limits.memory_bytes(),
-            wasm_stack_kib: w.limits.wasm_stack_kib,
+            limits: w.limits.clone(),
             iterations,
         },
     )?;

@@ -39,7 +39,7 @@ pub enum FuzzEnding {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FuzzReport {
     /// Set when the module did not compile: why.
-    pub compiled: Option<String>,
+    pub compile_error: Option<String>,
     pub instantiate: Option<FuzzEnding>,
     /// (export, ending) for each call.
     pub calls: Vec<(String, FuzzEnding)>,
@@ -128,7 +128,7 @@ pub fn judge(index: u64, report: &FuzzReport, deadline_us: u64) -> Judgement {
         calls: report.calls.len(),
         instantiated: report.instantiate == Some(FuzzEnding::Completed),
     };
-    if let Some(why) = &report.compiled {
+    if let Some(why) = &report.compile_error {
         j.broken.push(format!("a valid module did not compile: {why}"));
     }
     let steps = report.instantiate.iter().map(|e| ("instantiation".to_string(), e)).chain(report.calls.iter().map(|(n, e)| (format!("call {n}"), e)));

@@ -29,7 +29,9 @@ impl Default for Limits {
 /// Accepted ranges, checked when a manifest is loaded.
 const TIMEOUT_MS: (u64, u64) = (1, 600_000);
 const MEMORY_MIB: (u64, u64) = (1, 4096);
-const WASM_STACK_KIB: (u64, u64) = (16, 64 * 1024);
+// wasmtime refuses a max_wasm_stack above its async stack size (2 MiB),
+// and the worker's own thread must have room beyond it.
+const WASM_STACK_KIB: (u64, u64) = (16, 2048);
 const NATIVE_STACK_KIB: (u64, u64) = (64, 1024 * 1024);
 
 impl Limits {

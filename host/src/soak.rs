@@ -2,6 +2,7 @@
 //! watching the worker's resident memory. A runtime that leaks per trap, or
 //! a pool that never gives memory back, shows up here.
 
+use crate::limits::Limits;
 use crate::outcome::FaultClass;
 use crate::wasm::ModuleCache;
 use crate::wasm::cycle::TrapCycle;
@@ -19,8 +20,7 @@ pub struct SoakRequest {
     pub module: ModuleSource,
     pub export: String,
     pub arg: i64,
-    pub memory_bytes: u64,
-    pub wasm_stack_kib: u64,
+    pub limits: Limits,
     /// Stop after this many cycles...
     pub cycles: Option<u64>,
     /// ...or after this long.
@@ -58,14 +58,7 @@ pub fn rss_kib() -> u64 {
 
 /// Runs the soak (in a wasm worker).
 pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
-    let cycle = TrapCycle::new(
-        EngineSpec::new(req.model, req.wasm_stack_kib),
-        &req.module,
-        &req.export,
-        req.arg,
-        req.memory_bytes,
-        cache,
-    )?;
+    let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?;
     let budget = req.seconds.map(Duration::from_secs);
     let planned = req.cycles.unwrap_or(u64::MAX);
     let warmup = match req.cycles {

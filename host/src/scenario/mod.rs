@@ -95,6 +95,7 @@ impl Scenario {
             return Err(bad("`summary` is empty".into()));
         }
         let entry = file.guest.entry.clone();
+        let mut initial_memory = wasm_module::initial_memory_bytes(crate::wasm::GUEST_WASM);
         let guest = match &file.guest.wat {
             None => {
                 if faultbox_guests::entry(&entry).is_none() {
@@ -110,10 +111,18 @@ impl Scenario {
                 let wat_path = path.parent().unwrap_or(Path::new(".")).join(rel);
                 let bytes = parse_wat(&wat_path)?;
                 wasm_module::check_entry(&wat_path, &bytes, &format!("fb_{entry}"))?;
+                initial_memory = wasm_module::initial_memory_bytes(&bytes);
                 Guest::Wat { path: wat_path, entry }
             }
         };
 
+        if file.limits.memory_bytes() < initial_memory {
+            return Err(bad(format!(
+                "`limits.memory_mib` = {} is below the guest's initial memory ({:.2} MiB): no instance could start",
+                file.limits.memory_mib,
+                initial_memory as f64 / (1 << 20) as f64
+            )));
+        }
         let mut expect = BTreeMap::new();
         for (key, e) in &file.expect {
             let model = ExecutionModel::from_name(key).ok_or_else(|| {
@@ -127,6 +136,12 @@ impl Scenario {
             }
             if e.fault.is_none() && e.verdict != Verdict::NotApplicable {
                 return Err(bad(format!("`expect.{key}` needs a `fault` (the fault class observed)")));
+            }
+            if model.is_wasm() && e.verdict == Verdict::NotApplicable {
+                return Err(bad(format!("`expect.{key}` says n/a, but every guest runs in the wasm models")));
+            }
+            if !model.is_wasm() && e.trap.is_some() {
+                return Err(bad(format!("`expect.{key}` names a `trap`: only wasm models trap")));
             }
             expect.insert(model, e.clone());
         }

@@ -92,3 +92,16 @@ pub(super) fn check_entry(path: &Path, bytes: &[u8], name: &str) -> Result<(), B
     }
     Ok(())
 }
+
+/// The initial size of the module's memory, in bytes (0 without one).
+pub fn initial_memory_bytes(bytes: &[u8]) -> u64 {
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Ok(Payload::MemorySection(reader)) = payload {
+            if let Some(Ok(memory)) = reader.into_iter().next() {
+                let page = memory.page_size_log2.map_or(65536, |l| 1u64 << l);
+                return memory.initial * page;
+            }
+        }
+    }
+    0
+}

@@ -3,12 +3,12 @@
 
 use super::{DirectiveResult, Observed, WastObservation, WastRequest, script};
 use crate::model::ExecutionModel;
-use crate::wasm::{RunState, Watchdog, trap_code};
+use crate::wasm::{EngineSpec, RunState, Watchdog, trap_of};
 use std::collections::HashMap;
 use std::time::Duration;
 use wasmtime::{
-    Config, Engine, ExternRef, Func, Global, GlobalType, Instance, Linker, Memory, MemoryType,
-    Module, Mutability, Ref, RefType, Store, Table, TableType, Trap, Val, ValType,
+    Engine, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
+    Ref, RefType, Store, Table, TableType, Val, ValType,
 };
 use wast::core::{HeapType, WastArgCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke};
@@ -18,9 +18,9 @@ use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke};
 /// nothing later, so that modules from later proposals are reported as
 /// skipped instead of being half-supported.
 pub fn engine(model: ExecutionModel) -> anyhow::Result<Engine> {
-    let mut c = Config::new();
-    c.epoch_interruption(true)
-        .wasm_tail_call(false)
+    let spec = EngineSpec { allocation: crate::wasm::Allocation::OnDemand, ..EngineSpec::new(model, 512) };
+    let mut c = spec.config()?;
+    c.wasm_tail_call(false)
         .wasm_extended_const(false)
         .wasm_function_references(false)
         .wasm_gc(false)
@@ -31,16 +31,6 @@ pub fn engine(model: ExecutionModel) -> anyhow::Result<Engine> {
         .wasm_custom_page_sizes(false)
         .wasm_exceptions(false)
         .wasm_stack_switching(false);
-    match model {
-        ExecutionModel::Wasm => {}
-        ExecutionModel::WasmExplicit => {
-            c.signals_based_traps(false);
-        }
-        ExecutionModel::WasmPulley => {
-            c.target("pulley64").map_err(anyhow::Error::from)?;
-        }
-        ExecutionModel::Native => anyhow::bail!("spec scripts run in a wasm model"),
-    }
     Engine::new(&c).map_err(anyhow::Error::from)
 }
 
@@ -129,8 +119,8 @@ fn define_spectest(linker: &mut Linker<RunState>, store: &mut Store<RunState>) -
 }
 
 fn describe(err: &wasmtime::Error) -> Observed {
-    match err.downcast_ref::<Trap>().and_then(|t| trap_code(*t).map(|c| (c, t.to_string()))) {
-        Some((trap, message)) => Observed::Trapped { trap, message },
+    match trap_of(err) {
+        Some(trap) => Observed::Trapped { trap, message: err.root_cause().to_string() },
         None => Observed::Failed { message: format!("{err:#}").lines().next().unwrap_or_default().to_string() },
     }
 }
@@ -316,7 +306,7 @@ impl Runner<'_> {
         }
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
         self.arm();
-        let outcome = call(&mut self.store, func, &args, &mut results);
+        let outcome = func.call(&mut self.store, &args, &mut results);
         self.watchdog.disarm();
         match outcome {
             Ok(()) => Observed::Returned,
@@ -345,10 +335,6 @@ impl Runner<'_> {
             other => return Err(format!("argument {other:?} needs a proposal faultbox does not enable")),
         })
     }
-}
-
-fn call(store: &mut Store<RunState>, func: Func, args: &[Val], results: &mut [Val]) -> wasmtime::Result<()> {
-    func.call(store, args, results)
 }
 
 fn one_line(s: &str) -> String {

@@ -2,11 +2,14 @@
 //! `cargo bench`: a fresh instance from the pool, the faulting call, the
 //! trap classified, the instance dropped back into the pool.
 
-use super::{EngineSet, EngineSpec, ModuleCache, RunState, instantiate, trap_code};
+use super::{EngineSet, EngineSpec, ModuleCache, RunState, instantiate, trap::trap_of};
 use crate::outcome::FaultClass;
 use crate::worker::protocol::ModuleSource;
-use std::time::Instant;
-use wasmtime::{Engine, InstancePre, Store, Trap};
+use crate::limits::Limits;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::{Engine, InstancePre, Store};
 
 /// Everything a cycle needs, prepared once (compile, link, pool).
 pub struct TrapCycle {
@@ -15,6 +18,34 @@ pub struct TrapCycle {
     export: String,
     arg: i64,
     memory_bytes: u64,
+    _ticker: EpochTicker,
+}
+
+/// Bumps an engine's epoch every `period`, so that a cycle that runs away
+/// traps with `interrupt` after one to two periods. A free-running ticker
+/// costs the cycle nothing, unlike arming a watchdog per cycle.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine, period: Duration) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let theirs = stop.clone();
+        let _ = std::thread::Builder::new().name("fb-epoch-ticker".into()).spawn(move || {
+            while !theirs.load(Ordering::Relaxed) {
+                std::thread::sleep(period);
+                engine.increment_epoch();
+            }
+        });
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Where one cycle's time went, in nanoseconds.
@@ -29,10 +60,12 @@ pub struct CycleTimes {
 }
 
 impl TrapCycle {
-    pub fn new(spec: EngineSpec, source: &ModuleSource, export: &str, arg: i64, memory_bytes: u64, cache: &ModuleCache) -> anyhow::Result<TrapCycle> {
+    pub fn new(spec: EngineSpec, source: &ModuleSource, export: &str, arg: i64, limits: &Limits, cache: &ModuleCache) -> anyhow::Result<TrapCycle> {
         let mut set = EngineSet::new(spec)?;
         let pre = set.instance_pre(source, cache)?;
-        Ok(TrapCycle { engine: set.engine.clone(), pre, export: export.to_string(), arg, memory_bytes })
+        let engine = set.engine.clone();
+        let ticker = EpochTicker::start(engine.clone(), Duration::from_millis(limits.timeout_ms));
+        Ok(TrapCycle { engine, pre, export: export.to_string(), arg, memory_bytes: limits.memory_bytes(), _ticker: ticker })
     }
 
     /// One cycle. Returns the fault class observed and where the time went.
@@ -40,7 +73,9 @@ impl TrapCycle {
         let t0 = Instant::now();
         let mut store = Store::new(&self.engine, RunState::new(self.memory_bytes, |_| {}));
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(1);
+        // Two ticks: a tick that happens to fall inside a quick cycle must
+        // not interrupt it.
+        store.set_epoch_deadline(2);
         let instance = instantiate(&self.pre, &mut store).map_err(anyhow::Error::from)?;
         let func = instance.get_typed_func::<i64, i64>(&mut store, &self.export).map_err(anyhow::Error::from)?;
         let t1 = Instant::now();
@@ -48,10 +83,7 @@ impl TrapCycle {
         let t2 = Instant::now();
         let class = match &result {
             Ok(_) => FaultClass::None,
-            Err(e) => match e.downcast_ref::<Trap>().and_then(|t| trap_code(*t)) {
-                Some(code) => code.fault_class(),
-                None => FaultClass::Unknown,
-            },
+            Err(e) => trap_of(e).map_or(FaultClass::Unknown, |code| code.fault_class()),
         };
         drop(store);
         let t3 = Instant::now();

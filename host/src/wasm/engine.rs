@@ -39,6 +39,12 @@ impl EngineSpec {
     }
 
     pub fn build(&self) -> anyhow::Result<Engine> {
+        Engine::new(&self.config()?).map_err(anyhow::Error::from)
+    }
+
+    /// The configuration this spec stands for: the one place where a wasm
+    /// execution model becomes engine settings.
+    pub fn config(&self) -> anyhow::Result<Config> {
         let mut config = Config::new();
         config
             .max_wasm_stack(self.wasm_stack_kib as usize * 1024)
@@ -74,7 +80,7 @@ impl EngineSpec {
                 .max_unused_warm_slots(8);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
-        Engine::new(&config).map_err(anyhow::Error::from)
+        Ok(config)
     }
 }
 

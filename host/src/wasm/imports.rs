@@ -98,12 +98,13 @@ pub fn define(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     linker.func_wrap("fb", "write", |mut caller: Caller<'_, RunState>, ptr: i32, len: i32| {
         let len = len as u32 as usize;
         let keep = len.min(crate::worker::protocol::OUTPUT_TAIL_BYTES);
-        // Only the tail is copied; the rest of a large write is counted.
+        // Only the tail is copied; the rest of a large write is counted,
+        // as is any part of the range that lies outside memory.
         let skipped = len - keep;
         let bytes = read_guest(&mut caller, ptr.wrapping_add(skipped as i32), keep as i32, keep);
         let out = &mut caller.data_mut().output;
         out.push(&bytes);
-        out.count_skipped(skipped as u64);
+        out.count_skipped((len - bytes.len()) as u64);
     })?;
     linker.func_wrap("fb", "host_call", |mut caller: Caller<'_, RunState>, op: i32| -> wasmtime::Result<i64> {
         let Some(op) = HostOp::from_i32(op) else {

@@ -17,7 +17,7 @@ mod trap;
 pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, Watchdog};
 pub use imports::RunState;
 pub use modules::ModuleCache;
-pub use trap::trap_code;
+pub use trap::{trap_code, trap_of};
 
 use crate::worker::protocol::{HealthCheck, ModuleSource, WasmEnding, WasmObservation, WasmRequest};
 use faultbox_guests::host::HostOp;

@@ -5,7 +5,6 @@
 use super::{Allocation, EngineSpec, RunState, WasmRunner, trap};
 use crate::fuzz::{FuzzEnding, FuzzReport, FuzzRequest};
 use crate::model::ExecutionModel;
-use crate::worker::protocol::WasmEnding;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 use wasmtime::{Linker, Module, Store, Val};
@@ -13,12 +12,9 @@ use wasmtime::{Linker, Module, Store, Val};
 fn ending(result: std::thread::Result<wasmtime::Result<()>>) -> FuzzEnding {
     match result {
         Ok(Ok(())) => FuzzEnding::Completed,
-        Ok(Err(e)) => match trap::ending(&e) {
-            WasmEnding::Trapped { trap, .. } => FuzzEnding::Trapped(trap),
-            WasmEnding::HostError { message } | WasmEnding::Failed { message } | WasmEnding::HostPanic { message } => {
-                FuzzEnding::Error(message.lines().next().unwrap_or_default().to_string())
-            }
-            WasmEnding::Completed { .. } => FuzzEnding::Completed,
+        Ok(Err(e)) => match trap::trap_of(&e) {
+            Some(code) => FuzzEnding::Trapped(code),
+            None => FuzzEnding::Error(format!("{e:#}").lines().next().unwrap_or_default().to_string()),
         },
         Err(_) => FuzzEnding::Error("host panic".into()),
     }
@@ -30,12 +26,12 @@ pub fn run(runner: &mut WasmRunner, model: ExecutionModel, req: &FuzzRequest) ->
     let spec = EngineSpec { allocation: Allocation::OnDemand, backtraces: false, fuel: true, ..EngineSpec::new(model, 512) };
     let engine = runner.engine_set(spec)?.engine.clone();
     let watchdog = runner.watchdog();
-    let mut report = FuzzReport { compiled: None, instantiate: None, calls: Vec::new(), wall_us: 0 };
+    let mut report = FuzzReport { compile_error: None, instantiate: None, calls: Vec::new(), wall_us: 0 };
     // Random modules are never cached: each is compiled once and dropped.
     let module = match Module::new(&engine, &req.module) {
         Ok(m) => m,
         Err(e) => {
-            report.compiled = Some(format!("{e:#}").lines().next().unwrap_or_default().to_string());
+            report.compile_error = Some(format!("{e:#}").lines().next().unwrap_or_default().to_string());
             report.wall_us = started.elapsed().as_micros() as u64;
             return Ok(report);
         }

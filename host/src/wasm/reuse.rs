@@ -57,7 +57,7 @@ pub fn snapshot(store: &mut Store<RunState>, instance: &Instance) -> Snapshot {
 
 /// Compares the instance with `before`. Memory below the stack pointer at
 /// entry is the dead part of the shadow stack, which no correct later call
-/// reads: it is left out.
+/// reads: its changes are reported apart from the live state's.
 pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapshot) -> ReuseFacts {
     let sp_after = stack_pointer(store, instance);
     let stack_pointer = before.stack_pointer.zip(sp_after);
@@ -69,42 +69,55 @@ pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapsh
         .filter(|((_, a), (_, b))| a != b)
         .map(|((name, a), (_, b))| format!("{name}: {a} -> {b}"))
         .collect();
-    let mut memory_changed_bytes = 0u64;
-    let mut memory_changed_range = None;
+    let mut live = Diff::default();
+    let mut dead = Diff::default();
     let mut memory_size = None;
     if let (Some(old), Some(mem)) = (&before.memory, instance.get_memory(&mut *store, "memory")) {
         let new = mem.data(&*store);
         memory_size = Some((old.len() as u64, new.len() as u64));
-        let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len());
-        let diff = diff_bytes(&old[live_from..], &new[live_from..new.len().max(live_from)]);
-        memory_changed_bytes = diff.changed;
-        memory_changed_range =
-            diff.range.map(|(lo, hi)| ((lo + live_from) as u32, (hi + live_from) as u32));
+        let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len()).min(new.len());
+        live = diff_bytes(&old[live_from..], &new[live_from..], live_from);
+        dead = diff_bytes(&old[..live_from], &new[..live_from], 0);
     }
     ReuseFacts {
         health: crate::worker::protocol::HealthCheck::Missing,
         stack_pointer,
         globals_changed,
-        memory_changed_bytes,
-        memory_changed_range,
+        memory_changed_bytes: live.changed,
+        memory_changed_runs: live.runs,
+        dead_stack_changed_bytes: dead.changed,
+        dead_stack_changed_runs: dead.runs,
         memory_size,
     }
 }
 
 /// Changed bytes between two memory images (`new` may be longer: grown
-/// memory starts zeroed, so its non-zero bytes count as changed).
+/// memory starts zeroed, so its non-zero bytes count as changed), and where:
+/// runs of changes, merged across small gaps, addresses offset by `base`.
+#[derive(Default)]
 struct Diff {
     changed: u64,
-    range: Option<(usize, usize)>,
+    runs: Vec<(u32, u32)>,
 }
 
-fn diff_bytes(old: &[u8], new: &[u8]) -> Diff {
-    let mut changed = 0u64;
-    let mut range: Option<(usize, usize)> = None;
-    let mut note = |lo: usize, hi: usize, n: u64| {
-        changed += n;
-        range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-    };
+/// Changes closer than this are one run.
+const RUN_GAP: usize = 64;
+/// Runs reported at most; further changes widen the last one.
+const MAX_RUNS: usize = 6;
+
+impl Diff {
+    fn note(&mut self, lo: usize, hi: usize, n: u64) {
+        self.changed += n;
+        let full = self.runs.len() == MAX_RUNS;
+        match self.runs.last_mut() {
+            Some(last) if lo <= last.1 as usize + RUN_GAP || full => last.1 = last.1.max(hi as u32),
+            _ => self.runs.push((lo as u32, hi as u32)),
+        }
+    }
+}
+
+fn diff_bytes(old: &[u8], new: &[u8], base: usize) -> Diff {
+    let mut d = Diff::default();
     let common = old.len().min(new.len());
     let words = common / 8;
     // Word at a time: xor, then count the non-zero bytes of the xor.
@@ -113,23 +126,23 @@ fn diff_bytes(old: &[u8], new: &[u8]) -> Diff {
         let b = u64::from_le_bytes(new[i * 8..i * 8 + 8].try_into().unwrap());
         let x = a ^ b;
         if x != 0 {
-            let base = i * 8;
-            let lo = base + (x.trailing_zeros() / 8) as usize;
-            let hi = base + 7 - (x.leading_zeros() / 8) as usize;
-            note(lo, hi, nonzero_bytes(x));
+            let at = base + i * 8;
+            let lo = at + (x.trailing_zeros() / 8) as usize;
+            let hi = at + 7 - (x.leading_zeros() / 8) as usize;
+            d.note(lo, hi, nonzero_bytes(x));
         }
     }
     for i in words * 8..common {
         if old[i] != new[i] {
-            note(i, i, 1);
+            d.note(base + i, base + i, 1);
         }
     }
     for (i, &b) in new.iter().enumerate().skip(common) {
         if b != 0 {
-            note(i, i, 1);
+            d.note(base + i, base + i, 1);
         }
     }
-    Diff { changed, range }
+    d
 }
 
 /// How many of the 8 bytes of `x` are not zero.
@@ -152,13 +165,17 @@ mod tests {
         new[17] = 9;
         new[18] = 9;
         new[39] = 2;
-        let d = diff_bytes(&old, &new);
+        let d = diff_bytes(&old, &new, 0);
         assert_eq!(d.changed, 4);
-        assert_eq!(d.range, Some((3, 39)));
-        assert_eq!(diff_bytes(&old, &old).changed, 0);
+        assert_eq!(d.runs, vec![(3, 39)], "changes closer than RUN_GAP are one run");
+        assert_eq!(diff_bytes(&old, &old, 0).changed, 0);
         let mut grown = old.clone();
         grown.extend([0, 0, 5, 0]);
-        assert_eq!(diff_bytes(&old, &grown).range, Some((42, 42)));
+        assert_eq!(diff_bytes(&old, &grown, 100).runs, vec![(142, 142)]);
+        let mut far = vec![0u8; 4096];
+        far[0] = 1;
+        far[4000] = 1;
+        assert_eq!(diff_bytes(&vec![0u8; 4096], &far, 0).runs, vec![(0, 0), (4000, 4000)]);
         assert_eq!(nonzero_bytes(0x0100_0000_0000_FF00), 2);
     }
 }

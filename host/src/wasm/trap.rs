@@ -21,6 +21,11 @@ pub fn trap_code(trap: Trap) -> Option<TrapCode> {
     TrapCode::from_name(&snake)
 }
 
+/// The trap code behind `err`, if it is a trap faultbox knows.
+pub fn trap_of(err: &wasmtime::Error) -> Option<TrapCode> {
+    err.downcast_ref::<Trap>().and_then(|t| trap_code(*t))
+}
+
 /// Function names of the wasm backtrace attached to `err`, innermost first.
 pub fn frames(err: &wasmtime::Error) -> Vec<String> {
     let Some(bt) = err.downcast_ref::<WasmBacktrace>() else { return Vec::new() };
