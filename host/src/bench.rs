@@ -284,7 +284,6 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         })
         .collect();
 
-    let mut native = None;
     if s.runs_in(ExecutionModel::Native) {
         let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
         let exe = supervisor.pool().exe().to_path_buf();
@@ -292,16 +291,14 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         let (fork, exec) = (both.next().unwrap_or_default(), both.next().unwrap_or_default());
         configurations.push(measured("native", "fork server: fork, scenario faults in the child, wait4, classify".into(), fork));
         configurations.push(measured("native-fork-exec", "fork+exec of a fresh faultbox worker per run, wait, classify".into(), exec));
-        native = Some(());
     }
     let floor = call(WorkerKind::Native, BenchRequest::TrapFloor { iterations })?;
     let platform_trap_us = median_parts(&floor[0].parts_ns);
 
     let find = |name: &str| configurations.iter().find(|c| c.name == name).map(|c| c.cycle.median_us);
     let mut wasm_over_native = BTreeMap::new();
-    let native_ran = native.is_some();
     let native = find("native");
-    if let (Some(native), true) = (native, native_ran) {
+    if let Some(native) = native {
         for model in ["wasm", "wasm-explicit", "wasm-pulley"] {
             if let Some(w) = find(model) {
                 wasm_over_native.insert(model.to_string(), native / w);
