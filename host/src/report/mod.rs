@@ -174,26 +174,38 @@ impl Report {
 }
 
 /// The headline summary, one sentence per line: what in-process recovery
-/// caught, what each wasm host survived, what each model missed.
+/// caught, what each wasm host survived, what each model missed. Counts are
+/// over the scenarios that commit a fault.
 pub fn headline(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
-    for m in &report.summary.per_model {
-        let recovered = m.verdicts.get("recovered").copied().unwrap_or(0);
-        let line = if m.model == "native" {
+    for (i, m) in report.models.iter().enumerate() {
+        let faults: Vec<&Outcome> = report
+            .scenarios
+            .iter()
+            .filter(|row| row.injects != FaultClass::None)
+            .map(|row| &row.outcomes[i])
+            .filter(|o| o.verdict != Verdict::NotApplicable)
+            .collect();
+        let count = |v: Verdict| faults.iter().filter(|o| o.verdict == v).count();
+        let survived = faults.iter().filter(|o| o.containment.host_survived).count();
+        lines.push(if m.name.is_wasm() {
             format!(
-                "native: in-process recovery (catch_unwind, the analogue of Go's recover) caught {recovered} of {} faults; \
-                 the process died in {} and was killed from outside in {}",
-                m.faults,
-                m.verdicts.get("crashed").copied().unwrap_or(0),
-                m.verdicts.get("killed").copied().unwrap_or(0),
+                "{}: the wasm host survived {survived} of {} faults; the same instance was still usable after {}",
+                m.name,
+                faults.len(),
+                count(Verdict::Recovered)
             )
         } else {
             format!(
-                "{}: the wasm host survived {} of {} faults; the same instance was still usable after {recovered}",
-                m.model, m.host_survived, m.faults
+                "{}: in-process recovery (catch_unwind, the analogue of Go's recover) caught {} of {} faults; \
+                 the process died in {} and was killed from outside in {}",
+                m.name,
+                count(Verdict::Recovered),
+                faults.len(),
+                count(Verdict::Crashed),
+                count(Verdict::Killed)
             )
-        };
-        lines.push(line);
+        });
     }
     for m in &report.summary.per_model {
         if !m.undetected.is_empty() {
