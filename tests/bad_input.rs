@@ -328,7 +328,7 @@ fn wast_directory_without_scripts() {
 fn replaying_a_directory_without_modules() {
     let dir = Scratch::new("no-wasm");
     let run = faultbox(&["fuzz", "--replay", dir.path()]);
-    assert_bad(&run, &["no .wasm files to replay here"]);
+    assert_bad(&run, &["no .wasm files here"]);
 }
 
 #[test]

@@ -450,14 +450,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Expands directories into the .wast files below them, sorted.
-fn wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The given files, with each directory expanded into the `.ext` files
+/// below it, sorted. A directory without any is bad input.
+fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, BadInput> {
+    fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let p = entry?.path();
             if p.is_dir() {
-                walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x == "wast") {
+                walk(&p, ext, out)?;
+            } else if p.extension().is_some_and(|x| x == ext) {
                 out.push(p);
             }
         }
@@ -467,9 +468,9 @@ fn wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found).map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?;
+            walk(p, ext, &mut found).map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?;
             if found.is_empty() {
-                return Err(BadInput::in_file(p, "no .wast files here"));
+                return Err(BadInput::in_file(p, format!("no .{ext} files here")));
             }
             found.sort();
             files.extend(found);
@@ -484,7 +485,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     if !args.model.is_wasm() {
         return Err(BadInput::new("spec scripts run in a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
     }
-    let files = wast_files(&args.files)?;
+    let files = files_with_extension(&args.files, "wast")?;
     for f in &files {
         crate::spec::script::check(f)?;
     }
@@ -534,24 +535,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
 
 /// Reads saved modules for `fuzz --replay`.
 fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| BadInput::in_file(p, format!("cannot read directory: {e}")))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "wasm"))
-                .collect();
-            if found.is_empty() {
-                return Err(BadInput::in_file(p, "no .wasm files to replay here"));
-            }
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    files
+    files_with_extension(paths, "wasm")?
         .into_iter()
         .map(|f| {
             let bytes = std::fs::read(&f).map_err(|e| BadInput::in_file(&f, format!("cannot read: {e}")))?;
