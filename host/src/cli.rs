@@ -20,6 +20,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// WebAssembly feature profile of the wasm engines: 3.0 (default: every
+    /// Wasm 3.0 proposal wasmtime implements for the engine configuration)
+    /// or 2.0.
+    #[arg(long, global = true, value_parser = parse_profile, value_name = "VERSION")]
+    pub wasm_features: Option<crate::wasm::WasmProfile>,
 }
 
 /// Where the scenario manifests are, for the commands that read them.
@@ -235,6 +240,10 @@ pub enum ListFormat {
     Json,
 }
 
+fn parse_profile(s: &str) -> Result<crate::wasm::WasmProfile, String> {
+    crate::wasm::WasmProfile::from_name(s).ok_or_else(|| format!("unknown WebAssembly feature profile `{s}` (known: 2.0, 3.0)"))
+}
+
 fn parse_model(s: &str) -> Result<ExecutionModel, String> {
     ExecutionModel::from_name(s).ok_or_else(|| {
         format!("unknown execution model `{s}` (known: {})", ExecutionModel::ALL.map(|m| m.name()).join(", "))
@@ -258,6 +267,9 @@ pub fn main() -> i32 {
                 2
             }
         };
+    }
+    if let Some(profile) = cli.wasm_features {
+        crate::wasm::WasmProfile::select(profile);
     }
     stop_workers_on_interrupt();
     let result = run(cli);
@@ -494,7 +506,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     let reports = crate::supervisor::parallel_map(&files, jobs, |f| supervisor.run_wast(f, args.model))
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let report = crate::spec::expect::WastReport::new(args.model.name(), reports);
+    let report = crate::spec::expect::WastReport::new(args.model, reports);
     match args.format {
         RunFormat::Text => print!("{}", report.text()),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

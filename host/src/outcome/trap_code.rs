@@ -1,4 +1,5 @@
-//! Wasm trap codes, named in snake_case: one variant per `wasmtime::Trap`.
+//! Wasm trap codes, named in snake_case: one variant per `wasmtime::Trap`,
+//! and one per wasmtime error that ends a call like a trap (`NOT_TRAPS`).
 
 use super::FaultClass;
 use serde::{Deserialize, Serialize};
@@ -6,8 +7,9 @@ use serde::{Deserialize, Serialize};
 macro_rules! trap_codes {
     ($($(#[$doc:meta])* $variant:ident => $name:literal, $class:ident;)*) => {
         /// Why wasm execution stopped, as the engine reported it. Mirrors
-        /// `wasmtime::Trap` variant for variant, so reports and manifests can
-        /// name traps without depending on wasmtime.
+        /// `wasmtime::Trap` variant for variant (plus [`TrapCode::NOT_TRAPS`]),
+        /// so reports and manifests can name traps without depending on
+        /// wasmtime.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum TrapCode {
@@ -63,14 +65,19 @@ trap_codes! {
     OutOfFuel => "out_of_fuel", Timeout;
     /// `memory.atomic.wait` on unshared memory.
     AtomicWaitNonSharedMemory => "atomic_wait_non_shared_memory", MemoryFault;
-    /// A null reference was dereferenced or called.
+    /// A null reference was dereferenced or called (`struct.get`,
+    /// `array.len`, `call_ref`, `i31.get`... on null): the null access
+    /// linear memory cannot see, caught.
     NullReference => "null_reference", MemoryFault;
     /// A GC array access out of bounds.
     ArrayOutOfBounds => "array_out_of_bounds", MemoryFault;
-    /// A GC allocation too large to succeed.
+    /// A GC allocation that cannot be made: an object too large for its
+    /// header's size field, or (null collector) a heap that could not grow
+    /// to hold it, the limiter having refused.
     AllocationTooLarge => "allocation_too_large", ResourceLimit;
-    /// A reference cast to a type it is not an instance of.
-    CastFailure => "cast_failure", Unknown;
+    /// `ref.cast` to a type the object does not have: the type confusion
+    /// an unchecked downcast would turn into a wild memory access, caught.
+    CastFailure => "cast_failure", MemoryFault;
     /// Component model: re-entrance into a component instance.
     CannotEnterComponent => "cannot_enter_component", Unknown;
     /// Component model: an async export produced no result.
@@ -135,8 +142,20 @@ trap_codes! {
     StreamOpTooBig => "stream_op_too_big", ResourceLimit;
     /// Component model: a waitable used sync and async at once.
     WaitableSyncAndAsync => "waitable_sync_and_async", Unknown;
-    /// An exception left a component uncaught.
+    /// An exception no handler caught reached the host: in core wasm,
+    /// wasmtime's `ThrownException` error; in a component, its trap. Like
+    /// C++'s `std::terminate`, the guest's own unwinding found no catch.
     UncaughtException => "uncaught_exception", Abort;
+    /// Not a `wasmtime::Trap`: the GC heap could not make room for an
+    /// allocation (after a collection, growth refused by the store's
+    /// limiter or past the heap's maximum). wasmtime returns it as the
+    /// error `GcHeapOutOfMemory`, and it ends the call like a trap.
+    GcHeapOutOfMemory => "gc_heap_out_of_memory", ResourceLimit;
+}
+
+impl TrapCode {
+    /// The codes that stand for wasmtime errors that are not `Trap`s.
+    pub const NOT_TRAPS: &'static [TrapCode] = &[TrapCode::GcHeapOutOfMemory];
 }
 
 impl std::fmt::Display for TrapCode {

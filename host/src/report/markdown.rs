@@ -2,7 +2,43 @@
 //! headline summary.
 
 use super::{Report, ScenarioResult, headline};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Verdict};
+
+/// Null in linear memory is an address like any other; null in WasmGC is a
+/// reference with nothing behind it. The scenarios whose outcomes say so.
+const LINEAR_NULLS: [&str; 2] = ["null_read", "null_write"];
+const GC_NULL: &str = "gc_null_struct_get";
+
+/// One line per wasm model that ran both kinds of null: what each did, as
+/// observed (nothing is claimed for a scenario the report does not hold).
+fn null_contrast(report: &Report) -> Vec<String> {
+    let row = |name: &str| report.scenarios.iter().find(|r| r.name == name);
+    let Some(gc) = row(GC_NULL) else { return Vec::new() };
+    let linear: Vec<&ScenarioResult> = LINEAR_NULLS.iter().filter_map(|n| row(n)).collect();
+    if linear.is_empty() {
+        return Vec::new();
+    }
+    // Models that saw the same are said once: usually one line for all.
+    let mut lines: Vec<(Vec<String>, String)> = Vec::new();
+    for (i, m) in report.models.iter().enumerate() {
+        let gc_outcome = &gc.outcomes[i];
+        if !m.name.is_wasm() || gc_outcome.verdict == Verdict::NotApplicable {
+            continue;
+        }
+        let said = |o: &Outcome| format!("{} ({})", o.verdict, super::table::cell_fact(o));
+        let linear_said: Vec<String> = linear.iter().map(|r| format!("`{}` {}", r.name, said(&r.outcomes[i]))).collect();
+        let text = format!(
+            "null in linear memory: {}; a null GC reference: `{GC_NULL}` {}",
+            linear_said.join(", "),
+            said(gc_outcome)
+        );
+        match lines.iter_mut().find(|(_, t)| *t == text) {
+            Some((models, _)) => models.push(m.name.to_string()),
+            None => lines.push((vec![m.name.to_string()], text)),
+        }
+    }
+    lines.into_iter().map(|(models, text)| format!("{}: {text}", models.join(", "))).collect()
+}
 
 fn escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -25,7 +61,7 @@ pub fn render(report: &Report) -> String {
         report.scenarios.len(),
         report.models.len()
     ));
-    for line in headline(report) {
+    for line in headline(report).into_iter().chain(null_contrast(report)) {
         out.push_str(&format!("- {line}\n"));
     }
     out.push('\n');
@@ -50,6 +86,9 @@ pub fn render(report: &Report) -> String {
 **contained** host alive, context unusable; **killed** stopped from outside at its deadline; **crashed** the hosting process died; \
 **undetected** the fault went unnoticed; **n/a** the model cannot run it.\n");
     out.push_str(&format!("\nLimits: {}.\n", super::limits_note(report)));
+    if !report.wasm_profile.is_empty() {
+        out.push_str(&format!("\nWebAssembly features: {}.\n", escape(&report.wasm_profile.join("; "))));
+    }
     if let Some(stability) = &report.stability {
         out.push_str(&format!("\n{}", stability.text()));
     }

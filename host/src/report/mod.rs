@@ -21,6 +21,10 @@ pub struct Report {
     pub faultbox_version: String,
     /// The execution models compared, in column order.
     pub models: Vec<ModelInfo>,
+    /// The WebAssembly feature profile the wasm engines ran ("2.0", "3.0"),
+    /// and per wasm model what it enabled.
+    pub wasm_features: String,
+    pub wasm_profile: Vec<String>,
     /// One entry per scenario, in catalog order.
     pub scenarios: Vec<ScenarioResult>,
     /// Counts across all scenarios.
@@ -154,6 +158,8 @@ impl Report {
         Report {
             faultbox_version: env!("CARGO_PKG_VERSION").to_string(),
             models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into() }).collect(),
+            wasm_features: crate::wasm::WasmProfile::current().name().to_string(),
+            wasm_profile: crate::wasm::profile_table(crate::wasm::WasmProfile::current(), models),
             scenarios: rows,
             summary,
             stability: None,

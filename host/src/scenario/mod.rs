@@ -60,7 +60,20 @@ impl Scenario {
 
     /// Whether `model` can run this scenario at all.
     pub fn runs_in(&self, model: ExecutionModel) -> bool {
-        model.is_wasm() || matches!(self.guest, Guest::Rust { .. })
+        (model.is_wasm() || matches!(self.guest, Guest::Rust { .. })) && self.profile_gap(model).is_none()
+    }
+
+    /// Why a wasm model cannot run this `.wat` guest under the process's
+    /// feature profile (`--wasm-features 2.0` and a module using Wasm 3.0).
+    pub fn profile_gap(&self, model: ExecutionModel) -> Option<String> {
+        let Guest::Wat { path, .. } = &self.guest else { return None };
+        if !model.is_wasm() || crate::wasm::WasmProfile::current() == crate::wasm::WasmProfile::Wasm3 {
+            return None;
+        }
+        let bytes = wasm_module::parse_wat(path).ok()?;
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::WASM2).validate_all(&bytes).err().map(|e| {
+            format!("the module needs a proposal outside the Wasm 2.0 profile (--wasm-features 2.0): {}", e.message())
+        })
     }
 
     /// Loads and validates one manifest.

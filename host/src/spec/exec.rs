@@ -3,35 +3,32 @@
 
 use super::{DirectiveResult, Observed, WastObservation, WastRequest, script};
 use crate::model::ExecutionModel;
-use crate::wasm::{EngineSpec, RunState, Watchdog, trap_of};
+use crate::wasm::{EngineSpec, RunState, Watchdog, WasmProfile, trap_of};
 use std::collections::HashMap;
 use std::time::Duration;
 use wasmtime::{
-    Engine, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
+    AnyRef, Engine, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
     Ref, RefType, Store, Table, TableType, Val, ValType,
 };
-use wast::core::{HeapType, WastArgCore};
+use wast::core::{AbstractHeapType, HeapType, WastArgCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke};
 
-/// The engine for spec scripts: Wasm 2.0 core (MVP, bulk memory, reference
-/// types, multi-value, sign extension, saturating conversions, SIMD) and
-/// nothing later, so that modules from later proposals are reported as
-/// skipped instead of being half-supported.
+/// The engine for spec scripts: the model's engine with the process's
+/// feature profile ([`WasmProfile`]), so that a module from a proposal the
+/// profile leaves out is reported as skipped instead of half-supported.
+/// Spec modules declare tables and memories of any size: allocated on
+/// demand, not from a pool.
 pub fn engine(model: ExecutionModel) -> anyhow::Result<Engine> {
-    let spec = EngineSpec { allocation: crate::wasm::Allocation::OnDemand, ..EngineSpec::new(model, 512) };
-    let mut c = spec.config()?;
-    c.wasm_tail_call(false)
-        .wasm_extended_const(false)
-        .wasm_function_references(false)
-        .wasm_gc(false)
-        .wasm_multi_memory(false)
-        .wasm_memory64(false)
-        .wasm_relaxed_simd(false)
-        .wasm_wide_arithmetic(false)
-        .wasm_custom_page_sizes(false)
-        .wasm_exceptions(false)
-        .wasm_stack_switching(false);
-    Engine::new(&c).map_err(anyhow::Error::from)
+    EngineSpec { allocation: crate::wasm::Allocation::OnDemand, ..EngineSpec::new(model, 512) }.build()
+}
+
+/// Why a module does not compile, as a skip reason that names the profile.
+fn not_compiled(e: &wasmtime::Error) -> String {
+    format!(
+        "the module does not compile with faultbox's Wasm {} feature set: {}",
+        WasmProfile::current().name(),
+        one_line(&format!("{e:#}"))
+    )
 }
 
 /// A module slot: an instance, or why there is none.
@@ -118,6 +115,9 @@ fn define_spectest(linker: &mut Linker<RunState>, store: &mut Store<RunState>) -
     Ok(())
 }
 
+/// What `assert_exception` expects: the spec names no message.
+pub const UNCAUGHT: &str = "uncaught exception";
+
 fn describe(err: &wasmtime::Error) -> Observed {
     match trap_of(err) {
         Some(trap) => Observed::Trapped { trap, message: err.root_cause().to_string() },
@@ -128,6 +128,20 @@ fn describe(err: &wasmtime::Error) -> Observed {
 impl Runner<'_> {
     /// Runs one directive; returns a result for trap directives only.
     fn directive(&mut self, d: WastDirective<'_>, line: usize) -> Option<DirectiveResult> {
+        // What faultbox cannot run is reported, with why, and the script
+        // goes on; a module that cannot be made leaves its name unavailable.
+        if let Some(reason) = script::unsupported(&d) {
+            let reason = reason.to_string();
+            if let WastDirective::Module(q) | WastDirective::ModuleDefinition(q) = &d {
+                let slot = Slot::Unavailable(reason.clone());
+                if let Some(id) = q.name() {
+                    self.named.insert(id.name().to_string(), slot.clone());
+                }
+                self.current = Some(slot);
+            }
+            let kind = script::kind(&d).to_string();
+            return Some(DirectiveResult { line, kind, expected: String::new(), observed: Observed::Skipped { reason } });
+        }
         match d {
             WastDirective::Module(mut q) => {
                 let name = q.name().map(|id| id.name().to_string());
@@ -203,18 +217,24 @@ impl Runner<'_> {
                 }
                 None
             }
+            WastDirective::AssertException { exec, .. } => {
+                let observed = self.execute(exec);
+                Some(DirectiveResult { line, kind: "assert_exception".into(), expected: UNCAUGHT.into(), observed })
+            }
             // Validation and decoding assertions are about the compiler,
-            // not about traps; anything else was rejected by `script::check`.
+            // not about traps: they need no run.
+            WastDirective::AssertMalformed { .. }
+            | WastDirective::AssertInvalid { .. }
+            | WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => None,
+            // `script::unsupported` names every other directive.
             _ => None,
         }
     }
 
     fn compile(&mut self, q: &mut QuoteWat<'_>) -> Result<Module, String> {
         let bytes = q.encode().map_err(|e| format!("cannot encode the module: {}", e.message()))?;
-        Module::new(self.engine, bytes).map_err(|e| {
-            let msg = format!("{e:#}");
-            format!("the module does not compile with faultbox's Wasm 2.0 feature set: {}", one_line(&msg))
-        })
+        Module::new(self.engine, bytes).map_err(|e| not_compiled(&e))
     }
 
     fn instantiate(&mut self, module: &Module) -> Slot {
@@ -261,9 +281,7 @@ impl Runner<'_> {
                 let module = match Module::new(self.engine, bytes) {
                     Ok(m) => m,
                     Err(e) => {
-                        return Observed::Skipped {
-                            reason: format!("the module does not compile with faultbox's Wasm 2.0 feature set: {}", one_line(&format!("{e:#}"))),
-                        };
+                        return Observed::Skipped { reason: not_compiled(&e) };
                     }
                 };
                 self.arm();
@@ -310,7 +328,12 @@ impl Runner<'_> {
         self.watchdog.disarm();
         match outcome {
             Ok(()) => Observed::Returned,
-            Err(e) => describe(&e),
+            Err(e) => {
+                // An uncaught exception stays rooted in the store until
+                // taken; the script's next call must start clean.
+                let _ = self.store.take_pending_exception();
+                describe(&e)
+            }
         }
     }
 
@@ -322,15 +345,28 @@ impl Runner<'_> {
             WastArgCore::F32(x) => Val::F32(x.bits),
             WastArgCore::F64(x) => Val::F64(x.bits),
             WastArgCore::V128(x) => Val::V128(u128::from_le_bytes(x.to_le_bytes()).into()),
-            WastArgCore::RefNull(HeapType::Abstract { ty: wast::core::AbstractHeapType::Func, .. }) => {
-                Val::FuncRef(None)
-            }
-            WastArgCore::RefNull(HeapType::Abstract { ty: wast::core::AbstractHeapType::Extern, .. }) => {
-                Val::ExternRef(None)
+            // A null is a null of its hierarchy's top type: that is all a
+            // `Val` holds.
+            WastArgCore::RefNull(HeapType::Abstract { ty, .. }) => {
+                use AbstractHeapType as H;
+                match ty {
+                    H::Func | H::NoFunc => Val::FuncRef(None),
+                    H::Extern | H::NoExtern => Val::ExternRef(None),
+                    H::Any | H::Eq | H::Struct | H::Array | H::I31 | H::None => Val::AnyRef(None),
+                    H::Exn | H::NoExn => Val::ExnRef(None),
+                    other => return Err(format!("a null {other:?} reference (a proposal faultbox does not enable)")),
+                }
             }
             WastArgCore::RefExtern(n) => {
                 let r = ExternRef::new(&mut self.store, *n).map_err(|e| format!("externref: {e}"))?;
                 Val::ExternRef(Some(r))
+            }
+            // The spec's host references are `any` values: an externref
+            // internalized, as `any.convert_extern` would.
+            WastArgCore::RefHost(n) => {
+                let r = ExternRef::new(&mut self.store, *n).map_err(|e| format!("hostref: {e}"))?;
+                let r = AnyRef::convert_extern(&mut self.store, r).map_err(|e| format!("hostref: {e}"))?;
+                Val::AnyRef(Some(r))
             }
             other => return Err(format!("argument {other:?} needs a proposal faultbox does not enable")),
         })

@@ -6,7 +6,8 @@
 //! vocabulary: "undefined element" is `call_indirect` past the end of the
 //! table (wasmtime: table_out_of_bounds), "uninitialized element" a null
 //! entry (indirect_call_to_null); the "null ... reference" family is
-//! wasmtime's single null_reference.
+//! wasmtime's single null_reference. `assert_exception` names no message:
+//! faultbox's own "uncaught exception" stands for it.
 
 use super::{DirectiveResult, Observed, WastObservation};
 use crate::outcome::{FaultClass, TrapCode};
@@ -46,6 +47,10 @@ pub fn expected_traps(message: &str) -> Option<&'static [TrapCode]> {
         &[HeapMisaligned]
     } else if m.starts_with("expected shared memory") {
         &[AtomicWaitNonSharedMemory]
+    } else if m == super::exec::UNCAUGHT {
+        &[UncaughtException]
+    } else if m.starts_with("allocation size too large") {
+        &[AllocationTooLarge]
     } else {
         return None;
     };
@@ -106,6 +111,7 @@ pub struct FileReport {
     pub file: PathBuf,
     pub assert_trap: usize,
     pub assert_exhaustion: usize,
+    pub assert_exception: usize,
     pub agree: usize,
     pub disagree: usize,
     pub skipped: usize,
@@ -123,6 +129,7 @@ impl FileReport {
         FileReport {
             assert_trap: directives.iter().filter(|j| j.kind == "assert_trap").count(),
             assert_exhaustion: directives.iter().filter(|j| j.kind == "assert_exhaustion").count(),
+            assert_exception: directives.iter().filter(|j| j.kind == "assert_exception").count(),
             agree: count(Agreement::Agree),
             disagree: count(Agreement::Disagree),
             skipped: count(Agreement::Skipped),
@@ -138,6 +145,7 @@ impl FileReport {
             file,
             assert_trap: 0,
             assert_exhaustion: 0,
+            assert_exception: 0,
             agree: 0,
             disagree: 0,
             skipped: 0,
@@ -152,6 +160,11 @@ impl FileReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct WastReport {
     pub model: String,
+    /// The WebAssembly feature profile the engine ran ("2.0", "3.0").
+    pub wasm_features: String,
+    /// What the profile enables in this engine configuration, and what not.
+    pub profile: Vec<String>,
+    pub assert_exception: usize,
     pub files: Vec<FileReport>,
     pub assert_trap: usize,
     pub assert_exhaustion: usize,
@@ -165,7 +178,8 @@ pub struct WastReport {
 }
 
 impl WastReport {
-    pub fn new(model: &str, files: Vec<FileReport>) -> WastReport {
+    pub fn new(model: crate::model::ExecutionModel, files: Vec<FileReport>) -> WastReport {
+        let profile = crate::wasm::WasmProfile::current();
         let sum = |f: fn(&FileReport) -> usize| files.iter().map(f).sum();
         let mut fault_classes = BTreeMap::new();
         let mut skip_reasons = BTreeMap::new();
@@ -176,7 +190,10 @@ impl WastReport {
             }
         }
         WastReport {
-            model: model.to_string(),
+            model: model.name().to_string(),
+            wasm_features: profile.name().to_string(),
+            profile: crate::wasm::profile_table(profile, &[model]),
+            assert_exception: sum(|f| f.assert_exception),
             assert_trap: sum(|f| f.assert_trap),
             assert_exhaustion: sum(|f| f.assert_exhaustion),
             agree: sum(|f| f.agree),
@@ -200,16 +217,18 @@ impl WastReport {
 
     pub fn summary_line(&self) -> String {
         format!(
-            "{} files, {} assert_trap + {} assert_exhaustion: {} agree, {} disagree, {} skipped — {:.2}% agreement on the {} that ran ({})",
+            "{} files, {} assert_trap + {} assert_exhaustion + {} assert_exception: {} agree, {} disagree, {} skipped — {:.2}% agreement on the {} that ran ({}, Wasm {})",
             self.files.len(),
             self.assert_trap,
             self.assert_exhaustion,
+            self.assert_exception,
             self.agree,
             self.disagree,
             self.skipped,
             self.agreement_percent(),
             self.agree + self.disagree,
-            self.model
+            self.model,
+            self.wasm_features
         )
     }
 
@@ -220,10 +239,11 @@ impl WastReport {
             match &f.worker_lost {
                 Some(why) => out.push_str(&format!("{}: WORKER LOST: {why}\n", f.file.display())),
                 None => out.push_str(&format!(
-                    "{}: {} assert_trap, {} assert_exhaustion: {} agree, {} disagree, {} skipped\n",
+                    "{}: {} assert_trap, {} assert_exhaustion, {} assert_exception: {} agree, {} disagree, {} skipped\n",
                     f.file.display(),
                     f.assert_trap,
                     f.assert_exhaustion,
+                    f.assert_exception,
                     f.agree,
                     f.disagree,
                     f.skipped
@@ -243,6 +263,11 @@ impl WastReport {
             for (reason, n) in &self.skip_reasons {
                 out.push_str(&format!("  {n:>5}  {reason}\n"));
             }
+        }
+        out.push('\n');
+        for line in &self.profile {
+            out.push_str(line);
+            out.push('\n');
         }
         out.push_str("\nobserved fault classes: ");
         let classes: Vec<String> = self.fault_classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
@@ -275,6 +300,12 @@ mod tests {
             ("indirect call type mismatch", BadSignature),
             ("null function reference", NullReference),
             ("null reference", NullReference),
+            ("null structure reference", NullReference),
+            ("null array reference", NullReference),
+            ("null i31 reference", NullReference),
+            ("out of bounds array access", ArrayOutOfBounds),
+            ("cast failure", CastFailure),
+            ("uncaught exception", UncaughtException),
         ];
         for (message, code) in cases {
             assert_eq!(expected_traps(message), Some(&[code][..]), "{message}");

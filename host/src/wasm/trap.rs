@@ -21,9 +21,23 @@ pub fn trap_code(trap: Trap) -> Option<TrapCode> {
     TrapCode::from_name(&snake)
 }
 
-/// The trap code behind `err`, if it is a trap faultbox knows.
+/// The trap code behind `err`, if it is a trap faultbox knows. Two of
+/// wasmtime's errors are not `Trap`s but end a call the same way, and have
+/// codes of their own: an exception no handler caught (`ThrownException`,
+/// the exception left pending in the store) and a GC allocation the GC
+/// heap could not make room for (`GcHeapOutOfMemory`, after a collection
+/// and a refused or impossible growth).
 pub fn trap_of(err: &wasmtime::Error) -> Option<TrapCode> {
-    err.downcast_ref::<Trap>().and_then(|t| trap_code(*t))
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        return trap_code(*trap);
+    }
+    if err.is::<wasmtime::ThrownException>() {
+        return Some(TrapCode::UncaughtException);
+    }
+    if err.is::<wasmtime::GcHeapOutOfMemory<()>>() {
+        return Some(TrapCode::GcHeapOutOfMemory);
+    }
+    None
 }
 
 /// Function names of the wasm backtrace attached to `err`, innermost first.
@@ -52,6 +66,9 @@ pub fn ending(err: &wasmtime::Error) -> WasmEnding {
             Some(code) => WasmEnding::Trapped { trap: code, message: trap.to_string(), frames: frames(err) },
             None => WasmEnding::Failed { message: format!("unrecognised trap: {trap}") },
         },
+        None if let Some(code) = trap_of(err) => {
+            WasmEnding::Trapped { trap: code, message: err.root_cause().to_string(), frames: frames(err) }
+        }
         None if err.is::<crate::host_ops::HostOpError>() => {
             WasmEnding::HostError { message: err.root_cause().to_string() }
         }
@@ -79,6 +96,24 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, TrapCode::ALL.len(), "TrapCode lists variants wasmtime does not have");
+        assert_eq!(
+            seen + TrapCode::NOT_TRAPS.len(),
+            TrapCode::ALL.len(),
+            "TrapCode lists variants wasmtime does not have"
+        );
+    }
+
+    /// The codes that are not `Trap`s come from the errors they stand for
+    /// (`GcHeapOutOfMemory` cannot be made outside wasmtime: the
+    /// `gc_allocation_bomb` scenario observes it).
+    #[test]
+    fn errors_that_end_a_call_like_a_trap_have_codes() {
+        let thrown = wasmtime::Error::from(wasmtime::ThrownException);
+        assert_eq!(trap_of(&thrown), Some(TrapCode::UncaughtException));
+        assert!(matches!(ending(&thrown), WasmEnding::Trapped { trap: TrapCode::UncaughtException, .. }));
+        assert_eq!(trap_of(&wasmtime::Error::msg("something else")), None);
+        for code in TrapCode::NOT_TRAPS {
+            assert!(TrapCode::ALL.contains(code));
+        }
     }
 }

@@ -96,6 +96,8 @@ impl Worker {
             // a backtrace on every native panic also costs ~100 ms.
             .env("RUST_BACKTRACE", "0")
             .env_remove("RUST_LIB_BACKTRACE")
+            // The supervisor's `--wasm-features` choice, for the worker's engines.
+            .env(crate::wasm::PROFILE_ENV, crate::wasm::WasmProfile::current().name())
             // Its own process group: a Ctrl-C at the terminal reaches the
             // supervisor, which then stops the workers in order. (No
             // PR_SET_PDEATHSIG: it fires when the spawning *thread* exits,
