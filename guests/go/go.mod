@@ -1,0 +1,3 @@
+module faultbox/guests/go
+
+go 1.24
