@@ -18,8 +18,10 @@ fn json_report_has_the_documented_fields() {
     let json: serde_json::Value = serde_json::from_str(&faultbox(&["compare", PICK[0], PICK[1], "--format", "json"])).unwrap();
     assert_eq!(json["models"].as_array().unwrap().len(), 4);
     let rows = json["scenarios"].as_array().unwrap();
-    assert_eq!(rows.len(), 2, "null_read and null_write");
-    let o = &rows[0]["outcomes"][0];
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names.len(), 3, "null_read, null_write and gc_null_struct_get: {names:?}");
+    let row = rows.iter().find(|r| r["name"] == "null_read").expect("null_read is selected");
+    let o = &row["outcomes"][0];
     for field in ["scenario", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence"] {
         assert!(o.get(field).is_some(), "outcome field `{field}` missing: {o:#}");
     }
@@ -38,6 +40,12 @@ fn markdown_report_is_a_table_under_a_headline() {
     assert!(md.contains("| scenario | category | wasm | wasm-explicit | wasm-pulley | native |"), "{md}");
     assert!(md.contains("| `null_write` | memory | **undetected**"), "{md}");
     assert!(md.contains("**crashed** SIGSEGV"), "{md}");
+    // The headline contrasts the two kinds of null, as observed.
+    assert!(
+        md.contains("null in linear memory: `null_read` undetected (= 0), `null_write` undetected")
+            && md.contains("a null GC reference: `gc_null_struct_get` recovered (null_reference)"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -50,7 +58,7 @@ fn html_report_is_one_self_contained_page() {
     }
     assert!(html.contains("class=\"v-undetected\""), "verdict colours");
     assert!(html.contains("<details>"), "details per cell");
-    assert!(html.contains("Limits: default timeout 1000 ms"), "the limits used");
+    assert!(html.contains("Limits: default CPU budget 1000 ms"), "the limits used");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! fault classes and verdicts, whichever model and whichever process they
 //! came from.
 
+use crate::limits::Deadline;
 use crate::model::ExecutionModel;
 use crate::outcome::{
     Containment, Cost, Ending, FaultClass, Outcome, Progress, Reuse, Signal, TrapCode, Verdict,
@@ -109,6 +110,24 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
     (class, evidence)
 }
 
+/// The fault a process had recorded as fatal before it was killed from
+/// outside: the runtime's last words (stack overflow, refused allocation)
+/// or a panic its hook saw while the scenario was still running. `None`
+/// when nothing it recorded says it was already dying.
+pub fn recorded_fault(f: &DeathFacts<'_>) -> Option<(FaultClass, Vec<String>)> {
+    if let Some(line) = stderr_line(f.stderr, STACK_OVERFLOW_MARK) {
+        return Some((FaultClass::StackExhaustion, vec![format!("stderr: {line}")]));
+    }
+    if let Some(line) = stderr_line(f.stderr, ALLOC_FAILED_MARK) {
+        return Some((FaultClass::ResourceLimit, vec![format!("stderr: {line}")]));
+    }
+    if !f.panics.is_empty() {
+        let ev = f.panics.iter().map(|p| format!("panic hook: {}", panic_text(p))).collect();
+        return Some((FaultClass::Panic, ev));
+    }
+    None
+}
+
 /// The message of a panic hook's text ("panicked at file:line:col:\n
 /// message"): its last non-empty line.
 fn panic_text(s: &str) -> &str {
@@ -157,8 +176,21 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
                 }
                 TrapCode::UnreachableCodeReached if !obs.refused_growth.is_empty() => FaultClass::ResourceLimit,
                 TrapCode::Interrupt => {
-                    evidence.push(format!("the epoch deadline ({} ms) passed", s.limits.timeout_ms));
-                    FaultClass::Timeout
+                    let cpu = obs.call_cpu_us.map_or_else(String::new, |us| format!(" ({} ms of CPU in {} ms)", us / 1000, obs.call_us / 1000));
+                    match obs.deadline {
+                        Some(Deadline::Wall) => {
+                            evidence.push(format!(
+                                "stalled: the {} ms wall-clock backstop passed before the {} ms CPU budget was spent{cpu}",
+                                s.limits.wall_backstop().as_millis(),
+                                s.limits.timeout_ms
+                            ));
+                            FaultClass::Stalled
+                        }
+                        _ => {
+                            evidence.push(format!("the worker thread spent its {} ms CPU budget{cpu}: the watchdog bumped the epoch", s.limits.timeout_ms));
+                            FaultClass::Timeout
+                        }
+                    }
                 }
                 other => other.fault_class(),
             };
@@ -213,7 +245,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             reuse_detail,
             recovery_us,
             progress: obs.progress,
-            cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: None, max_rss_kib: None },
+            cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: obs.call_cpu_us, max_rss_kib: None },
             evidence,
             output_tail: tail_text(&[("guest output", &obs.output)]),
         },
@@ -342,16 +374,66 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     // when all is well: exit 0. A scenario that returned and a process that
     // then died (in the health check, or a thread the guest left behind)
     // is a death.
-    let exited_cleanly = obs.status == ChildStatus::Exited { code: 0 } && !obs.killed_at_deadline;
+    let exited_cleanly = obs.status == ChildStatus::Exited { code: 0 } && obs.killed_at.is_none();
     if survived_scenario && !exited_cleanly {
         evidence.push(match r.stage {
             ChildStage::Completed => "the scenario returned, then the process died".to_string(),
             _ => "catch_unwind caught a panic, then the process died".to_string(),
         });
     }
-    let (fault, ending, host_survived) = if obs.killed_at_deadline {
-        evidence.push(format!("still running at the {} ms deadline: the fork server killed its process group", s.limits.timeout_ms));
-        (FaultClass::Timeout, Ending::TimedOut { after_ms: s.limits.timeout_ms }, false)
+    let facts = DeathFacts {
+        signal,
+        exit_code,
+        stderr,
+        host_call: r.host_call.as_deref(),
+        panics: &r.panics,
+        alloc_failures: r.alloc_failures,
+    };
+    // A child that recorded a fatal fault and was then too slow to die
+    // (a loaded machine, a slow abort path) is classified by that fault:
+    // the deadline only finished what the fault started.
+    let dying_of = match obs.killed_at {
+        Some(_) if r.stage == ChildStage::Running => recorded_fault(&facts),
+        _ => None,
+    };
+    let mut killed = obs.killed_at.is_some();
+    let (fault, ending, host_survived) = if let (Some(deadline), Some((class, ev))) = (obs.killed_at, dying_of) {
+        evidence.extend(ev);
+        let recorded = r.fault_us.map_or_else(String::new, |us| format!(" {} ms into the scenario", us / 1000));
+        evidence.push(format!(
+            "the child recorded the fault{recorded} and was still dying when its {} ran out; the fork server killed it after {} ms ({} ms of CPU)",
+            match deadline {
+                Deadline::Cpu => "CPU budget",
+                Deadline::Wall => "wall-clock backstop",
+            },
+            obs.wall_us / 1000,
+            obs.cpu_us / 1000
+        ));
+        killed = false;
+        let ending = match obs.status {
+            ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
+            ChildStatus::Exited { code } => Ending::Exited { code },
+        };
+        (class, ending, false)
+    } else if let Some(deadline) = obs.killed_at {
+        let (cpu_ms, wall_ms) = (obs.cpu_us / 1000, obs.wall_us / 1000);
+        let class = match deadline {
+            Deadline::Cpu => {
+                evidence.push(format!(
+                    "still running after {cpu_ms} ms of CPU (budget {} ms): the fork server killed its process group",
+                    s.limits.timeout_ms
+                ));
+                FaultClass::Timeout
+            }
+            Deadline::Wall => {
+                evidence.push(format!(
+                    "stalled: {wall_ms} ms passed (the wall-clock backstop) with only {cpu_ms} ms of CPU used of a {} ms budget; the fork server killed its process group",
+                    s.limits.timeout_ms
+                ));
+                FaultClass::Stalled
+            }
+        };
+        (class, Ending::TimedOut { deadline, cpu_ms, wall_ms }, false)
     } else if exited_cleanly && survived_scenario {
         if let (ChildStage::Completed, Some(value)) = (r.stage, r.value) {
             evidence.push(format!("the scenario returned {value} ({value:#x}): no signal, no panic"));
@@ -384,14 +466,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         }
         (fault, ending, true)
     } else {
-        let (class, ev) = classify_death(&DeathFacts {
-            signal,
-            exit_code,
-            stderr,
-            host_call: r.host_call.as_deref(),
-            panics: &r.panics,
-            alloc_failures: r.alloc_failures,
-        });
+        let (class, ev) = classify_death(&facts);
         evidence.extend(ev);
         let ending = match obs.status {
             ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
@@ -428,7 +503,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             fault,
             ending,
             host_survived,
-            killed: obs.killed_at_deadline,
+            killed,
             reuse,
             reuse_detail,
             recovery_us,
@@ -488,7 +563,7 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
 
 /// The model cannot run the scenario (a wasm-only module in the native model).
 pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
-    let why = s.expectation(model).why.clone();
+    let why = s.profile_gap(model).unwrap_or_else(|| s.expectation(model).why.clone());
     Outcome {
         scenario: s.name.clone(),
         model,

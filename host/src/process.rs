@@ -1,5 +1,6 @@
 //! Process plumbing shared by the supervisor and the workers: waiting for a
-//! process to end without reaping it, and stopping it in order.
+//! process to end without reaping it, stopping it in order, and reading
+//! CPU clocks.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -52,4 +53,31 @@ pub fn terminate(pid: i32, grace: Duration) {
         let _ = kill(target, Signal::SIGKILL);
         wait_exit(&pidfd, Duration::from_secs(10));
     }
+}
+
+/// The CPU time `clock` has counted (a thread's or a process's CPU clock);
+/// zero when it cannot be read (the process is gone).
+pub fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The CPU time of the calling thread.
+pub fn thread_cpu_time() -> Duration {
+    cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The CPU clock of process `pid` (all its threads), readable by its parent.
+pub fn process_cpu_clock(pid: i32) -> std::io::Result<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: writes the clock id into our local.
+    let r = unsafe { libc::clock_getcpuclockid(pid, &mut clock) };
+    if r != 0 {
+        return Err(std::io::Error::from_raw_os_error(r));
+    }
+    Ok(clock)
 }

@@ -43,6 +43,7 @@ impl Supervisor {
                 entry: s.guest.entry().to_string(),
                 arg: s.arg,
                 limits: s.limits.clone(),
+                backtrace: false,
             }),
             (guest, model) => Request::Wasm(WasmRequest {
                 model,
@@ -66,10 +67,12 @@ impl Supervisor {
             return Ok(classify::not_applicable(s, model));
         }
         let started = Instant::now();
-        // A wasm run may legitimately use its deadline four times: the
-        // instantiation, the call, the health check on the same instance and
-        // the one on a fresh instance.
-        let deadline = Duration::from_millis(s.limits.timeout_ms * 4) + ANSWER_GRACE;
+        // Budgets are CPU time and enforced inside the worker; the
+        // supervisor only guards against a worker that stops answering, in
+        // wall time. A wasm run may legitimately use its backstop four
+        // times: the instantiation, the call, the health check on the same
+        // instance and the one on a fresh instance.
+        let deadline = s.limits.wall_backstop() * 4 + ANSWER_GRACE;
         let answer = self.pool.call(WorkerKind::for_model(model), &Self::request(s, model), deadline)?;
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {

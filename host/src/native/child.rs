@@ -1,6 +1,6 @@
 //! What runs inside the forked child: the scenario, wrapped in
-//! `catch_unwind` (Rust's `recover`), on a thread with the configured stack,
-//! under the configured memory limit. Everything the child learns goes into
+//! `catch_unwind` (Rust's `recover`), with the configured stack, under the
+//! configured memory limit. Everything the child learns goes into
 //! the report region; the child never talks to the supervisor.
 
 use super::region::Region;
@@ -9,16 +9,40 @@ use faultbox_guests::host::{self, HostOp, Hooks};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Exit codes for a child that could not even start the scenario.
 pub const EXIT_SETUP_FAILED: i32 = 120;
 
-/// Becomes the scenario process. Never returns. `parent` is the fork
-/// server (the child must not outlive it).
-pub fn run(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid, stdout: OwnedFd, stderr: OwnedFd) -> ! {
-    if let Err(e) = setup(req, region, parent, stdout, stderr) {
+/// What the fork server prepares before it forks, so that the child does
+/// as little as possible between fork and the scenario: every page the
+/// child writes is a copy-on-write fault, and every file it opens a path
+/// walk.
+pub struct Launch {
+    pub region: &'static Region,
+    /// The fork server: the child must not outlive it.
+    pub parent: nix::unistd::Pid,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// An open `/dev/null`, for the child's stdin (the fork server keeps it).
+    pub dev_null: RawFd,
+    /// The address space the child starts with, in bytes: the memory limit
+    /// is counted above it.
+    pub address_space: u64,
+    /// The main thread's stack limit (RLIMIT_STACK when the fork server
+    /// started), if finite. When the scenario asks for exactly that stack,
+    /// it runs on the child's main thread: same stack, same overflow
+    /// report, without a thread to create and tear down per run.
+    pub main_stack: Option<u64>,
+}
+
+/// Becomes the scenario process. Never returns.
+pub fn run(req: &NativeRequest, launch: Launch) -> ! {
+    let region = launch.region;
+    let on_main_thread = launch.main_stack == Some(req.limits.native_stack_kib << 10);
+    if let Err(e) = setup(req, launch) {
         let _ = writeln!(std::io::stderr(), "faultbox: native child setup failed: {e}");
         exit(EXIT_SETUP_FAILED);
     }
@@ -28,27 +52,32 @@ pub fn run(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pi
     };
     let arg = req.arg;
     region.mark_ready();
-    let scenario = std::thread::Builder::new()
-        .name("fb-scenario".into())
-        .stack_size(req.limits.native_stack_kib as usize * 1024)
-        .spawn(move || {
-            region.mark_started();
-            match catch_unwind(AssertUnwindSafe(|| (entry.run)(arg))) {
-                Ok(value) => region.mark_completed(value),
-                Err(_) => region.mark_recovered(),
-            }
-            // Is this process still sound after what just happened?
-            region.mark_health_started();
-            let health = catch_unwind(faultbox_guests::health).unwrap_or(i64::MIN);
-            region.record_health(health);
-        });
-    match scenario {
-        Ok(handle) => {
-            let _ = handle.join();
+    let scenario = move || {
+        region.mark_started();
+        match catch_unwind(AssertUnwindSafe(|| (entry.run)(arg))) {
+            Ok(value) => region.mark_completed(value),
+            Err(_) => region.mark_recovered(),
         }
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "faultbox: cannot start the scenario thread: {e}");
-            exit(EXIT_SETUP_FAILED);
+        // Is this process still sound after what just happened?
+        region.mark_health_started();
+        let health = catch_unwind(faultbox_guests::health).unwrap_or(i64::MIN);
+        region.record_health(health);
+    };
+    if on_main_thread {
+        scenario();
+    } else {
+        let spawned = std::thread::Builder::new()
+            .name("fb-scenario".into())
+            .stack_size(req.limits.native_stack_kib as usize * 1024)
+            .spawn(scenario);
+        match spawned {
+            Ok(handle) => {
+                let _ = handle.join();
+            }
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "faultbox: cannot start the scenario thread: {e}");
+                exit(EXIT_SETUP_FAILED);
+            }
         }
     }
     let _ = std::io::stdout().flush();
@@ -61,7 +90,8 @@ fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-fn setup(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid, stdout: OwnedFd, stderr: OwnedFd) -> anyhow::Result<()> {
+fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
+    let Launch { parent, stdout, stderr, dev_null, address_space, .. } = launch;
     // The fork server blocks termination signals to read them from a
     // signalfd; the guest gets the ordinary defaults back.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
@@ -72,16 +102,31 @@ fn setup(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid,
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     // The parent may have died before the prctl took effect.
     anyhow::ensure!(nix::unistd::getppid() == parent, "the fork server is gone");
-    let null = std::fs::File::open("/dev/null")?;
-    nix::unistd::dup2_stdin(&null)?;
-    nix::unistd::dup2_stdout(&stdout)?;
-    nix::unistd::dup2_stderr(&stderr)?;
-    drop((null, stdout, stderr));
+    for (from, to) in [(dev_null, 0), (stdout.as_raw_fd(), 1), (stderr.as_raw_fd(), 2)] {
+        // SAFETY: dup2 between descriptors this process owns.
+        anyhow::ensure!(unsafe { libc::dup2(from, to) } == to, "dup2: {}", std::io::Error::last_os_error());
+    }
+    drop((stdout, stderr));
     // Nothing of the fork server's (its request pipe, its signalfd) is the
     // guest's business, nor its strays'.
     // SAFETY: close_range on descriptors this process no longer uses.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
 
+    let limit = address_space + (req.limits.native_stack_kib << 10) + req.limits.memory_bytes();
+    setrlimit(Resource::RLIMIT_AS, limit, limit)?;
+    if req.backtrace {
+        BACKTRACE.store(true, Relaxed);
+    }
+    Ok(())
+}
+
+/// Let Rust's default panic hook run in this child (`NativeRequest::backtrace`).
+static BACKTRACE: AtomicBool = AtomicBool::new(false);
+
+/// Makes this process ready to fork scenario children: everything a child
+/// would otherwise set up itself, done once. A child inherits it all, and
+/// writes nothing of it: each page a child writes costs it a copy.
+pub fn prepare_process(region: &'static Region) -> anyhow::Result<()> {
     region.install();
     // Core files of deliberate crashes would litter the working directory.
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
@@ -89,24 +134,39 @@ fn setup(req: &NativeRequest, region: &'static Region, parent: nix::unistd::Pid,
     // address space and eat the memory limit before the guest allocates.
     // SAFETY: mallopt with integer arguments.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-    let limit = address_space_bytes()? + (req.limits.native_stack_kib << 10) + req.limits.memory_bytes();
-    setrlimit(Resource::RLIMIT_AS, limit, limit)?;
-
+    // Rust's default hook prints a *full* backtrace for a second panic
+    // (a panic in an `extern "C"` function, a panic while panicking)
+    // whatever RUST_BACKTRACE says, and symbolizing it from this binary's
+    // debug info costs ~150 ms of CPU and ~130 MiB: the guest's abort path
+    // would be charged for faultbox's own debug info. The hook writes the
+    // runtime's usual line itself; the full default hook only when asked.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if let Some(region) = Region::current() {
             region.record_panic(&info.to_string());
         }
-        previous(info);
+        if BACKTRACE.load(Relaxed) {
+            previous(info);
+        } else {
+            let thread = std::thread::current();
+            let line = format!("thread '{}' {info}\n", thread.name().unwrap_or("<unnamed>"));
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
     }));
     host::install(Hooks { progress: on_progress, host_call: on_host_call, write: on_write });
     Ok(())
 }
 
-/// The child's current address-space size (first field of /proc/self/statm).
-fn address_space_bytes() -> anyhow::Result<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm")?;
-    let pages: u64 = statm.split_whitespace().next().unwrap_or("0").parse()?;
+/// A process's address-space size, from an open `/proc/<pid>/statm`
+/// (its first field, in pages). Read with `pread` at offset 0: procfs
+/// renders the file anew on every read, and an open descriptor spares the
+/// path walk on every run.
+pub fn address_space_bytes(statm: &std::fs::File) -> anyhow::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 128];
+    let n = statm.read_at(&mut buf, 0)?;
+    let text = std::str::from_utf8(&buf[..n])?;
+    let pages: u64 = text.split_whitespace().next().unwrap_or("0").parse()?;
     // SAFETY: sysconf with a constant name.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
     Ok(pages * page)

@@ -1,5 +1,5 @@
 //! The fork server: a small single-threaded process, started once, that
-//! forks one child per native run, enforces the deadline, drains the
+//! forks one child per native run, enforces its CPU budget, drains the
 //! child's output into bounded tails, reaps it with wait4 and reports back.
 //! AFL made this pattern standard: no exec and no re-initialisation per run.
 //!
@@ -8,13 +8,14 @@
 
 use super::child;
 use super::region::{Region, now_ns};
+use crate::limits::Deadline;
 use crate::outcome::Signal;
 use crate::worker::protocol::{ChildStatus, NativeObservation, NativeRequest, TailBuffer};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal as NixSignal, kill, killpg};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{ForkResult, Pid, fork};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Signals that stop the fork server; read from a signalfd so that the
@@ -31,6 +32,41 @@ fn termination_signals() -> SigSet {
 pub struct ForkServer {
     region: &'static Region,
     signals: SignalFd,
+    last: CycleParts,
+    dev_null: OwnedFd,
+    /// This process's `/proc/self/statm` and `children`, kept open: read
+    /// on every run.
+    statm: std::fs::File,
+    children: std::fs::File,
+    /// The buffer the child's output is read into. Mapped MADV_DONTFORK:
+    /// a child does not share it, so filling it while the child lives
+    /// costs no copy-on-write faults (a 64 KiB buffer touched after fork
+    /// cost ~60 µs per run).
+    read_buf: &'static mut [u8],
+    /// RLIMIT_STACK as this process started with it, if finite.
+    main_stack: Option<u64>,
+}
+
+/// Where the last run's time went, in nanoseconds, for `faultbox bench`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CycleParts {
+    /// Pipes and region reset, before fork.
+    pub prepare_ns: u64,
+    /// fork() as the fork server sees it.
+    pub fork_ns: u64,
+    /// From calling fork to the child's first instruction: the fork, and
+    /// the child being scheduled.
+    pub child_start_ns: u64,
+    /// In the child: from its first instruction to ready to run the
+    /// scenario (signal mask, process group, descriptors, memory limit).
+    pub child_setup_ns: u64,
+    /// In the child: starting the scenario on its own stack.
+    pub scenario_start_ns: u64,
+    /// From entering the scenario to the fork server seeing the child gone:
+    /// the fault, the process's death, and the wake-up.
+    pub fault_to_death_seen_ns: u64,
+    /// wait4, strays, the report region and the output tails.
+    pub reap_ns: u64,
 }
 
 /// Why the fork server could not finish a run.
@@ -61,7 +97,16 @@ impl ForkServer {
         let set = termination_signals();
         set.thread_block()?;
         let signals = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(ForkServer { region: Region::map()?, signals })
+        let region = Region::map()?;
+        child::prepare_process(region)?;
+        let dev_null = std::fs::File::open("/dev/null")?.into();
+        let (soft, _) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_STACK)?;
+        let main_stack = (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft);
+        let statm = std::fs::File::open("/proc/self/statm")?;
+        let me = std::process::id();
+        let children = std::fs::File::open(format!("/proc/{me}/task/{me}/children"))?;
+        let read_buf = private_buffer(64 * 1024)?;
+        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, main_stack, statm, children, read_buf })
     }
 
     /// The signalfd, to wait on between requests.
@@ -71,50 +116,77 @@ impl ForkServer {
 
     /// Reads a pending termination signal, if any: the exit code it asks for.
     pub fn pending_termination(&self) -> Option<i32> {
-        self.signals.read_signal().ok().flatten().map(|s| 128 + s.ssi_signo as i32)
+        pending_termination(&self.signals)
     }
 
     /// Forks one child for `req`, watches it until it ends or its deadline
     /// passes, and reports what happened.
     pub fn run(&mut self, req: &NativeRequest) -> Result<NativeObservation, ServerError> {
+        let t0 = now_ns();
         let (out_r, out_w) = pipe().map_err(|e| failed("pipe", e))?;
         let (err_r, err_w) = pipe().map_err(|e| failed("pipe", e))?;
         self.region.reset();
         let me = nix::unistd::getpid();
+        let address_space = child::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?;
         let started = Instant::now();
+        let t_fork = now_ns();
         // SAFETY: the fork server is single-threaded, so the child may run
         // arbitrary code after fork.
         let pid = match unsafe { fork() }.map_err(|e| failed("fork", e))? {
             ForkResult::Child => {
+                self.region.mark_entered();
                 drop((out_r, err_r));
-                child::run(req, self.region, me, out_w, err_w)
+                let launch = child::Launch {
+                    region: self.region,
+                    parent: me,
+                    stdout: out_w,
+                    stderr: err_w,
+                    dev_null: self.dev_null.as_raw_fd(),
+                    address_space,
+                    main_stack: self.main_stack,
+                };
+                child::run(req, launch)
             }
             ForkResult::Parent { child } => child,
         };
+        let t_forked = now_ns();
         drop((out_w, err_w));
         // Also set the group from this side: no window in which a kill of
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
-        let deadline = started + Duration::from_millis(req.limits.timeout_ms);
-        let watched = match self.watch(pid, out_r, err_r, deadline) {
+        let budget = Budget { cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
+        let watched = match self.watch(pid, out_r, err_r, budget) {
             Ok(w) => w,
             Err(e) => {
                 // Whatever stopped the watch, the child and its strays go.
                 let _ = killpg(pid, NixSignal::SIGKILL);
                 let _ = kill(pid, NixSignal::SIGKILL);
                 let _ = wait4(pid);
-                kill_strays(pid);
+                kill_strays(&self.children, pid);
                 return Err(e);
             }
         };
         let death_ns = now_ns();
         let (status, rusage) = wait4(pid).map_err(|e| failed("wait4", e))?;
         let wall_us = started.elapsed().as_micros() as u64;
-        let strays_killed = kill_strays(pid);
+        let strays_killed = kill_strays(&self.children, pid);
+        let report = self.region.report(death_ns);
+        let (entered, ready, start) = self.region.child_times_ns();
+        let since = |from: u64, to: u64| to.saturating_sub(from);
+        self.last = CycleParts {
+
+            fork_ns: since(t_fork, t_forked),
+            prepare_ns: since(t0, t_fork),
+            child_start_ns: since(t_fork, entered),
+            child_setup_ns: since(entered, ready),
+            scenario_start_ns: since(ready, start),
+            fault_to_death_seen_ns: since(start, death_ns),
+            reap_ns: since(death_ns, now_ns()),
+        };
         Ok(NativeObservation {
             status,
-            killed_at_deadline: watched.killed,
-            report: self.region.report(death_ns),
+            killed_at: watched.killed,
+            report,
             wall_us,
             cpu_us: tv_us(rusage.ru_utime) + tv_us(rusage.ru_stime),
             max_rss_kib: rusage.ru_maxrss as u64,
@@ -124,15 +196,74 @@ impl ForkServer {
         })
     }
 
-    /// Polls the child's exit (pidfd), its output pipes and the signalfd.
-    fn watch(&self, pid: Pid, out: OwnedFd, err: OwnedFd, deadline: Instant) -> Result<Watched, ServerError> {
+    /// Where the last run's time went.
+    pub fn last_cycle(&self) -> CycleParts {
+        self.last
+    }
+
+    /// The platform's floor for one native cycle, measured from this same
+    /// single-threaded process: fork a child that faults at once (a trap
+    /// instruction), and reap it. No pipes, no threads, no rlimits, no
+    /// report region. Returns the nanoseconds and how the child ended.
+    pub fn fork_floor(&self) -> Result<(u64, ChildStatus), ServerError> {
+        let t = now_ns();
+        // SAFETY: single-threaded; the child only executes a trap.
+        match unsafe { fork() }.map_err(|e| failed("fork", e))? {
+            ForkResult::Child => {
+                // SIGILL is blocked in no one here; a blocked synchronous
+                // fault kills anyway.
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a trap instruction: the child dies of SIGILL.
+                unsafe {
+                    std::arch::asm!("ud2")
+                };
+                // SAFETY: not reached on x86_64; elsewhere the fault is an abort.
+                unsafe { libc::abort() }
+            }
+            ForkResult::Parent { child } => {
+                let (status, _) = wait4(child).map_err(|e| failed("wait4", e))?;
+                Ok((now_ns() - t, status))
+            }
+        }
+    }
+
+    /// Polls the child's exit (pidfd), its output pipes and the signalfd,
+    /// and kills the child when its CPU budget or its wall-clock backstop
+    /// runs out.
+    fn watch(&mut self, pid: Pid, out: OwnedFd, err: OwnedFd, budget: Budget) -> Result<Watched, ServerError> {
         let pidfd = crate::process::pidfd_open(pid.as_raw()).map_err(|e| failed("pidfd_open", e))?;
-        let mut watched = Watched { stdout: TailBuffer::default(), stderr: TailBuffer::default(), killed: false };
+        // The child's own CPU clock: what it burned, however busy the machine.
+        let clock = crate::process::process_cpu_clock(pid.as_raw()).map_err(|e| failed("clock_getcpuclockid", e))?;
+        let mut watched = Watched { stdout: TailBuffer::default(), stderr: TailBuffer::default(), killed: None };
         let mut open = [true, true];
-        let mut buf = vec![0u8; 64 * 1024];
+        let (buf, signals) = (&mut *self.read_buf, &self.signals);
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let timeout = PollTimeout::try_from(remaining.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+            // Checked on every wake-up, not only on a poll timeout: a child
+            // that floods its pipes keeps poll busy forever.
+            let used = crate::process::cpu_time(clock);
+            let now = Instant::now();
+            if watched.killed.is_none() {
+                let out_of = if used >= budget.cpu {
+                    Some(Deadline::Cpu)
+                } else if now >= budget.wall_until {
+                    Some(Deadline::Wall)
+                } else {
+                    None
+                };
+                if let Some(deadline) = out_of {
+                    let _ = killpg(pid, NixSignal::SIGKILL);
+                    let _ = kill(pid, NixSignal::SIGKILL);
+                    watched.killed = Some(deadline);
+                }
+            }
+            // Wake up after half the CPU time left (a guest may burn it on
+            // more than one thread), but never later than the CPU left or
+            // the backstop, and at least every 10 ms near the end.
+            let cpu_left = budget.cpu.saturating_sub(used);
+            let remaining = cpu_left
+                .min(budget.wall_until.saturating_duration_since(now))
+                .min((cpu_left / 2).max(Duration::from_millis(10)));
+            let timeout = PollTimeout::try_from(remaining.as_millis().clamp(1, 60_000) as i32).unwrap_or(PollTimeout::MAX);
             let mut fds = vec![
                 PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
                 PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
@@ -145,7 +276,7 @@ impl ForkServer {
                     which.push(i);
                 }
             }
-            let ready = if watched.killed { poll(&mut fds, PollTimeout::MAX) } else { poll(&mut fds, timeout) };
+            let ready = if watched.killed.is_some() { poll(&mut fds, PollTimeout::MAX) } else { poll(&mut fds, timeout) };
             match ready {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -154,7 +285,7 @@ impl ForkServer {
             let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
             drop(fds);
             if revents[1].contains(PollFlags::POLLIN) {
-                if let Some(code) = self.pending_termination() {
+                if let Some(code) = pending_termination(signals) {
                     return Err(ServerError::Terminated(code));
                 }
             }
@@ -163,7 +294,7 @@ impl ForkServer {
                 if ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
                     let fd = streams[*i];
                     let tail = if *i == 0 { &mut watched.stdout } else { &mut watched.stderr };
-                    match nix::unistd::read(fd, &mut buf) {
+                    match nix::unistd::read(fd, buf) {
                         Ok(0) => open[*i] = false,
                         Ok(n) => tail.push(&buf[..n]),
                         Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
@@ -182,7 +313,7 @@ impl ForkServer {
                     set_nonblocking(*fd);
                     let mut drained = 0;
                     while drained < DRAIN_CAP {
-                        match nix::unistd::read(*fd, &mut buf) {
+                        match nix::unistd::read(*fd, buf) {
                             Ok(0) | Err(_) => break,
                             Ok(n) => {
                                 tail.push(&buf[..n]);
@@ -193,13 +324,6 @@ impl ForkServer {
                 }
                 return Ok(watched);
             }
-            // Checked on every wake-up, not only on a poll timeout: a child
-            // that floods its pipes keeps poll busy forever.
-            if !watched.killed && Instant::now() >= deadline {
-                let _ = killpg(pid, NixSignal::SIGKILL);
-                let _ = kill(pid, NixSignal::SIGKILL);
-                watched.killed = true;
-            }
         }
     }
 }
@@ -207,7 +331,30 @@ impl ForkServer {
 struct Watched {
     stdout: TailBuffer,
     stderr: TailBuffer,
-    killed: bool,
+    /// The budget that ran out, if the fork server killed the child.
+    killed: Option<Deadline>,
+}
+
+/// What a child may use: CPU time, and a much larger wall-clock backstop.
+struct Budget {
+    cpu: Duration,
+    wall_until: Instant,
+}
+
+fn pending_termination(signals: &SignalFd) -> Option<i32> {
+    signals.read_signal().ok().flatten().map(|s| 128 + s.ssi_signo as i32)
+}
+
+/// A buffer of `len` bytes that forked children do not inherit.
+fn private_buffer(len: usize) -> anyhow::Result<&'static mut [u8]> {
+    use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
+    let size = std::num::NonZeroUsize::new(len).expect("a non-empty buffer");
+    // SAFETY: a fresh private anonymous mapping, never unmapped: 'static.
+    unsafe {
+        let ptr = mmap_anonymous(None, size, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?;
+        madvise(ptr, len, MmapAdvise::MADV_DONTFORK)?;
+        Ok(std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), len))
+    }
 }
 
 fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
@@ -252,12 +399,13 @@ fn tv_us(tv: libc::timeval) -> u64 {
 /// Kills what a child left behind: its process group, and every process
 /// re-parented to this subreaper (strays whose parent died, including those
 /// that left the group with setsid). Returns how many it reaped.
-pub fn kill_strays(pgid: Pid) -> u32 {
+/// `children` is this process's open `/proc/<pid>/task/<pid>/children`.
+fn kill_strays(children: &std::fs::File, pgid: Pid) -> u32 {
     let _ = killpg(pgid, NixSignal::SIGKILL);
     let mut killed = 0;
     // Killing a stray re-parents its own children here: repeat until none.
     for _ in 0..64 {
-        let children = own_children();
+        let children = own_children(children);
         if children.is_empty() {
             break;
         }
@@ -271,14 +419,17 @@ pub fn kill_strays(pgid: Pid) -> u32 {
     killed
 }
 
-/// This process's children, from /proc/self/task/<tid>/children.
-fn own_children() -> Vec<Pid> {
-    let me = std::process::id();
-    std::fs::read_to_string(format!("/proc/{me}/task/{me}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .map(Pid::from_raw)
-        .collect()
+/// This process's children, read anew from its open `children` file.
+fn own_children(file: &std::fs::File) -> Vec<Pid> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The file can be longer than one buffer when many strays were left.
+    while let Ok(n) = file.read_at(&mut buf, text.len() as u64) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&text).split_whitespace().filter_map(|p| p.parse().ok()).map(Pid::from_raw).collect()
 }
-

@@ -5,7 +5,7 @@
 use super::child;
 use super::region::Region;
 use crate::worker::protocol::NativeRequest;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Becomes the scenario process. Never returns.
 pub fn run(request_json: &str) -> ! {
@@ -17,8 +17,25 @@ pub fn run(request_json: &str) -> ! {
         }
     };
     let region = Region::map().expect("map a report region");
-    let null = |_| -> OwnedFd { std::fs::OpenOptions::new().write(true).open("/dev/null").expect("/dev/null").into() };
-    child::run(&req, region, nix::unistd::getppid(), null(1), null(2))
+    if let Err(e) = child::prepare_process(region) {
+        eprintln!("faultbox: native-once setup failed: {e}");
+        std::process::exit(2)
+    }
+    let null = || -> OwnedFd { std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").expect("/dev/null").into() };
+    let dev_null = null();
+    let launch = child::Launch {
+        region,
+        parent: nix::unistd::getppid(),
+        stdout: null(),
+        stderr: null(),
+        dev_null: dev_null.as_raw_fd(),
+        address_space: std::fs::File::open("/proc/self/statm").and_then(|f| child::address_space_bytes(&f).map_err(std::io::Error::other)).expect("/proc/self/statm"),
+        // A fresh process: the same choice the fork server makes.
+        main_stack: nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_STACK)
+            .ok()
+            .and_then(|(soft, _)| (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft)),
+    };
+    child::run(&req, launch)
 }
 
 /// One fork+exec cycle: start `exe` as a fresh native worker for `req`,

@@ -19,11 +19,14 @@ const STAGE_RECOVERED: u32 = 3;
 #[repr(C)]
 pub struct Region {
     fork_ns: AtomicU64,
+    entered_ns: AtomicU64,
     ready_ns: AtomicU64,
     start_ns: AtomicU64,
     end_ns: AtomicU64,
     health_start_ns: AtomicU64,
     health_end_ns: AtomicU64,
+    /// When the panic hook first ran.
+    fault_ns: AtomicU64,
     stage: AtomicU32,
     value: AtomicI64,
     progress_last: AtomicI64,
@@ -89,6 +92,10 @@ impl Region {
         NonNull::new(CURRENT.load(Relaxed)).map(|p| unsafe { &*p.as_ptr() })
     }
 
+    pub fn mark_entered(&self) {
+        self.entered_ns.store(now_ns(), Relaxed);
+    }
+
     pub fn mark_ready(&self) {
         self.ready_ns.store(now_ns(), Relaxed);
     }
@@ -137,6 +144,7 @@ impl Region {
     /// Called from the panic hook: a bounded copy into the slot this call
     /// claims, safe however many panics race.
     pub fn record_panic(&self, message: &str) {
+        let _ = self.fault_ns.compare_exchange(0, now_ns(), Relaxed, Relaxed);
         let slot = self.panic_count.fetch_add(1, Relaxed) as usize;
         if slot >= MAX_PANICS {
             return;
@@ -145,6 +153,12 @@ impl Region {
         // SAFETY: `slot` was claimed above by this call alone.
         unsafe { (&mut *self.panic_text[slot].get())[..bytes.len()].copy_from_slice(bytes) };
         self.panic_len[slot].store(bytes.len() as u32, Relaxed);
+    }
+
+    /// When the child ran its first instruction, was ready to run the
+    /// scenario, and entered it (monotonic ns; 0 where it never got).
+    pub fn child_times_ns(&self) -> (u64, u64, u64) {
+        (self.entered_ns.load(Relaxed), self.ready_ns.load(Relaxed), self.start_ns.load(Relaxed))
     }
 
     /// What the child reported; `death_ns` is when the parent saw it end.
@@ -184,6 +198,7 @@ impl Region {
             health: health_done.then(|| self.health.load(Relaxed)),
             startup_us: us(self.fork_ns.load(Relaxed), self.ready_ns.load(Relaxed)),
             call_us: us(start, end),
+            fault_us: us(start, self.fault_ns.load(Relaxed)),
             health_us: us(self.health_start_ns.load(Relaxed), self.health_end_ns.load(Relaxed)),
         }
     }

@@ -9,7 +9,7 @@ mod trap_code;
 pub use signal::Signal;
 pub use trap_code::TrapCode;
 
-use crate::limits::Limits;
+use crate::limits::{Deadline, Limits};
 use crate::model::ExecutionModel;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -37,8 +37,14 @@ pub enum FaultClass {
     Abort,
     /// A Rust panic (recovered, or turned into an abort).
     Panic,
-    /// The run exceeded its time budget (epoch deadline, fuel, or killed).
+    /// The run burned its CPU-time budget: a runaway (epoch interrupt from
+    /// the watchdog, fuel, or killed by the fork server).
     Timeout,
+    /// The run passed its wall-clock backstop while it had used less CPU
+    /// than its budget: it was not running (stopped, blocked on something
+    /// that never came, or starved far beyond ordinary load). Told apart
+    /// from `timeout` so that a busy machine can never pass for a runaway.
+    Stalled,
     /// A memory limit refused the guest (store limit, RLIMIT_AS).
     ResourceLimit,
     /// The fault happened in host code the guest called (the sandbox boundary).
@@ -48,7 +54,7 @@ pub enum FaultClass {
 }
 
 impl FaultClass {
-    pub const ALL: [FaultClass; 11] = [
+    pub const ALL: [FaultClass; 12] = [
         FaultClass::None,
         FaultClass::StackExhaustion,
         FaultClass::MemoryFault,
@@ -57,6 +63,7 @@ impl FaultClass {
         FaultClass::Abort,
         FaultClass::Panic,
         FaultClass::Timeout,
+        FaultClass::Stalled,
         FaultClass::ResourceLimit,
         FaultClass::HostFault,
         FaultClass::Unknown,
@@ -72,6 +79,7 @@ impl FaultClass {
             FaultClass::Abort => "abort",
             FaultClass::Panic => "panic",
             FaultClass::Timeout => "timeout",
+            FaultClass::Stalled => "stalled",
             FaultClass::ResourceLimit => "resource_limit",
             FaultClass::HostFault => "host_fault",
             FaultClass::Unknown => "unknown",
@@ -194,8 +202,10 @@ pub enum Ending {
     Exited { code: i32 },
     /// The process running the guest was killed by `signal`.
     Signaled { signal: Signal, core_dumped: bool },
-    /// The process did not finish within `after_ms` and was killed.
-    TimedOut { after_ms: u64 },
+    /// The process ran out of `deadline` and was killed: its CPU budget
+    /// (`cpu_ms` reached `limits.timeout_ms`) or its wall-clock backstop
+    /// (`wall_ms` passed with less CPU used than the budget).
+    TimedOut { deadline: Deadline, cpu_ms: u64, wall_ms: u64 },
     /// The worker process (a wasm worker, or the fork server) died or
     /// stopped answering during the run.
     WorkerLost { signal: Option<Signal>, exit_code: Option<i32>, hung: bool },
@@ -214,7 +224,8 @@ impl Ending {
             Ending::HostPanic { .. } => "host panic".into(),
             Ending::Exited { code } => format!("exit {code}"),
             Ending::Signaled { signal, .. } => signal.name(),
-            Ending::TimedOut { after_ms } => format!("past its {after_ms} ms deadline"),
+            Ending::TimedOut { deadline: Deadline::Cpu, .. } => "CPU budget spent".into(),
+            Ending::TimedOut { deadline: Deadline::Wall, .. } => "stalled".into(),
             Ending::WorkerLost { hung: true, .. } => "worker lost (hung)".into(),
             Ending::WorkerLost { signal: Some(s), .. } => format!("worker lost ({s})"),
             Ending::WorkerLost { exit_code, .. } => {
@@ -253,7 +264,8 @@ pub struct Cost {
     pub wall_us: u64,
     /// From entering the scenario to its end (return, trap or death), in µs.
     pub fault_us: Option<u64>,
-    /// CPU time of the process that ran the guest (native: from wait4), in µs.
+    /// CPU time the guest used, in µs: native, the child process (from
+    /// wait4); wasm, the worker thread during the call.
     pub cpu_us: Option<u64>,
     /// Peak resident set of that process, in KiB (native: from wait4).
     pub max_rss_kib: Option<u64>,

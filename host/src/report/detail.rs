@@ -78,7 +78,12 @@ fn ending_text(e: &Ending) -> String {
         Ending::Signaled { signal, core_dumped } => {
             format!("killed by {signal}{}", if *core_dumped { " (core dumped)" } else { "" })
         }
-        Ending::TimedOut { after_ms } => format!("killed at its {after_ms} ms deadline"),
+        Ending::TimedOut { deadline: crate::limits::Deadline::Cpu, cpu_ms, wall_ms } => {
+            format!("killed after burning its CPU budget ({cpu_ms} ms CPU in {wall_ms} ms)")
+        }
+        Ending::TimedOut { deadline: crate::limits::Deadline::Wall, cpu_ms, wall_ms } => {
+            format!("killed as stalled: {wall_ms} ms passed with only {cpu_ms} ms of CPU used")
+        }
         Ending::WorkerLost { .. } => format!("{}", e.label()),
         Ending::NotApplicable { why } => format!("not applicable: {why}"),
     }

@@ -1,7 +1,8 @@
 //! The wasm execution model: wasmtime embedded in a worker process.
 //!
 //! Every run gets a fresh instance (pooled, copy-on-write), calls the
-//! scenario export under an epoch deadline and a store memory limit, and
+//! scenario export under a CPU-time budget (the epoch watchdog) and a store
+//! memory limit, and
 //! records what came back: a value, a trap code with its backtrace, a host
 //! error or a host panic. Then it checks whether the *same* instance is
 //! still sound, and how long a fresh one takes.
@@ -13,8 +14,11 @@ mod modules;
 pub mod random;
 mod reuse;
 mod trap;
+mod watchdog;
 
-pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, Watchdog};
+pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, PROFILE_ENV, WasmProfile, profile_table};
+pub use watchdog::Watchdog;
+use crate::process::thread_cpu_time;
 pub use imports::RunState;
 pub use modules::ModuleCache;
 pub use trap::{trap_code, trap_of};
@@ -123,11 +127,15 @@ impl WasmRunner {
         let started = Instant::now();
         watchdog.arm(&engine, timeout);
         let instance = catch_unwind(AssertUnwindSafe(|| instantiate(&pre, &mut store)));
-        watchdog.disarm();
+        let deadline = watchdog.disarm();
         let instantiate_us = started.elapsed().as_micros() as u64;
         let instance = match instance {
             Ok(Ok(instance)) => instance,
-            Ok(Err(err)) => return Ok(observation(store, trap::ending(&err), trap::fault_detail(&err), instantiate_us)),
+            Ok(Err(err)) => {
+                let mut obs = observation(store, trap::ending(&err), trap::fault_detail(&err), instantiate_us);
+                obs.deadline = deadline;
+                return Ok(obs);
+            }
             Err(panic) => {
                 let ending = WasmEnding::HostPanic { message: panic_message(&*panic) };
                 return Ok(observation(store, ending, None, instantiate_us));
@@ -141,9 +149,11 @@ impl WasmRunner {
         store.set_epoch_deadline(1);
         watchdog.arm(&engine, timeout);
         let call_started = Instant::now();
+        let cpu_started = thread_cpu_time();
         let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, req.arg)));
+        let call_cpu_us = thread_cpu_time().saturating_sub(cpu_started).as_micros() as u64;
         let call_us = call_started.elapsed().as_micros() as u64;
-        watchdog.disarm();
+        let deadline = watchdog.disarm();
 
         let (ending, fault_detail) = match result {
             Ok(Ok(value)) => (WasmEnding::Completed { value }, None),
@@ -152,6 +162,8 @@ impl WasmRunner {
         };
 
         let mut obs = observation_parts(&mut store, ending, fault_detail, instantiate_us, call_us);
+        obs.call_cpu_us = Some(call_cpu_us);
+        obs.deadline = deadline;
         if let Some(before) = before {
             let mut facts = reuse::compare(&mut store, &instance, &before);
             let t = Instant::now();
@@ -223,8 +235,10 @@ fn observation_parts(
         host_call: state.host_call.map(|op| crate::host_ops::op_name(op).to_string()),
         fault_detail,
         reuse: None,
+        deadline: None,
         instantiate_us,
         call_us,
+        call_cpu_us: None,
         health_us: None,
         fresh_context_us: None,
         output: state.output.finish(),

@@ -4,7 +4,7 @@
 //! Workers report *observations*; the supervisor classifies them
 //! (`crate::classify`), so every death is classified in one place.
 
-use crate::limits::Limits;
+use crate::limits::{Deadline, Limits};
 use crate::model::ExecutionModel;
 use crate::outcome::{Progress, Signal, TrapCode};
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,11 @@ pub struct NativeRequest {
     pub entry: String,
     pub arg: i64,
     pub limits: Limits,
+    /// Let Rust's default panic hook print (and symbolize) backtraces in
+    /// the child. Off by default: it costs the guest's abort path far more
+    /// than the abort itself.
+    #[serde(default)]
+    pub backtrace: bool,
 }
 
 /// Worker → supervisor.
@@ -178,10 +183,15 @@ pub struct WasmObservation {
     /// The wasm fault address wasmtime attached, if any.
     pub fault_detail: Option<String>,
     pub reuse: Option<ReuseFacts>,
+    /// The budget the watchdog enforced on the call (or the instantiation),
+    /// if one ran out.
+    pub deadline: Option<Deadline>,
     /// Instantiating the instance the scenario ran in, µs.
     pub instantiate_us: u64,
     /// The scenario call, µs.
     pub call_us: u64,
+    /// CPU time of the worker thread during the call, µs.
+    pub call_cpu_us: Option<u64>,
     /// The health check on the same instance, µs.
     pub health_us: Option<u64>,
     /// A fresh instance plus its health check, µs.
@@ -229,6 +239,9 @@ pub struct ChildReport {
     pub startup_us: Option<u64>,
     /// The scenario call, µs (until death when it died).
     pub call_us: Option<u64>,
+    /// From entering the scenario to the first fault the child recorded
+    /// (a panic its hook saw), µs.
+    pub fault_us: Option<u64>,
     /// The health check, µs.
     pub health_us: Option<u64>,
 }
@@ -236,8 +249,8 @@ pub struct ChildReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NativeObservation {
     pub status: ChildStatus,
-    /// The fork server killed the child at its deadline.
-    pub killed_at_deadline: bool,
+    /// The fork server killed the child because this budget ran out.
+    pub killed_at: Option<Deadline>,
     pub report: ChildReport,
     pub wall_us: u64,
     pub cpu_us: u64,

@@ -1,0 +1,121 @@
+//! The epoch watchdog: a thread that turns a run's CPU-time budget into an
+//! `interrupt` trap.
+//!
+//! Stores run with an epoch deadline of one tick, so one bump of the
+//! engine's epoch makes the running guest trap at its next epoch check.
+//! The budget is counted on the CPU clock of the thread that armed the
+//! watchdog (the thread that then calls into wasm), not on the wall clock:
+//! a guest starved by a busy machine still gets its full budget. A much
+//! larger wall-clock backstop stops a guest that is not running at all,
+//! and the watchdog says which of the two fired.
+
+use crate::limits::{Deadline, wall_backstop};
+use crate::process::cpu_time;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::Engine;
+
+/// One armed run.
+struct Armed {
+    engine: Engine,
+    /// The CPU clock of the thread that runs the guest.
+    clock: libc::clockid_t,
+    cpu_at_arm: Duration,
+    cpu_budget: Duration,
+    wall_until: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    armed: Option<Armed>,
+    /// Set when the watchdog bumped the epoch for the current arming.
+    fired: Option<Deadline>,
+}
+
+/// Bumps an engine's epoch when the current run's budget runs out.
+pub struct Watchdog {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+/// The calling thread's CPU clock, readable from another thread.
+fn this_thread_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;
+    // SAFETY: pthread_self is always valid; the clock id is written to our local.
+    unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    clock
+}
+
+impl Watchdog {
+    pub fn new() -> Watchdog {
+        let shared: Arc<(Mutex<State>, Condvar)> = Arc::default();
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name("fb-watchdog".into())
+            .spawn(move || {
+                let (lock, cvar) = &*theirs;
+                let mut state = lock.lock().unwrap();
+                loop {
+                    let Some(armed) = state.armed.as_ref() else {
+                        state = cvar.wait(state).unwrap();
+                        continue;
+                    };
+                    let used = cpu_time(armed.clock).saturating_sub(armed.cpu_at_arm);
+                    let now = Instant::now();
+                    let fired = if used >= armed.cpu_budget {
+                        Some(Deadline::Cpu)
+                    } else if now >= armed.wall_until {
+                        Some(Deadline::Wall)
+                    } else {
+                        None
+                    };
+                    match fired {
+                        Some(deadline) => {
+                            armed.engine.increment_epoch();
+                            state.fired = Some(deadline);
+                            state.armed = None;
+                        }
+                        None => {
+                            // A thread cannot use more CPU time than wall
+                            // time passes: sleeping what is left of the CPU
+                            // budget never overshoots it.
+                            let wait = (armed.cpu_budget - used).min(armed.wall_until - now).max(Duration::from_millis(1));
+                            state = cvar.wait_timeout(state, wait).unwrap().0;
+                        }
+                    }
+                }
+            })
+            .expect("spawn the epoch watchdog");
+        Watchdog { shared }
+    }
+
+    /// Arms the watchdog for a run on the calling thread with a CPU budget
+    /// of `cpu_budget` (and its wall-clock backstop).
+    pub fn arm(&self, engine: &Engine, cpu_budget: Duration) {
+        let clock = this_thread_clock();
+        let armed = Armed {
+            engine: engine.clone(),
+            clock,
+            cpu_at_arm: cpu_time(clock),
+            cpu_budget,
+            wall_until: Instant::now() + wall_backstop(cpu_budget),
+        };
+        let (lock, cvar) = &*self.shared;
+        *lock.lock().unwrap() = State { armed: Some(armed), fired: None };
+        cvar.notify_one();
+    }
+
+    /// Disarms the watchdog; says which deadline fired during the run, if
+    /// one did.
+    pub fn disarm(&self) -> Option<Deadline> {
+        let (lock, cvar) = &*self.shared;
+        let fired = std::mem::take(&mut *lock.lock().unwrap()).fired;
+        cvar.notify_one();
+        fired
+    }
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Watchdog::new()
+    }
+}
