@@ -38,8 +38,10 @@ pub enum BenchRequest {
     /// Wasm: Cranelift/Pulley compile time of the module, and its load
     /// time from the module cache.
     WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
-    /// Native: through the fork server (fork, fault, reap, classify), and
-    /// through fork+exec of a fresh worker per run.
+    /// Native: through the fork server (fork, fault, reap, classify),
+    /// through fork+exec of a fresh worker per run, and the platform's
+    /// floor (the fork server forks a child that faults at once and reaps
+    /// it), interleaved.
     NativeCycles { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
     /// The platform's own trap round trips (ud2 → SIGILL, unmapped load →
     /// SIGSEGV), measured in the fork server.
@@ -88,7 +90,14 @@ pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec
                     samples.record(t.elapsed().as_nanos() as u64, class);
                     samples.part("instantiate", parts.instantiate_ns);
                     samples.part("call_to_trap", parts.trap_ns);
-                    samples.part("classify_and_drop", parts.teardown_ns);
+                    samples.part("classify", parts.classify_ns);
+                    samples.part("hand_over", parts.hand_over_ns);
+                }
+            }
+            for (cycle, samples) in cycles.iter().zip(out.iter_mut()) {
+                // Off the cycle, on the reaper thread.
+                for ns in cycle.take_drop_times() {
+                    samples.part("reaper_drop", ns);
                 }
             }
             Ok(out)
@@ -123,25 +132,36 @@ pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<B
         BenchRequest::NativeCycles { request, exe, iterations } => {
             let json = serde_json::to_string(request).expect("requests serialize");
             let limit = Duration::from_millis(request.limits.timeout_ms);
-            let (mut fork, mut exec) = (BenchSamples::default(), BenchSamples::default());
+            let status_class = |status: ChildStatus| match status {
+                ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
+                ChildStatus::Exited { code } => classify_status(None, Some(code)),
+            };
+            let (mut fork, mut exec, mut floor) = (BenchSamples::default(), BenchSamples::default(), BenchSamples::default());
             for _ in 0..*iterations {
                 if let Some(code) = server.pending_termination() {
                     return Err(ServerError::Terminated(code));
                 }
+                let (ns, status) = server.fork_floor()?;
+                floor.record(ns, status_class(status));
+
                 let t = Instant::now();
                 let obs = server.run(request)?;
-                let class = match obs.status {
-                    ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
-                    ChildStatus::Exited { code } => classify_status(None, Some(code)),
-                };
-                fork.record(t.elapsed().as_nanos() as u64, class);
+                fork.record(t.elapsed().as_nanos() as u64, status_class(obs.status));
+                let parts = server.last_cycle();
+                fork.part("prepare", parts.prepare_ns);
+                fork.part("fork", parts.fork_ns);
+                fork.part("child_start", parts.child_start_ns);
+                fork.part("child_setup", parts.child_setup_ns);
+                fork.part("scenario_start", parts.scenario_start_ns);
+                fork.part("fault_to_death_seen", parts.fault_to_death_seen_ns);
+                fork.part("reap", parts.reap_ns);
 
                 let t = Instant::now();
                 let status = crate::native::exec_cycle(exe, &json, limit).map_err(failed)?;
                 let class = classify_status(status.signal().map(Signal), status.code());
                 exec.record(t.elapsed().as_nanos() as u64, class);
             }
-            Ok(vec![fork, exec])
+            Ok(vec![fork, exec, floor])
         }
         BenchRequest::TrapFloor { iterations } => {
             let mut out = BenchSamples::default();
@@ -207,6 +227,13 @@ pub struct BenchReport {
     pub wasm_over_native: BTreeMap<String, f64>,
     /// Median fork+exec cycle ÷ median fork-server cycle.
     pub fork_server_speedup: f64,
+    /// Median fork-server cycle ÷ median platform floor (`native-floor`:
+    /// fork a child that faults at once, reap it).
+    pub native_over_floor: Option<f64>,
+    /// Median wasm-explicit cycle ÷ the sum of the medians of its
+    /// instantiation and its call to the trap: what classifying and
+    /// dropping the instance add.
+    pub wasm_explicit_over_floor: Option<f64>,
     /// What backtrace capture adds to a wasm trap cycle, µs (median).
     pub backtrace_cost_us: f64,
     /// One-off module compile time per wasm model, ms (kept out of cycles).
@@ -288,9 +315,14 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
         let exe = supervisor.pool().exe().to_path_buf();
         let mut both = call(WorkerKind::Native, BenchRequest::NativeCycles { request: n, exe, iterations })?.into_iter();
-        let (fork, exec) = (both.next().unwrap_or_default(), both.next().unwrap_or_default());
+        let (fork, exec, floor) = (both.next().unwrap_or_default(), both.next().unwrap_or_default(), both.next().unwrap_or_default());
         configurations.push(measured("native", "fork server: fork, scenario faults in the child, wait4, classify".into(), fork));
         configurations.push(measured("native-fork-exec", "fork+exec of a fresh faultbox worker per run, wait, classify".into(), exec));
+        configurations.push(measured(
+            "native-floor",
+            "the platform's floor: the fork server forks a child that executes a trap at once, and reaps it".into(),
+            floor,
+        ));
     }
     let floor = call(WorkerKind::Native, BenchRequest::TrapFloor { iterations })?;
     let platform_trap_us = median_parts(&floor[0].parts_ns);
@@ -310,6 +342,14 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         _ => 0.0,
     };
     let backtrace_cost_us = find("wasm").unwrap_or(0.0) - find("wasm-no-backtrace").unwrap_or(0.0);
+    let native_over_floor = match (native, find("native-floor")) {
+        (Some(n), Some(f)) if f > 0.0 => Some(n / f),
+        _ => None,
+    };
+    let wasm_explicit_over_floor = configurations.iter().find(|c| c.name == "wasm-explicit").and_then(|c| {
+        let floor = c.parts_median_us.get("instantiate")? + c.parts_median_us.get("call_to_trap")?;
+        (floor > 0.0).then(|| c.cycle.median_us / floor)
+    });
 
     let started = Instant::now();
     let outcomes = supervisor.run_all(compare, &ExecutionModel::ALL, jobs)?;
@@ -347,6 +387,8 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         configurations,
         wasm_over_native,
         fork_server_speedup,
+        native_over_floor,
+        wasm_explicit_over_floor,
         backtrace_cost_us,
         compile_ms,
         cache_load_ms,
@@ -388,6 +430,16 @@ impl BenchReport {
         }
         for (m, r) in &self.wasm_over_native {
             out.push_str(&format!("{m} cycle is {r:.1}× faster than a native fork-server cycle\n"));
+        }
+        if let (Some(r), Some(floor)) = (self.native_over_floor, self.configurations.iter().find(|c| c.name == "native-floor")) {
+            out.push_str(&format!(
+                "native fork-server cycle is {r:.2}× the platform's fork floor ({:.1} µs: fork, trap, reap)\n",
+                floor.cycle.median_us
+            ));
+        }
+        if let (Some(r), Some(c)) = (self.wasm_explicit_over_floor, self.configurations.iter().find(|c| c.name == "wasm-explicit")) {
+            let floor = c.parts_median_us.get("instantiate").unwrap_or(&0.0) + c.parts_median_us.get("call_to_trap").unwrap_or(&0.0);
+            out.push_str(&format!("wasm-explicit cycle is {r:.2}× its instantiate + call-to-trap ({floor:.2} µs)\n"));
         }
         if self.fork_server_speedup > 0.0 {
             out.push_str(&format!("fork server cycle is {:.2}× faster than fork+exec\n", self.fork_server_speedup));
