@@ -16,7 +16,7 @@ mod reuse;
 mod trap;
 mod watchdog;
 
-pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, PROFILE_ENV, WasmProfile, profile_table};
+pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, PROFILE_ENV, WasmProfile, engine_refusal, profile_table};
 pub use watchdog::Watchdog;
 use crate::process::thread_cpu_time;
 pub use imports::RunState;
@@ -160,6 +160,12 @@ impl WasmRunner {
             Ok(Err(err)) => (trap::ending(&err), trap::fault_detail(&err)),
             Err(panic) => (WasmEnding::HostPanic { message: panic_message(&*panic) }, None),
         };
+        // An exception that reached the host stays rooted in the store's
+        // pending slot; the reuse check must see the instance as a host
+        // that handled it would leave it, not with a stale exception.
+        if matches!(ending, WasmEnding::Trapped { trap: crate::outcome::TrapCode::UncaughtException, .. }) {
+            let _ = store.take_pending_exception();
+        }
 
         let mut obs = observation_parts(&mut store, ending, fault_detail, instantiate_us, call_us);
         obs.call_cpu_us = Some(call_cpu_us);
