@@ -25,6 +25,10 @@ pub fn verdict(injects: FaultClass, fault: FaultClass, host_survived: bool, kill
         Verdict::Crashed
     } else if fault == FaultClass::None {
         if injects == FaultClass::None { Verdict::Ok } else { Verdict::Undetected }
+    } else if injects == FaultClass::None {
+        // Surviving a fault the program never committed is no recovery:
+        // the correct program did not get its answer.
+        Verdict::Failed
     } else {
         match reuse {
             Reuse::Reusable | Reuse::ReusableStateChanged => Verdict::Recovered,
@@ -633,7 +637,7 @@ mod tests {
         assert_eq!(verdict(M, M, true, false, Reuse::Unusable), Verdict::Contained);
         assert_eq!(verdict(M, M, false, false, Reuse::Lost), Verdict::Crashed);
         assert_eq!(verdict(M, FaultClass::Timeout, false, true, Reuse::Lost), Verdict::Killed);
-        // A correct program that a model faults on is still a fault it survived.
-        assert_eq!(verdict(N, FaultClass::StackExhaustion, true, false, Reuse::Reusable), Verdict::Recovered);
+        // A correct program that a model faults on failed, however well the host fared.
+        assert_eq!(verdict(N, FaultClass::StackExhaustion, true, false, Reuse::Reusable), Verdict::Failed);
     }
 }

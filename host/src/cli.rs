@@ -25,6 +25,17 @@ pub struct Cli {
     /// or 2.0.
     #[arg(long, global = true, value_parser = parse_profile, value_name = "VERSION")]
     pub wasm_features: Option<crate::wasm::WasmProfile>,
+    /// Colour the verdicts: auto (when stdout is a terminal, unless
+    /// NO_COLOR is set or CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Where the scenario manifests are, for the commands that read them.
@@ -60,6 +71,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+        /// Every column, however wide (default: fit the terminal, 80
+        /// columns when stdout is not one).
+        #[arg(long)]
+        wide: bool,
         #[command(flatten)]
         catalog: CatalogArg,
     },
@@ -98,6 +113,11 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
+    /// Every column, however wide: each wasm engine in its own column
+    /// (default: fit the terminal, 80 columns when stdout is not one; the
+    /// wasm engines share a cell where they agree).
+    #[arg(long)]
+    pub wide: bool,
     /// Scenario runs in parallel (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
@@ -268,6 +288,11 @@ pub fn main() -> i32 {
             }
         };
     }
+    report::term::set_color(match cli.color {
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+    });
     if let Some(profile) = cli.wasm_features {
         crate::wasm::WasmProfile::select(profile);
     }
@@ -343,10 +368,10 @@ fn stop_workers_on_interrupt() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
-        Command::List { format, catalog } => {
+        Command::List { format, wide, catalog } => {
             let catalog = catalog.load()?;
             match format {
-                ListFormat::Table => print!("{}", report::catalog_table(&catalog)),
+                ListFormat::Table => report::term::print(&report::catalog_table(&catalog, report::Layout::for_stdout(*wide)))?,
                 ListFormat::Json => {
                     let items: Vec<_> = catalog
                         .scenarios
@@ -381,7 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             report.stability = stability;
             match args.format {
                 CompareFormat::Table => {
-                    print!("{}", report::comparison_table(&report));
+                    report::term::print(&report::comparison_table(&report, report::Layout::for_stdout(args.wide)))?;
                     if let Some(s) = &report.stability {
                         print!("{}", s.text());
                     }

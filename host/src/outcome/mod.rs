@@ -105,6 +105,11 @@ pub enum Verdict {
     /// The fault was detected and the hosting process survived, but the
     /// execution context is unusable and must be replaced.
     Contained,
+    /// A correct program the model could not run: no fault was intended,
+    /// yet the model stopped the run with one (e.g. a deep but finite
+    /// recursion trapped by the engine's stack limit). The host survived;
+    /// the program did not get its answer.
+    Failed,
     /// The run did not end by itself in time and was stopped from outside.
     Killed,
     /// The hosting process died (native child, or the wasm worker).
@@ -123,6 +128,7 @@ impl Verdict {
             Verdict::Ok => "ok",
             Verdict::Recovered => "recovered",
             Verdict::Contained => "contained",
+            Verdict::Failed => "failed",
             Verdict::Killed => "killed",
             Verdict::Crashed => "crashed",
             Verdict::Undetected => "undetected",
@@ -130,10 +136,11 @@ impl Verdict {
         }
     }
 
-    pub const ALL: [Verdict; 7] = [
+    pub const ALL: [Verdict; 8] = [
         Verdict::Ok,
         Verdict::Recovered,
         Verdict::Contained,
+        Verdict::Failed,
         Verdict::Killed,
         Verdict::Crashed,
         Verdict::Undetected,

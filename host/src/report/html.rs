@@ -14,6 +14,7 @@ fn class(v: Verdict) -> &'static str {
         Verdict::Ok => "v-ok",
         Verdict::Recovered => "v-recovered",
         Verdict::Contained => "v-contained",
+        Verdict::Failed => "v-failed",
         Verdict::Killed => "v-killed",
         Verdict::Crashed => "v-crashed",
         Verdict::Undetected => "v-undetected",
@@ -31,7 +32,7 @@ table.grid { border-collapse: separate; border-spacing: 3px; }
 .grid td.name { background: #eef0f5; font-family: ui-monospace, monospace; white-space: nowrap; }
 .grid td.cat { background: #eef0f5; color: #555; }
 .v-ok { background: #d8ead8; } .v-recovered { background: #8fd19e; } .v-contained { background: #d7e27a; }
-.v-killed { background: #f5b971; } .v-crashed { background: #ef8a80; } .v-undetected { background: #c7a4e8; }
+.v-failed { background: #f2b8c6; } .v-killed { background: #f5b971; } .v-crashed { background: #ef8a80; } .v-undetected { background: #c7a4e8; }
 .v-na { background: #e2e2e2; color: #777; }
 .mismatch { outline: 2px dashed #b00020; }
 .verdict { font-weight: 700; } .fact { font-family: ui-monospace, monospace; font-size: 12px; }

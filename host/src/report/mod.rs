@@ -5,9 +5,11 @@ mod detail;
 mod html;
 mod markdown;
 mod table;
+pub mod term;
 
 pub use detail::{explain, run_detail};
 pub use table::{catalog_table, comparison_table};
+pub use term::Layout;
 
 use crate::model::ExecutionModel;
 use crate::outcome::{FaultClass, Outcome, Verdict};
@@ -120,8 +122,15 @@ pub struct ModelSummary {
     pub model: String,
     /// Scenarios run (not n/a).
     pub ran: usize,
-    /// Verdict → count.
+    /// Verdict → count, over every scenario run.
     pub verdicts: std::collections::BTreeMap<String, usize>,
+    /// Verdict → count, over the fault scenarios (the base of
+    /// `host_survived`, `detected` and `classified`).
+    pub fault_verdicts: std::collections::BTreeMap<String, usize>,
+    /// Correct programs run (scenarios that inject no fault).
+    pub correct: usize,
+    /// Verdict → count, over the correct programs.
+    pub correct_verdicts: std::collections::BTreeMap<String, usize>,
     /// Fault scenarios where the hosting process survived.
     pub host_survived: usize,
     /// Fault scenarios the model detected.
@@ -251,8 +260,12 @@ impl Summary {
                 }
                 m.ran += 1;
                 *m.verdicts.entry(o.verdict.name().into()).or_default() += 1;
-                if row.injects != FaultClass::None {
+                if row.injects == FaultClass::None {
+                    m.correct += 1;
+                    *m.correct_verdicts.entry(o.verdict.name().into()).or_default() += 1;
+                } else {
                     m.faults += 1;
+                    *m.fault_verdicts.entry(o.verdict.name().into()).or_default() += 1;
                     m.host_survived += o.containment.host_survived as usize;
                     m.detected += o.containment.detected as usize;
                     m.classified += o.containment.classified as usize;

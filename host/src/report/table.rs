@@ -4,7 +4,8 @@ use super::Report;
 use crate::model::ExecutionModel;
 use crate::outcome::{Ending, FaultClass, Outcome, Signal};
 use crate::scenario::Catalog;
-use comfy_table::{ContentArrangement, Table, TableComponent, presets};
+use super::term::{self, Layout};
+use crate::outcome::Verdict;
 
 /// The decisive fact behind a verdict: the trap code, the signal, the
 /// value returned.
@@ -33,58 +34,251 @@ pub fn cell_fact(o: &Outcome) -> String {
     }
 }
 
-/// The verdict and its decisive fact, e.g. `crashed SIGSEGV`.
-/// `show_progress` appends the progress the guest reported (the depth, for
-/// stack scenarios).
-pub fn cell(o: &Outcome, show_progress: bool) -> String {
-    let depth = match o.progress {
-        Some(p) if show_progress => format!(" @{}", p.last),
+/// The verdict (coloured) and its decisive fact, e.g. `crashed SIGSEGV`,
+/// then `depth` (for stack scenarios, `@N`).
+fn cell(o: &Outcome, depth: &str) -> String {
+    let text = format!("{} {} {depth}", term::verdict(o.verdict), cell_fact(o));
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `@N`, the depth the guest reported, for the scenarios where it matters.
+fn depth_of(outs: &[&Outcome], show: bool) -> String {
+    let depths: Vec<i64> = outs.iter().filter_map(|o| o.progress.map(|p| p.last)).collect();
+    match (depths.iter().min(), depths.iter().max()) {
+        (Some(lo), Some(hi)) if show && lo == hi => format!("@{lo}"),
+        (Some(lo), Some(hi)) if show => format!("@{lo}–{hi}"),
         _ => String::new(),
-    };
-    format!("{} {}{depth}", o.verdict, cell_fact(o)).trim_end().to_string()
-}
-
-fn new_table() -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Disabled);
-    for c in [
-        TableComponent::HorizontalLines,
-        TableComponent::MiddleIntersections,
-        TableComponent::LeftBorderIntersections,
-        TableComponent::RightBorderIntersections,
-    ] {
-        t.remove_style(c);
     }
-    t
 }
 
-/// The side-by-side matrix `compare` prints.
-pub fn comparison_table(report: &Report) -> String {
-    let mut t = new_table();
-    let mut header = vec!["scenario".to_string(), "category".to_string()];
-    header.extend(report.models.iter().map(|m| m.name.to_string()));
-    t.set_header(header);
-    for row in &report.scenarios {
-        let mut cells = vec![row.name.clone(), row.category.clone()];
-        for (o, mism) in row.outcomes.iter().zip(&row.mismatches) {
-            let mark = if mism.is_empty() { "" } else { "  (!)" };
-            cells.push(format!("{}{mark}", cell(o, row.category == "stack")));
+const MISMATCH: &str = "(!)";
+
+/// A table for the terminal: columns that wrap to fit a width, and
+/// headings that split the rows into groups.
+struct Grid {
+    header: Vec<String>,
+    /// Columns allowed to wrap (the others keep their width while they can).
+    wraps: Vec<bool>,
+    rows: Vec<Row>,
+}
+
+enum Row {
+    /// One entry per column; each holds lines that start anew.
+    Cells(Vec<Vec<String>>),
+    Heading(String),
+}
+
+/// Two blanks between columns, one before the first.
+const GAP: usize = 2;
+
+impl Grid {
+    fn natural(&self, col: usize) -> usize {
+        let cells = self.rows.iter().filter_map(|r| match r {
+            Row::Cells(c) => Some(&c[col]),
+            Row::Heading(_) => None,
+        });
+        cells.flatten().chain(std::iter::once(&self.header[col])).map(|l| term::width(l)).max().unwrap_or(0)
+    }
+
+    fn longest_word(&self, col: usize) -> usize {
+        let cells = self.rows.iter().filter_map(|r| match r {
+            Row::Cells(c) => Some(&c[col]),
+            Row::Heading(_) => None,
+        });
+        cells.flatten().flat_map(|l| l.split(' ')).map(term::width).max().unwrap_or(0)
+    }
+
+    /// Column widths: every column as wide as its content when that fits;
+    /// otherwise the widest wrapping column gives way first, down to its
+    /// longest word, then every column down to a few characters.
+    fn widths(&self, width: Option<usize>) -> Vec<usize> {
+        let n = self.header.len();
+        let mut w: Vec<usize> = (0..n).map(|c| self.natural(c)).collect();
+        let Some(total) = width else { return w };
+        let room = total.saturating_sub(1 + GAP * (n - 1));
+        const FLOOR: usize = 6;
+        let floors: [Vec<usize>; 2] = [
+            (0..n).map(|c| if self.wraps[c] { self.longest_word(c).clamp(FLOOR, 16) } else { w[c] }).collect(),
+            vec![FLOOR; n],
+        ];
+        for floor in &floors {
+            while w.iter().sum::<usize>() > room {
+                let widest = (0..n).filter(|&c| w[c] > floor[c]).max_by_key(|&c| (w[c] - floor[c], c));
+                match widest {
+                    Some(c) => w[c] -= 1,
+                    None => break,
+                }
+            }
         }
-        t.add_row(cells);
+        w
     }
-    // comfy-table pads every cell; trailing blanks only make copies ugly.
-    let mut out: String = t.to_string().lines().map(|l| format!("{}\n", l.trim_end())).collect();
-    for m in &report.summary.per_model {
-        let verdicts: Vec<String> = m.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-        out.push_str(&format!(
-            "{:<14} of {} fault scenarios: host survived {}, detected {}, classified {}  |  {}\n",
-            m.model,
-            m.faults,
-            m.host_survived,
-            m.detected,
-            m.classified,
-            verdicts.join(", ")
-        ));
+
+    fn render(&self, layout: Layout) -> String {
+        let w = self.widths(layout.width);
+        let total = 1 + w.iter().sum::<usize>() + GAP * (w.len() - 1);
+        let (thin, thick) = if layout.ascii { ('-', '=') } else { ('─', '═') };
+        let rule = |c: char| format!("{}\n", c.to_string().repeat(total));
+        let mut out = rule(thin);
+        out.push_str(&lines(&self.header.iter().map(|h| vec![h.clone()]).collect::<Vec<_>>(), &w));
+        out.push_str(&rule(thick));
+        for row in &self.rows {
+            match row {
+                Row::Cells(cells) => out.push_str(&lines(cells, &w)),
+                Row::Heading(h) => {
+                    let fill = total.saturating_sub(term::width(h) + 2);
+                    out.push_str(&format!(" {} {}\n", term::paint(anstyle::Style::new().bold(), h), thin.to_string().repeat(fill)));
+                }
+            }
+        }
+        out.push_str(&rule(thin));
+        out
+    }
+}
+
+/// One table row, its cells wrapped to their widths, side by side.
+fn lines(cells: &[Vec<String>], w: &[usize]) -> String {
+    let wrapped: Vec<Vec<String>> =
+        cells.iter().zip(w).map(|(lines, &w)| lines.iter().flat_map(|l| wrap(l, w)).collect()).collect();
+    let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+    let mut out = String::new();
+    for i in 0..height {
+        let mut line = String::from(" ");
+        for (c, cell) in wrapped.iter().enumerate() {
+            let text = cell.get(i).map_or("", String::as_str);
+            line.push_str(text);
+            if c + 1 < wrapped.len() {
+                line.push_str(&" ".repeat(w[c].saturating_sub(term::width(text)) + GAP));
+            }
+        }
+        // Padding at the end of a line only makes copies ugly.
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `line` broken at blanks into pieces no wider than `w`; a word wider
+/// than `w` is cut.
+pub(crate) fn wrap(line: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in line.split(' ') {
+        let (cw, ww) = (term::width(&cur), term::width(word));
+        if !cur.is_empty() && cw + 1 + ww <= w {
+            cur.push(' ');
+            cur.push_str(word);
+            continue;
+        }
+        if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        let mut word: Vec<char> = word.chars().collect();
+        while term::width(&word.iter().collect::<String>()) > w {
+            let tail = word.split_off(cut_at(&word, w));
+            out.push(word.into_iter().collect());
+            word = tail;
+        }
+        cur = word.into_iter().collect();
+    }
+    out.push(cur);
+    out
+}
+
+/// The index in `chars` after `w` printed characters (escape sequences
+/// are kept whole and take no room).
+fn cut_at(chars: &[char], w: usize) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < chars.len() && n < w {
+        if chars[i] == '\x1b' {
+            i += 1;
+            while i < chars.len() && !(('@'..='~').contains(&chars[i]) && chars[i] != '[') {
+                i += 1;
+            }
+        } else {
+            n += 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// `n thing` or `n things`.
+pub fn count(n: usize, thing: &str) -> String {
+    if n == 1 { format!("1 {thing}") } else { format!("{n} {thing}s") }
+}
+
+/// The side-by-side matrix `compare` prints. To fit a width, the rows are
+/// grouped under their category and the wasm engines share one column
+/// where they agree; `Layout::wide` shows every column.
+pub fn comparison_table(report: &Report, layout: Layout) -> String {
+    let wasm: Vec<usize> = (0..report.models.len()).filter(|&i| report.models[i].name.is_wasm()).collect();
+    let fit = layout.width.is_some();
+    let merge = fit && wasm.len() > 1;
+    // The columns: model indices, several for a merged column.
+    let mut columns: Vec<Vec<usize>> = Vec::new();
+    for i in 0..report.models.len() {
+        if merge && wasm.contains(&i) {
+            if i == wasm[0] {
+                columns.push(wasm.clone());
+            }
+        } else {
+            columns.push(vec![i]);
+        }
+    }
+    let mut header = vec!["scenario".to_string()];
+    if !fit {
+        header.push("category".into());
+    }
+    for col in &columns {
+        let names: Vec<&str> = col.iter().map(|&i| report.models[i].name.name()).collect();
+        header.push(names.join(" = "));
+    }
+    let mut rows = Vec::new();
+    let mut category = "";
+    for row in &report.scenarios {
+        if fit && row.category != category {
+            category = &row.category;
+            rows.push(Row::Heading(category.to_string()));
+        }
+        let mut cells = vec![vec![row.name.clone()]];
+        if !fit {
+            cells.push(vec![row.category.clone()]);
+        }
+        let stack = row.category == "stack";
+        for col in &columns {
+            let text = |i: usize, depth: &str| {
+                let mark = if row.mismatches[i].is_empty() { "" } else { MISMATCH };
+                format!("{} {mark}", cell(&row.outcomes[i], depth)).trim_end().to_string()
+            };
+            let same = col.iter().map(|&i| text(i, "")).collect::<std::collections::BTreeSet<_>>().len() == 1;
+            if same {
+                let outs: Vec<&Outcome> = col.iter().map(|&i| &row.outcomes[i]).collect();
+                cells.push(vec![text(col[0], &depth_of(&outs, stack))]);
+            } else {
+                // The engines disagree: each says its own.
+                cells.push(
+                    col.iter()
+                        .map(|&i| {
+                            let depth = depth_of(&[&row.outcomes[i]], stack);
+                            format!("{}: {}", report.models[i].name, text(i, &depth))
+                        })
+                        .collect(),
+                );
+            }
+        }
+        rows.push(Row::Cells(cells));
+    }
+    let n = header.len();
+    let wraps = (0..n).map(|c| c > 0 && !(c == 1 && !fit)).collect();
+    let mut out = Grid { header, wraps, rows }.render(layout);
+    let width = layout.width.unwrap_or(usize::MAX);
+    for line in summary_lines(report, merge) {
+        for (k, piece) in wrap(&line, width.saturating_sub(2)).into_iter().enumerate() {
+            out.push_str(if k == 0 { "" } else { "  " });
+            out.push_str(&piece);
+            out.push('\n');
+        }
     }
     let unexpected: Vec<String> = report
         .scenarios
@@ -98,16 +292,70 @@ pub fn comparison_table(report: &Report) -> String {
     if unexpected.is_empty() {
         out.push_str("every outcome matches its manifest\n");
     } else {
-        out.push_str(&format!("(!) {} outcome(s) differ from their manifest:\n{}\n", unexpected.len(), unexpected.join("\n")));
+        out.push_str(&format!(
+            "{MISMATCH} {} from {}:\n{}\n",
+            if unexpected.len() == 1 { "1 outcome differs".to_string() } else { format!("{} outcomes differ", unexpected.len()) },
+            if unexpected.len() == 1 { "its manifest" } else { "their manifests" },
+            unexpected.join("\n")
+        ));
     }
     out
 }
 
-/// `faultbox list`.
-pub fn catalog_table(catalog: &Catalog) -> String {
-    let mut t = new_table();
-    t.set_header(vec!["scenario", "category", "injects", "guest", "expected (wasm / native)", "summary"]);
+/// `n verdict, …` in the order of [`Verdict::ALL`], verdicts coloured.
+fn verdict_counts(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = Verdict::ALL
+        .iter()
+        .filter_map(|v| counts.get(v.name()).map(|n| format!("{n} {}", term::verdict(*v))))
+        .collect();
+    parts.join(", ")
+}
+
+/// Per model, one sentence over one stated base: the fault scenarios, then
+/// the correct programs. Models that say the same are named together.
+fn summary_lines(report: &Report, merge: bool) -> Vec<String> {
+    let mut said: Vec<(Vec<String>, String)> = Vec::new();
+    for m in &report.summary.per_model {
+        let mut text = format!(
+            "of {}: host survived {}, detected {}, classified {}",
+            count(m.faults, "fault scenario"),
+            m.host_survived,
+            m.detected,
+            m.classified
+        );
+        if !m.fault_verdicts.is_empty() {
+            text.push_str(&format!(" ({})", verdict_counts(&m.fault_verdicts)));
+        }
+        if m.correct > 0 {
+            text.push_str(&format!("; of {}: {}", count(m.correct, "correct program"), verdict_counts(&m.correct_verdicts)));
+        }
+        match said.iter_mut().find(|(_, t)| merge && *t == text) {
+            Some((models, _)) => models.push(m.model.clone()),
+            None => said.push((vec![m.model.clone()], text)),
+        }
+    }
+    said.into_iter().map(|(models, text)| format!("{}: {text}", models.join(", "))).collect()
+}
+
+/// `faultbox list`. To fit a width, rows are grouped under their category
+/// and the guest and injected fault are left to `--wide` (and `explain`).
+pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
+    let fit = layout.width.is_some();
+    let mut header = vec!["scenario"];
+    if !fit {
+        header.extend(["category", "guest"]);
+    }
+    if !fit {
+        header.push("injects");
+    }
+    header.extend(["expected wasm / native", "summary"]);
+    let mut rows = Vec::new();
+    let mut category = "";
     for s in &catalog.scenarios {
+        if fit && s.category.name() != category {
+            category = s.category.name();
+            rows.push(Row::Heading(category.to_string()));
+        }
         let guest = match &s.guest {
             crate::scenario::Guest::Rust { entry } => format!("rust:{entry}"),
             crate::scenario::Guest::Wat { path, .. } => {
@@ -116,10 +364,54 @@ pub fn catalog_table(catalog: &Catalog) -> String {
         };
         let expected = format!(
             "{} / {}",
-            s.expectation(ExecutionModel::Wasm).verdict,
-            s.expectation(ExecutionModel::Native).verdict
+            term::verdict(s.expectation(ExecutionModel::Wasm).verdict),
+            term::verdict(s.expectation(ExecutionModel::Native).verdict)
         );
-        t.add_row(vec![s.name.clone(), s.category.name().into(), s.injects.name().into(), guest, expected, s.summary.clone()]);
+        let mut cells = vec![vec![s.name.clone()]];
+        if !fit {
+            cells.extend([vec![s.category.name().to_string()], vec![guest]]);
+        }
+        if !fit {
+            cells.push(vec![s.injects.name().to_string()]);
+        }
+        cells.extend([vec![expected], vec![s.summary.clone()]]);
+        rows.push(Row::Cells(cells));
     }
-    format!("{t}\n{} scenarios in {}\n", catalog.scenarios.len(), catalog.dir.display())
+    // The scenario's name is what a reader looks for: it wraps last.
+    let wraps = (0..header.len()).map(|c| c > 0).collect();
+    let grid = Grid { header: header.into_iter().map(String::from).collect(), wraps, rows };
+    format!("{}{} in {}\n", grid.render(layout), count(catalog.scenarios.len(), "scenario"), catalog.dir.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_never_exceeds_the_width() {
+        let text = "crashed worker lost (SIGABRT) (host_fault) an_identifier_longer_than_the_width";
+        for w in [6, 10, 17, 40] {
+            for piece in wrap(text, w) {
+                assert!(term::width(&piece) <= w, "{piece:?} wider than {w}");
+            }
+        }
+        assert_eq!(wrap("a b", 10), vec!["a b"]);
+    }
+
+    #[test]
+    fn a_grid_fits_its_width() {
+        let grid = Grid {
+            header: vec!["scenario".into(), "wasm".into(), "native".into()],
+            wraps: vec![false, true, true],
+            rows: vec![Row::Cells(vec![
+                vec!["indirect_call_bad_signature".into()],
+                vec![format!("{} unreachable_code_reached (panic) @10916", term::verdict(Verdict::Recovered))],
+                vec!["crashed worker lost (SIGKILL) (unknown)".into()],
+            ])],
+        };
+        for width in [40, 60, 80] {
+            let out = grid.render(Layout { width: Some(width), ascii: true });
+            assert!(out.lines().all(|l| term::width(l) <= width), "{width}:\n{out}");
+        }
+    }
 }

@@ -1,0 +1,79 @@
+//! The terminal table: it fits the terminal (80 columns in a pipe, the
+//! width of `$COLUMNS` otherwise, everything with `--wide`), colours the
+//! verdicts when colour is wanted, and draws with ASCII when the locale or
+//! the terminal cannot show box lines.
+
+use std::process::Command;
+
+const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
+
+/// faultbox with a clean, known terminal environment plus `env`.
+fn faultbox(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(FAULTBOX);
+    cmd.args(args);
+    for k in ["COLUMNS", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "LC_ALL", "LC_CTYPE", "TERM"] {
+        cmd.env_remove(k);
+    }
+    cmd.env("LANG", "C.UTF-8").env("TERM", "xterm-256color");
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "faultbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise() {
+    let at80 = faultbox(&["compare"], &[]);
+    assert!(widest(&at80) <= 80, "wider than 80:\n{at80}");
+    let at120 = faultbox(&["compare"], &[("COLUMNS", "120")]);
+    assert!(widest(&at120) <= 120, "wider than 120:\n{at120}");
+    // Every scenario is still there, and the wasm engines share a column.
+    for name in ["bounded_deep_recursion", "null_write", "kill_parent"] {
+        assert!(at80.contains(name) && at120.contains(name), "{name} missing");
+    }
+    assert!(at120.contains("wasm = wasm-explicit = wasm-pulley"), "{at120}");
+}
+
+#[test]
+fn wide_shows_every_model_and_the_category_in_columns() {
+    let wide = faultbox(&["compare", "--wide", "--scenario", "null_"], &[]);
+    let header = wide.lines().nth(1).unwrap();
+    for col in ["scenario", "category", "wasm", "wasm-explicit", "wasm-pulley", "native"] {
+        assert!(header.split_whitespace().any(|w| w == col), "`{col}` not a column: {header}");
+    }
+    assert!(widest(&wide) > 80, "--wide is not limited to the pipe width:\n{wide}");
+}
+
+#[test]
+fn list_fits_80_columns() {
+    let list = faultbox(&["list"], &[]);
+    assert!(widest(&list) <= 80, "{list}");
+    assert!(list.contains("bounded_deep_recursion") && list.contains("scenarios in"), "{list}");
+}
+
+#[test]
+fn verdicts_are_coloured_only_when_colour_is_wanted() {
+    let args = ["compare", "--scenario", "null_write", "--model", "native"];
+    let esc = |s: &str| s.contains("\x1b[");
+    assert!(!esc(&faultbox(&args, &[])), "a pipe gets no colour by default");
+    let always = faultbox(&[&args[..], &["--color", "always"]].concat(), &[]);
+    assert!(always.contains("\x1b[1m\x1b[38;5;203mcrashed"), "crashed in the HTML grid's red: {always:?}");
+    assert!(esc(&faultbox(&args, &[("CLICOLOR_FORCE", "1")])), "CLICOLOR_FORCE forces colour");
+    assert!(!esc(&faultbox(&args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])), "NO_COLOR wins");
+    assert!(!esc(&faultbox(&[&args[..], &["--color", "never"]].concat(), &[("CLICOLOR_FORCE", "1")])));
+}
+
+#[test]
+fn box_lines_need_a_utf8_locale_and_a_terminal_that_is_not_dumb() {
+    let args = ["list"];
+    let boxed = |s: &str| s.contains('─') || s.contains('═');
+    assert!(boxed(&faultbox(&args, &[])));
+    let c = faultbox(&args, &[("LANG", "C")]);
+    assert!(!boxed(&c) && c.is_ascii(), "C locale: {c}");
+    assert!(!boxed(&faultbox(&args, &[("TERM", "dumb")])), "TERM=dumb");
+    assert!(!boxed(&faultbox(&args, &[("LC_ALL", "POSIX")])), "LC_ALL decides before LANG");
+}
