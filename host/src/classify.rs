@@ -217,7 +217,12 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             ));
             (FaultClass::HostFault, Ending::HostPanic { message: message.clone() })
         }
-        WasmEnding::Failed { message } => anyhow::bail!("the {model} worker could not run {}: {message}", s.name),
+        // The guest's run ended in an error wasmtime does not call a trap:
+        // still this run's outcome, never a reason to drop the report.
+        WasmEnding::Failed { message } => {
+            evidence.push(format!("wasmtime ended the run with an error that is not a trap: {message}"));
+            (FaultClass::Unknown, Ending::HostError { message: message.clone() })
+        }
     };
     if let Some(detail) = &obs.fault_detail {
         evidence.push(detail.clone());

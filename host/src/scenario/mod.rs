@@ -124,6 +124,9 @@ impl Scenario {
                 let wat_path = path.parent().unwrap_or(Path::new(".")).join(rel);
                 let bytes = parse_wat(&wat_path)?;
                 wasm_module::check_entry(&wat_path, &bytes, &format!("fb_{entry}"))?;
+                if let Some(why) = crate::wasm::engine_refusal(&bytes) {
+                    return Err(BadInput::in_file(&wat_path, format!("the module cannot run: {why}")));
+                }
                 initial_memory = wasm_module::initial_memory_bytes(&bytes);
                 Guest::Wat { path: wat_path, entry }
             }

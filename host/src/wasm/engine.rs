@@ -130,6 +130,78 @@ pub fn profile_table(profile: WasmProfile, models: &[ExecutionModel]) -> Vec<Str
 /// thousands, and capturing them all is what makes a trap expensive.
 pub const BACKTRACE_FRAMES: usize = 32;
 
+/// The pool's per-slot limits (wasmtime's defaults allow one memory and
+/// one table per module). [`pool_refusal`] checks a module against them
+/// before any worker sees it.
+pub const POOL_MAX_MEMORY_BYTES: u64 = 4 << 30;
+pub const POOL_TABLE_ELEMENTS: u64 = 1 << 16;
+const POOL_MEMORIES_PER_MODULE: usize = 1;
+const POOL_TABLES_PER_MODULE: usize = 1;
+
+/// Why the scenario engines cannot take `bytes` (a module valid for
+/// wasmparser's defaults), if they cannot: a proposal no engine enables
+/// (threads, a `shared` memory), or more than a pool slot holds. Said when
+/// a manifest loads, so that no run meets it as an instantiation error.
+pub fn engine_refusal(bytes: &[u8]) -> Option<String> {
+    let spec = EngineSpec {
+        allocation: Allocation::OnDemand,
+        profile: WasmProfile::Wasm3,
+        ..EngineSpec::new(ExecutionModel::Wasm, 512)
+    };
+    let engine = match spec.build() {
+        Ok(engine) => engine,
+        Err(e) => return Some(format!("cannot build an engine to check it: {e:#}")),
+    };
+    if let Err(e) = wasmtime::Module::validate(&engine, bytes) {
+        return Some(format!("the wasm engines cannot take it: {e:#}"));
+    }
+    pool_refusal(bytes)
+}
+
+/// Why a pool slot cannot hold the module's memories and tables, if not.
+fn pool_refusal(bytes: &[u8]) -> Option<String> {
+    use wasmparser::{Parser, Payload};
+    let (mut memories, mut tables) = (0usize, 0usize);
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::MemorySection(reader)) => {
+                for memory in reader.into_iter().flatten() {
+                    memories += 1;
+                    if memory.shared {
+                        return Some("its memory is `shared`, which the pooling allocator cannot hold".into());
+                    }
+                    let page = memory.page_size_log2.map_or(65536u128, |l| 1u128 << l);
+                    let min = memory.initial as u128 * page;
+                    if min > POOL_MAX_MEMORY_BYTES as u128 {
+                        return Some(format!(
+                            "its memory starts at {min} bytes, beyond the pool's {POOL_MAX_MEMORY_BYTES}-byte slots"
+                        ));
+                    }
+                }
+            }
+            Ok(Payload::TableSection(reader)) => {
+                for table in reader.into_iter().flatten() {
+                    tables += 1;
+                    if table.ty.initial > POOL_TABLE_ELEMENTS {
+                        return Some(format!(
+                            "a table starts with {} elements, beyond the pool's {POOL_TABLE_ELEMENTS}",
+                            table.ty.initial
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if memories > POOL_MEMORIES_PER_MODULE {
+        return Some(format!("it defines {memories} memories; a pool slot holds {POOL_MEMORIES_PER_MODULE}"));
+    }
+    if tables > POOL_TABLES_PER_MODULE {
+        return Some(format!("it defines {tables} tables; a pool slot holds {POOL_TABLES_PER_MODULE}"));
+    }
+    None
+}
+
 /// How instances are allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Allocation {
@@ -200,8 +272,8 @@ impl EngineSpec {
             pool.total_core_instances(64)
                 .total_memories(64)
                 .total_tables(64)
-                .max_memory_size(4 << 30)
-                .table_elements(1 << 16)
+                .max_memory_size(POOL_MAX_MEMORY_BYTES as usize)
+                .table_elements(POOL_TABLE_ELEMENTS as usize)
                 // Reset a slot by rewriting only the pages the instance
                 // dirtied (found with PAGEMAP_SCAN, Linux 6.7+), keeping up
                 // to 1 MiB of them resident: measured on the guest, this

@@ -108,7 +108,9 @@ pub fn define(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap("fb", "host_call", |mut caller: Caller<'_, RunState>, op: i32| -> wasmtime::Result<i64> {
         let Some(op) = HostOp::from_i32(op) else {
-            return Err(wasmtime::Error::msg(format!("unknown host operation {op}")));
+            // The guest chose the number: its mistake ends its own call,
+            // as any host function's refusal does.
+            return Err(wasmtime::Error::new(crate::host_ops::HostOpError(format!("unknown host operation {op}"))));
         };
         let state = caller.data_mut();
         state.host_call = Some(op);

@@ -1,0 +1,178 @@
+//! Issue 11: hostile input must not hang faultbox, leak processes or make
+//! it report what did not happen. Each test names the issue's point.
+
+mod common;
+
+use common::{FAULTBOX, Scratch};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A `.wat` scenario `name` whose export `fb_{name}` has `body`, and
+/// expects nothing in particular of wasm (the tests read the outcome).
+fn wat_scenario(dir: &Scratch, name: &str, module: &str) {
+    dir.file(&format!("{name}.wat"), module);
+    dir.file(
+        &format!("{name}.toml"),
+        &format!(
+            "summary = \"{name}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest]\nwat = \"{name}.wat\"\nentry = \"{name}\"\n\
+             [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"test\"\n[expect.native]\nverdict = \"n/a\"\nwhy = \"wat\"\n"
+        ),
+    );
+}
+
+fn returning(name: &str, value: i64) -> String {
+    format!("(module (func (export \"fb_{name}\") (param i64) (result i64) (i64.const {value})))")
+}
+
+fn faultbox(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(FAULTBOX);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn outcomes(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "faultbox failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match serde_json::from_slice::<Value>(&out.stdout) {
+        Ok(Value::Array(v)) => v,
+        Ok(Value::Object(o)) => o["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["outcomes"].as_array().cloned().unwrap_or_default())
+            .collect(),
+        other => panic!("not a report: {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+fn returned(dir: &Scratch, name: &str, cache: &Path) -> i64 {
+    let out = faultbox(
+        &["run", name, "--scenarios", dir.path(), "--model", "wasm", "--format", "json"],
+        &[("FAULTBOX_CACHE_DIR", cache.to_str().unwrap())],
+    );
+    let o = &outcomes(&out)[0];
+    o["ending"]["value"].as_i64().unwrap_or_else(|| panic!("{name} did not complete: {o}"))
+}
+
+fn entries(cache: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(cache)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "cwasm")).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Point 1: an entry is only used when it is the one faultbox compiled for
+/// these bytes: swapped, edited, a FIFO or a symlink in its place, the
+/// guest still returns its own value, promptly.
+#[test]
+fn a_tampered_module_cache_is_never_executed() {
+    let dir = Scratch::new("cache-trust");
+    let cache = dir.0.join("cache");
+    wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
+    wat_scenario(&dir, "other", &returning("other", 1337));
+    assert_eq!(returned(&dir, "forty_two", &cache), 42);
+    let [a] = entries(&cache).try_into().unwrap();
+    assert_eq!(returned(&dir, "other", &cache), 1337);
+    let b = entries(&cache).into_iter().find(|p| *p != a).unwrap();
+
+    // Swapped entries.
+    let (ta, tb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    std::fs::write(&a, &tb).unwrap();
+    std::fs::write(&b, &ta).unwrap();
+    assert_eq!(returned(&dir, "forty_two", &cache), 42);
+    assert_eq!(returned(&dir, "other", &cache), 1337);
+
+    // One byte changed anywhere in the artifact.
+    let mut t = std::fs::read(&a).unwrap();
+    let last = t.len() - 1;
+    t[last / 2] ^= 0x55;
+    std::fs::write(&a, &t).unwrap();
+    assert_eq!(returned(&dir, "forty_two", &cache), 42);
+
+    // A FIFO in the entry's place must not stall the worker.
+    std::fs::remove_file(&a).unwrap();
+    let c = std::ffi::CString::new(a.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let t0 = Instant::now();
+    assert_eq!(returned(&dir, "forty_two", &cache), 42);
+    assert!(t0.elapsed() < Duration::from_secs(10), "a FIFO entry stalled the run {:?}", t0.elapsed());
+
+    // A symlink to the other module's (valid) entry.
+    std::fs::remove_file(&a).unwrap();
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    assert_eq!(returned(&dir, "forty_two", &cache), 42);
+
+    // No temporaries left behind.
+    let stray: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(stray.is_empty(), "temporary files left: {stray:?}");
+}
+
+/// Point 1: an empty FAULTBOX_CACHE_DIR does not mean the current directory.
+#[test]
+fn an_empty_cache_dir_does_not_write_to_the_working_directory() {
+    let dir = Scratch::new("cache-empty");
+    wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
+    let out = Command::new(FAULTBOX)
+        .args(["run", "forty_two", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"])
+        .env("FAULTBOX_CACHE_DIR", "")
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(outcomes(&out)[0]["ending"]["value"], 42);
+    assert!(entries(&dir.0).is_empty(), "cache entries written to the working directory");
+    assert!(!dir.0.join("key").exists());
+}
+
+/// Point 2: errors a guest causes are outcomes of its run; the rest of the
+/// compare stands.
+#[test]
+fn a_guest_error_is_an_outcome_and_the_report_stands() {
+    let dir = Scratch::new("guest-error");
+    wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
+    wat_scenario(
+        &dir,
+        "bad_op",
+        "(module (import \"fb\" \"host_call\" (func $h (param i32) (result i64)))\n\
+         (func (export \"fb_bad_op\") (param i64) (result i64) (call $h (i32.const 99))))",
+    );
+    wat_scenario(
+        &dir,
+        "throws",
+        "(module (tag $e) (func (export \"fb_throws\") (param i64) (result i64) (throw $e)))",
+    );
+    let out = faultbox(&["compare", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"], &[]);
+    let all = outcomes(&out);
+    assert_eq!(all.len(), 3, "{all:?}");
+    let by = |n: &str| all.iter().find(|o| o["scenario"] == n).unwrap().clone();
+    assert_eq!(by("forty_two")["ending"]["value"], 42);
+    assert_ne!(by("bad_op")["verdict"], "ok");
+    assert_ne!(by("throws")["verdict"], "ok");
+}
+
+/// Point 2: modules the pool or the engine cannot take are bad input.
+#[test]
+fn modules_no_engine_can_take_are_rejected_at_load() {
+    for (what, module) in [
+        ("table", "(module (table 10000000 funcref) (func (export \"fb_x\") (param i64) (result i64) (i64.const 0)))"),
+        ("memories", "(module (memory 1) (memory 1) (func (export \"fb_x\") (param i64) (result i64) (i64.const 0)))"),
+        ("shared", "(module (memory 1 1 shared) (func (export \"fb_x\") (param i64) (result i64) (i64.const 0)))"),
+    ] {
+        let dir = Scratch::new(&format!("refused-{what}"));
+        wat_scenario(&dir, "x", module);
+        let out = faultbox(&["list", "--scenarios", dir.path()], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("x.wat"), "{what}: {err}");
+    }
+}
