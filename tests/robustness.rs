@@ -218,3 +218,49 @@ fn saved_modules_replay() {
         assert_eq!(report["rule_breakers"], serde_json::json!([]));
     }
 }
+
+/// A native guest that is not running at all (here: stopped by a signal
+/// from outside) uses none of its CPU budget; the wall-clock backstop ends
+/// it, and the outcome says *stalled*, never *timeout*.
+#[test]
+fn a_stopped_native_guest_is_stalled_not_a_runaway() {
+    let dir = Scratch::new("stalled");
+    dir.file(
+        "stopped.toml",
+        "summary = \"stopped\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
+         [guest]\nentry = \"runaway_loop\"\n[limits]\ntimeout_ms = 500\n\
+         [expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"x\"\n\
+         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"x\"\n",
+    );
+    let tag = new_tag("stalled");
+    let faultbox = Command::new(FAULTBOX)
+        .args(["run", "stopped", "--model", "native", "--format", "json", "--scenarios", dir.path()])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the native child as soon as it exists: it gets no CPU from then on.
+    let until = Instant::now() + Duration::from_secs(10);
+    let stopped = loop {
+        let tree = tagged_tree(&tag);
+        let servers: Vec<u32> = tree.iter().filter(|(_, _, cmd)| cmd.ends_with("worker native")).map(|p| p.0).collect();
+        if let Some((child, _, _)) = tree.iter().find(|(_, ppid, _)| servers.contains(ppid)) {
+            unsafe { libc::kill(*child as i32, libc::SIGSTOP) };
+            break true;
+        }
+        if Instant::now() > until {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let out = faultbox.wait_with_output().unwrap();
+    assert!(stopped, "the native child never appeared");
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &outcome[0];
+    // Stopped long before it could burn its 500 ms: the wall-clock backstop
+    // (10 s for this budget), not the budget, ends it.
+    assert_eq!(o["fault"], "stalled", "{o}");
+    assert_eq!(o["verdict"], "killed", "{o}");
+    assert_eq!(o["ending"]["deadline"], "wall", "{o}");
+    assert!(o["ending"]["cpu_ms"].as_u64().unwrap() < 500, "{o}");
+}

@@ -119,3 +119,43 @@ impl Default for Watchdog {
         Watchdog::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        Engine::new(&config).unwrap()
+    }
+
+    #[test]
+    fn burning_the_cpu_budget_fires_the_cpu_deadline() {
+        let (watchdog, engine) = (Watchdog::new(), engine());
+        watchdog.arm(&engine, Duration::from_millis(30));
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(3) && crate::process::thread_cpu_time() < Duration::from_millis(200) {
+            std::hint::spin_loop();
+        }
+        assert_eq!(watchdog.disarm(), Some(Deadline::Cpu));
+    }
+
+    #[test]
+    fn a_thread_that_does_not_run_is_stalled_at_the_backstop() {
+        let (watchdog, engine) = (Watchdog::new(), engine());
+        let budget = Duration::from_millis(1);
+        watchdog.arm(&engine, budget);
+        // Sleeping uses no CPU: only the wall-clock backstop can fire.
+        std::thread::sleep(wall_backstop(budget) + Duration::from_millis(300));
+        assert_eq!(watchdog.disarm(), Some(Deadline::Wall));
+    }
+
+    #[test]
+    fn a_run_within_its_budget_fires_nothing() {
+        let (watchdog, engine) = (Watchdog::new(), engine());
+        watchdog.arm(&engine, Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(watchdog.disarm(), None);
+    }
+}
