@@ -633,6 +633,31 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_recorded_before_the_kill_is_what_the_process_was_dying_of() {
+        let facts = |stderr: &'static str, panics: &'static [String]| DeathFacts {
+            signal: Some(Signal::SIGKILL),
+            exit_code: None,
+            stderr,
+            host_call: None,
+            panics,
+            alloc_failures: 0,
+        };
+        let class = |f: DeathFacts<'_>| recorded_fault(&f).map(|(c, _)| c);
+        static PANIC: [String; 1] = [String::new()];
+        let cases: &[(&str, &[String], Option<FaultClass>)] = &[
+            ("thread 'main' has overflowed its stack\nfatal runtime error: stack overflow, aborting\n", &[], Some(FaultClass::StackExhaustion)),
+            ("memory allocation of 1048576 bytes failed\n", &[], Some(FaultClass::ResourceLimit)),
+            ("", &PANIC, Some(FaultClass::Panic)),
+            // Nothing recorded: the kill is the whole story (a runaway).
+            ("ordinary output\n", &[], None),
+            ("", &[], None),
+        ];
+        for (stderr, panics, expected) in cases {
+            assert_eq!(class(facts(stderr, panics)), *expected, "stderr {stderr:?}, panics {panics:?}");
+        }
+    }
+
+    #[test]
     fn verdicts_follow_from_survival_detection_and_reuse() {
         use FaultClass::{MemoryFault as M, None as N};
         assert_eq!(verdict(N, N, true, false, Reuse::Reusable), Verdict::Ok);
