@@ -256,16 +256,57 @@ fn manifest_pointing_at_a_missing_wat_file() {
 
 // ---- command line
 
+/// A command-line mistake keeps clap's account of it: exit code 2, the
+/// error first, then what helps (a suggestion, the allowed values, the
+/// usage of the subcommand at hand), and nothing panics.
+fn assert_usage(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, 2, "exit code; stderr: {}", run.stderr);
+    assert!(run.stderr.starts_with("error: "), "the error comes first: {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "faultbox panicked: {}", run.stderr);
+    for n in needles {
+        assert!(run.stderr.contains(n), "`{n}` missing from: {}", run.stderr);
+    }
+}
+
 #[test]
 fn unknown_execution_model() {
     let run = faultbox(&["compare", "--model", "jvm"]);
-    assert_bad(&run, &["unknown execution model `jvm`"]);
+    assert_usage(&run, &["unknown execution model `jvm`", "known: wasm, wasm-explicit, wasm-pulley, native"]);
 }
 
 #[test]
 fn conflicting_flags() {
     let run = faultbox(&["soak", "--cycles", "10", "--seconds", "5"]);
-    assert_bad(&run, &["--cycles", "cannot be used with", "--seconds"]);
+    assert_usage(&run, &["--cycles", "cannot be used with", "--seconds", "Usage: faultbox soak"]);
+}
+
+#[test]
+fn a_missing_argument_is_named_with_the_subcommand_s_usage() {
+    assert_usage(&faultbox(&["run"]), &["<SCENARIO>", "Usage: faultbox run"]);
+}
+
+#[test]
+fn a_misspelt_subcommand_or_flag_gets_a_suggestion() {
+    assert_usage(&faultbox(&["compar"]), &["similar subcommand", "'compare'"]);
+    assert_usage(&faultbox(&["compare", "--modle", "wasm"]), &["similar argument", "'--model'"]);
+}
+
+#[test]
+fn an_unknown_format_lists_the_allowed_values() {
+    assert_usage(&faultbox(&["compare", "--format", "xml"]), &["possible values: table, json, markdown, html"]);
+    assert_usage(&faultbox(&["run", "clean_run", "--format", "xml"]), &["possible values: table, json"]);
+}
+
+#[test]
+fn a_misspelt_scenario_gets_a_suggestion() {
+    let run = faultbox(&["run", "null_writ"]);
+    assert_bad(&run, &["unknown scenario `null_writ`", "did you mean `null_write`?"]);
+}
+
+#[test]
+fn a_scenario_filter_that_matches_nothing_says_it_is_a_filter() {
+    let run = faultbox(&["compare", "--scenario", "zzz"]);
+    assert_bad(&run, &["--scenario `zzz` matched nothing", "whose name contains it"]);
 }
 
 #[test]

@@ -64,6 +64,11 @@ pub enum Command {
         /// Scenario name (see `faultbox list`).
         scenario: String,
         #[command(flatten)]
+        models: ModelsArg,
+        /// Output format (json: the same report as `compare --format json`).
+        #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+        format: RunFormat,
+        #[command(flatten)]
         catalog: CatalogArg,
     },
     /// List the scenario catalog.
@@ -100,13 +105,31 @@ pub enum Command {
     },
 }
 
+/// `--model`, the same on every command that runs several models.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelsArg {
+    /// Only these execution models (repeatable, or comma-separated:
+    /// `--model wasm,native`; default: all).
+    #[arg(long = "model", value_parser = parse_model, value_delimiter = ',', value_name = "MODEL")]
+    pub models: Vec<ExecutionModel>,
+}
+
+impl ModelsArg {
+    fn chosen(&self) -> Vec<ExecutionModel> {
+        if self.models.is_empty() {
+            return ExecutionModel::ALL.to_vec();
+        }
+        // In column order, each once, however they were given.
+        ExecutionModel::ALL.into_iter().filter(|m| self.models.contains(m)).collect()
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub catalog: CatalogArg,
-    /// Only these execution models (repeatable; default: all).
-    #[arg(long = "model", value_parser = parse_model, value_name = "MODEL")]
-    pub models: Vec<ExecutionModel>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// Only scenarios whose name contains this.
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
@@ -137,12 +160,14 @@ pub struct RunArgs {
     pub catalog: CatalogArg,
     /// Scenario name (see `faultbox list`).
     pub scenario: String,
-    /// Execution model (default: every model).
-    #[arg(long, value_parser = parse_model, value_name = "MODEL")]
-    pub model: Option<ExecutionModel>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
+    /// Exit with 1 when an observed outcome differs from its manifest.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -154,7 +179,7 @@ pub struct WastArgs {
     #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
     pub model: ExecutionModel,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
     /// Scripts run in parallel (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -173,7 +198,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2000, value_name = "N", value_parser = clap::value_parser!(u32).range(10..=10_000_000))]
     pub iterations: u32,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
     /// Parallel jobs for the timed full compare (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -197,7 +222,7 @@ pub struct SoakArgs {
     #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
     pub model: ExecutionModel,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
 }
 
@@ -232,7 +257,7 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
 }
 
@@ -248,9 +273,14 @@ pub enum CompareFormat {
     Html,
 }
 
+/// `--format` of the commands with one rendering for people and one for
+/// programs; `text`, its old name, is still accepted.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RunFormat {
-    Text,
+    /// For people.
+    #[value(alias = "text")]
+    Table,
+    /// For programs.
     Json,
 }
 
@@ -320,22 +350,16 @@ pub fn main() -> i32 {
     }
 }
 
-/// Help and version print as usual; a command-line mistake is one line on
-/// stderr and exit code 2, like every other bad input.
+/// Help and version print as usual. A command-line mistake prints clap's
+/// own account of it (the argument's name, "did you mean", the allowed
+/// values, the usage of the subcommand at hand) and exits with 2, like
+/// every other bad input.
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 }
-        }
-        _ => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
-            let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
-            eprintln!("faultbox: {first} (see `faultbox --help`)");
-            2
-        }
+    let _ = e.print();
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => 2,
     }
 }
 
@@ -393,7 +417,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Compare(args) => {
             let catalog = args.catalog.load()?;
             let scenarios = catalog.select(args.scenario.as_deref())?;
-            let models = if args.models.is_empty() { ExecutionModel::ALL.to_vec() } else { args.models.clone() };
+            let models = args.models.chosen();
             let supervisor = Supervisor::for_current_exe()?;
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
             let mut runs = Vec::new();
@@ -405,6 +429,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
             report.stability = stability;
             match args.format {
+            if let Some(f) = &args.scenario {
+                if !catalog.scenarios.iter().any(|s| s.name.contains(f.as_str())) {
+                    return Err(BadInput::new(format!(
+                        "--scenario `{f}` matched nothing: it keeps the scenarios whose name contains it, and no name in {} does (see `faultbox list`)",
+                        catalog.dir.display()
+                    ))
+                    .into());
+                }
+            }
                 CompareFormat::Table => {
                     report::term::print(&report::comparison_table(&report, report::Layout::for_stdout(args.wide)))?;
                     if let Some(s) = &report.stability {
@@ -419,26 +452,24 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => {
             let catalog = args.catalog.load()?;
-            let s = catalog.get(&args.scenario)?;
+            let s = scenario(&catalog, &args.scenario)?;
             let supervisor = Supervisor::for_current_exe()?;
-            let models = match args.model {
-                Some(m) => vec![m],
-                None => ExecutionModel::ALL.to_vec(),
-            };
+            let models = args.models.chosen();
             let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
             match args.format {
-                RunFormat::Text => {
+                RunFormat::Table => {
                     let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();
                     print!("{}", text.join("\n"));
                 }
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
             }
-            Ok(0)
+            Ok(if args.check && differs { 1 } else { 0 })
         }
         Command::Wast(args) => wast(args),
         Command::Soak(args) => soak(args),
         Command::Fuzz(args) => {
             if !args.model.is_wasm() {
+            let differs = outcomes.iter().any(|o| !s.expectation(o.model).mismatches(o).is_empty());
                 return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
             }
             let settings = crate::fuzz::FuzzSettings {
@@ -456,31 +487,35 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?;
             let summary = crate::fuzz::run(&supervisor, &settings, &replay)?;
             match args.format {
-                RunFormat::Text => print!("{}", summary.text()),
+                RunFormat::Table => print!("{}", summary.text()),
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
             }
             Ok(if summary.ok() { 0 } else { 1 })
         }
         Command::Bench(args) => {
             let catalog = args.catalog.load()?;
-            let s = catalog.get(&args.scenario)?;
+            let s = scenario(&catalog, &args.scenario)?;
             cycles_by_itself(s)?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
             let report = crate::bench::run(&supervisor, s, args.iterations, &all, jobs)?;
             match args.format {
-                RunFormat::Text => print!("{}", report.text()),
+                RunFormat::Table => print!("{}", report.text()),
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
             Ok(0)
         }
-        Command::Explain { scenario, catalog } => {
+        Command::Explain { scenario: name, models, format, catalog } => {
             let catalog = catalog.load()?;
-            let s = catalog.get(scenario)?;
+            let s = scenario(&catalog, name)?;
             let supervisor = Supervisor::for_current_exe()?;
-            let outcomes = supervisor.run_all(&[s], &ExecutionModel::ALL, default_jobs())?;
-            print!("{}", report::explain(s, &outcomes));
+            let models = models.chosen();
+            let outcomes = supervisor.run_all(&[s], &models, default_jobs())?;
+            match format {
+                RunFormat::Table => print!("{}", report::explain(s, &outcomes)),
+                RunFormat::Json => println!("{}", Report::new(&[s], &models, outcomes).to_json()),
+            }
             Ok(0)
         }
         Command::Worker { .. } => unreachable!("handled before"),
@@ -500,6 +535,36 @@ fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, Ba
             }
         }
         Ok(())
+/// The scenario called `name`; when there is none, the error suggests the
+/// closest name, as clap does for flags.
+fn scenario<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c crate::scenario::Scenario, BadInput> {
+    catalog.get(name).map_err(|e| {
+        let closest = catalog.scenarios.iter().map(|s| (edit_distance(name, &s.name), &s.name)).min();
+        match closest {
+            Some((d, near)) if d <= 1 + name.len() / 4 => {
+                BadInput::new(format!("unknown scenario `{name}`: did you mean `{near}`? (see `faultbox list`)"))
+            }
+            _ => e,
+        }
+    })
+}
+
+/// Levenshtein distance, over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
     }
     let mut files = Vec::new();
     for p in paths {
@@ -533,7 +598,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let report = crate::spec::expect::WastReport::new(args.model, reports);
     match args.format {
-        RunFormat::Text => print!("{}", report.text()),
+        RunFormat::Table => print!("{}", report.text()),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if report.all_agree() { 0 } else { 1 })
@@ -544,7 +609,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
         return Err(BadInput::new("soak runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
     }
     let catalog = args.catalog.load()?;
-    let s = catalog.get(&args.scenario)?;
+    let s = scenario(&catalog, &args.scenario)?;
     cycles_by_itself(s)?;
     let crate::worker::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
     let request = crate::soak::SoakRequest {
@@ -564,7 +629,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
         Err(lost) => anyhow::bail!("the wasm worker died during the soak: {:?} {}", lost.signal.map(|s| s.name()), lost.stderr.tail),
     };
     match args.format {
-        RunFormat::Text => print!("{}", report.text(&s.name)),
+        RunFormat::Table => print!("{}", report.text(&s.name)),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(0)
