@@ -176,3 +176,175 @@ fn modules_no_engine_can_take_are_rejected_at_load() {
         assert!(err.contains("x.wat"), "{what}: {err}");
     }
 }
+
+/// Children of this test process whose command line ends with `suffix`.
+fn own_children(suffix: &str) -> Vec<i32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat.rsplit_once(") ").and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            ppid == Some(me) && String::from_utf8_lossy(&cmd).replace('\0', " ").trim_end().ends_with(suffix)
+        })
+        .collect()
+}
+
+/// Point 3: a worker that died while idle is replaced; the next run is not
+/// charged with its death.
+#[test]
+fn an_idle_worker_that_died_is_not_blamed_on_the_next_run() {
+    use faultbox::model::ExecutionModel;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let catalog = faultbox::scenario::Catalog::load(&dir).unwrap();
+    let clean = catalog.get("clean_run").unwrap();
+    let supervisor = faultbox::supervisor::Supervisor::new(PathBuf::from(FAULTBOX));
+    for model in [ExecutionModel::Native, ExecutionModel::Wasm] {
+        let first = supervisor.run(clean, model).unwrap();
+        assert_eq!(first.verdict.to_string(), "ok", "{model}: {first:?}");
+        let suffix = format!("worker {model}");
+        let workers = own_children(&suffix);
+        assert_eq!(workers.len(), 1, "{model}: {workers:?}");
+        unsafe { libc::kill(workers[0], libc::SIGKILL) };
+        let fd = faultbox::process::pidfd_open(workers[0]).unwrap();
+        assert!(faultbox::process::wait_exit(&fd, Duration::from_secs(5)));
+        let next = supervisor.run(clean, model).unwrap();
+        assert_eq!(next.verdict.to_string(), "ok", "{model}: the idle worker's death was charged to the next run: {next:?}");
+    }
+    supervisor.pool().shutdown();
+}
+
+/// A stand-in for `faultbox worker`: a script that misbehaves on the wire.
+fn fake_worker(dir: &Scratch, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.file("fake-worker", &format!("#!/bin/sh\n{script}\n"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn wasm_request(module: Vec<u8>) -> faultbox::worker::protocol::Request {
+    use faultbox::worker::protocol::{ModuleSource, Request, WasmRequest};
+    Request::Wasm(WasmRequest {
+        model: faultbox::model::ExecutionModel::Wasm,
+        module: ModuleSource::Bytes(module),
+        export: "fb_x".into(),
+        arg: 0,
+        limits: Default::default(),
+        check_reuse: false,
+    })
+}
+
+/// Point 8: a worker stopped halfway through its answer, or that stops
+/// reading halfway through a request, is hung at the deadline.
+#[test]
+fn every_read_and_write_to_a_worker_is_under_the_deadline() {
+    use faultbox::worker::{WorkerKind, client::Worker};
+    let dir = Scratch::new("wire-deadline");
+    for (what, script, request_bytes) in [
+        ("half an answer", "read line; printf '{\"Wasm\": {'; exec sleep 30", 16),
+        ("a request never read", "exec sleep 30", 4 << 20),
+    ] {
+        let exe = fake_worker(&dir, script);
+        let mut worker = Worker::spawn(&exe, WorkerKind::Native).unwrap();
+        let t0 = Instant::now();
+        let lost = worker.call(&wasm_request(vec![0; request_bytes]), Duration::from_millis(500)).unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(5), "{what}: blocked for {:?}", t0.elapsed());
+        assert!(lost.hung, "{what}: {lost:?}");
+    }
+}
+
+/// A catalog of one runaway loop with a long CPU budget, in both models.
+fn runaway_catalog(name: &str, budget_ms: u64) -> Scratch {
+    let dir = Scratch::new(name);
+    dir.file(
+        "runaway.toml",
+        &format!(
+            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest]\nentry = \"runaway_loop\"\n\
+             [limits]\ntimeout_ms = {budget_ms}\n[expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"t\"\n\
+             [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"t\"\n"
+        ),
+    );
+    dir
+}
+
+/// Point 11: workers die with their supervisor, however it dies.
+#[test]
+fn workers_die_with_a_killed_supervisor() {
+    let dir = runaway_catalog("pdeathsig", 20_000);
+    let tag = common::new_tag("pdeathsig");
+    let mut faultbox = Command::new(FAULTBOX)
+        .args(["compare", "--scenarios", dir.path(), "--model", "wasm", "--model", "native", "--jobs", "2"])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let tree = common::tagged_tree(&tag);
+        let running = |m: &str| tree.iter().any(|(_, _, c)| c.trim_end().ends_with(&format!("worker {m}")));
+        if running("wasm") && running("native") && tree.len() >= 4 {
+            break;
+        }
+        assert!(Instant::now() < until, "the workers never started: {tree:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    faultbox.kill().unwrap();
+    faultbox.wait().unwrap();
+    let left = common::wait_until_gone(&tag, 5);
+    for pid in &left {
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "processes outlived their supervisor: {left:?}");
+}
+
+/// Point 12: a guest that kills the fork server after leaving a stray does
+/// not leave the stray running: the supervisor adopts and kills it.
+#[test]
+fn strays_of_a_dead_fork_server_are_killed() {
+    let dir = Scratch::new("subreaper");
+    dir.file(
+        "kp.toml",
+        "summary = \"kill parent\"\ncategory = \"host_boundary\"\ninjects = \"unknown\"\n[guest]\nentry = \"kill_parent\"\narg = 30\n\
+         [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.native]\nverdict = \"crashed\"\nfault = \"unknown\"\nwhy = \"t\"\n",
+    );
+    let tag = common::new_tag("subreaper");
+    let out = Command::new(FAULTBOX)
+        .args(["run", "kp", "--scenarios", dir.path(), "--model", "native", "--format", "json"])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .output()
+        .unwrap();
+    let o = &outcomes(&out)[0];
+    assert_eq!(o["verdict"], "crashed", "{o}");
+    let left = common::wait_until_gone(&tag, 3);
+    for pid in &left {
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "the guest's stray outlived faultbox: {left:?}");
+}
+
+/// Point 13: a signal the parent ignores (nohup) stays ignored.
+#[test]
+fn an_inherited_ignored_signal_stays_ignored() {
+    use std::os::unix::process::CommandExt;
+    let dir = runaway_catalog("sig-ign", 1_000);
+    let mut cmd = Command::new(FAULTBOX);
+    cmd.args(["run", "runaway", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "SIGHUP stopped faultbox under nohup: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(outcomes(&out)[0]["verdict"], "recovered");
+}

@@ -21,10 +21,18 @@ pub fn host_bad_pointer(_: i64) -> i64 {
 
 /// A hostile guest: it kills the process that started it. Natively that is
 /// faultbox's fork server; in wasm there are no processes to signal and the
-/// attempt fails (-1).
-pub fn kill_parent(_: i64) -> i64 {
+/// attempt fails (-1). With `stray_seconds` > 0 it first leaves a process
+/// that escapes with `setsid` and sleeps that long: what a hostile guest
+/// would leave to outlive the fork server that should have cleaned it up.
+pub fn kill_parent(stray_seconds: i64) -> i64 {
     #[cfg(unix)]
     {
+        if stray_seconds > 0 {
+            let _ = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("setsid sleep {stray_seconds} >/dev/null 2>&1 &"))
+                .status();
+        }
         let parent = std::os::unix::process::parent_id().to_string();
         match std::process::Command::new("kill").args(["-KILL", &parent]).status() {
             Ok(status) if status.success() => 0,
@@ -33,6 +41,7 @@ pub fn kill_parent(_: i64) -> i64 {
     }
     #[cfg(not(unix))]
     {
+        let _ = stray_seconds;
         -1
     }
 }

@@ -327,6 +327,7 @@ pub fn main() -> i32 {
         crate::wasm::WasmProfile::select(profile);
     }
     stop_workers_on_interrupt();
+    crate::worker::client::adopt_orphans();
     let result = run(cli);
     if INTERRUPTED.load(Ordering::SeqCst) != 0 {
         // The interrupt thread is stopping the workers and will exit the
@@ -366,6 +367,15 @@ fn usage_error(e: clap::Error) -> i32 {
 /// The signal that interrupted faultbox, or 0.
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
+/// Whether `signal` was ignored when faultbox started.
+fn inherited_ignore(signal: libc::c_int) -> bool {
+    // SAFETY: a query only (no new action); `old` is ours to fill.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// SIGINT, SIGTERM or SIGHUP stop every worker (and through the fork
 /// server, every native child and stray) before faultbox exits with the
 /// conventional 128 + signal. The signals are blocked in every thread and
@@ -375,7 +385,11 @@ fn stop_workers_on_interrupt() {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(s);
+        // A signal the parent chose to ignore (nohup, a service manager)
+        // stays ignored: taking it would override that choice.
+        if !inherited_ignore(s as libc::c_int) {
+            set.add(s);
+        }
     }
     if set.thread_block().is_err() {
         return;

@@ -7,13 +7,17 @@ use crate::outcome::Signal;
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::AsFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
+
+/// An answer longer than this is nonsense, not an answer: the worker is
+/// treated as lost rather than growing the supervisor without bound.
+const MAX_ANSWER_BYTES: usize = 256 << 20;
 
 /// Every live worker, so an interrupt can stop them all; once stopping has
 /// begun, no new worker starts.
@@ -79,9 +83,52 @@ pub struct Lost {
 pub struct Worker {
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+    stdout: ChildStdout,
+    /// Bytes read from stdout that do not yet end a line.
+    pending: Vec<u8>,
     stderr: Arc<Mutex<TailBuffer>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A worker to start, and where to say how that went.
+struct SpawnJob {
+    cmd: Command,
+    reply: mpsc::Sender<anyhow::Result<Child>>,
+}
+
+/// Workers are forked by this one thread, which lives as long as the
+/// supervisor: PR_SET_PDEATHSIG fires when the *thread* that forked a
+/// child exits, and the job threads that ask for workers come and go.
+fn spawner() -> anyhow::Result<&'static mpsc::Sender<SpawnJob>> {
+    static SPAWNER: OnceLock<mpsc::Sender<SpawnJob>> = OnceLock::new();
+    static START: Mutex<()> = Mutex::new(());
+    if let Some(tx) = SPAWNER.get() {
+        return Ok(tx);
+    }
+    let _one = START.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = SPAWNER.get() {
+        return Ok(tx);
+    }
+    let (tx, rx) = mpsc::channel::<SpawnJob>();
+    std::thread::Builder::new()
+        .name("fb-spawner".into())
+        .spawn(move || {
+            for mut job in rx {
+                let _ = job.reply.send(spawn_registered(&mut job.cmd));
+            }
+        })
+        .context("cannot start the thread that starts workers")?;
+    Ok(SPAWNER.get_or_init(|| tx))
+}
+
+/// Spawns under the lock: an interrupt (or the stray reaper) either sees
+/// this worker or stops it from starting.
+fn spawn_registered(cmd: &mut Command) -> anyhow::Result<Child> {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    anyhow::ensure!(!live.stopping, "faultbox is stopping");
+    let child = cmd.spawn()?;
+    live.pids.push(child.id());
+    Ok(child)
 }
 
 impl Worker {
@@ -99,22 +146,39 @@ impl Worker {
             // The supervisor's `--wasm-features` choice, for the worker's engines.
             .env(crate::wasm::PROFILE_ENV, crate::wasm::WasmProfile::current().name())
             // Its own process group: a Ctrl-C at the terminal reaches the
-            // supervisor, which then stops the workers in order. (No
-            // PR_SET_PDEATHSIG: it fires when the spawning *thread* exits,
-            // and workers outlive the job thread that started them. A
-            // worker whose supervisor is gone sees EOF on stdin and exits.)
+            // supervisor, which then stops the workers in order.
             .process_group(0);
-        // Spawn under the lock: an interrupt either sees this worker or
-        // stops it from starting.
-        let mut child = {
-            let mut live = LIVE.lock().unwrap();
-            anyhow::ensure!(!live.stopping, "faultbox is stopping");
-            let child = cmd.spawn().with_context(|| format!("cannot start worker {}", exe.display()))?;
-            live.pids.push(child.id());
-            child
-        };
+        // A worker dies with its supervisor, however the supervisor ends
+        // (SIGKILL included): SIGTERM, so that a fork server still kills
+        // its child and strays on the way out. The forking thread is the
+        // long-lived spawner, see `spawner`.
+        let parent = std::process::id() as i32;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The supervisor died before the line above took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+        let (reply, answer) = mpsc::channel();
+        spawner()?.send(SpawnJob { cmd, reply }).map_err(|_| anyhow::anyhow!("the worker spawner is gone"))?;
+        let mut child = answer
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the worker spawner is gone"))?
+            .with_context(|| format!("cannot start worker {}", exe.display()))?;
         let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        // Every read and write to the worker is bounded by a deadline: the
+        // supervisor's ends of the pipes never block.
+        for fd in [stdout.as_raw_fd()].into_iter().chain(stdin.as_ref().map(|s| s.as_raw_fd())) {
+            set_nonblocking(fd);
+        }
         let mut err = child.stderr.take().expect("piped stderr");
         let stderr = Arc::new(Mutex::new(TailBuffer::default()));
         let sink = stderr.clone();
@@ -128,7 +192,7 @@ impl Worker {
             }
         });
         match reader {
-            Ok(reader) => Ok(Worker { child, stdin, stdout, stderr, stderr_reader: Some(reader) }),
+            Ok(reader) => Ok(Worker { child, stdin, stdout, pending: Vec::new(), stderr, stderr_reader: Some(reader) }),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -139,41 +203,89 @@ impl Worker {
     }
 
     /// Sends `request` and waits up to `deadline` for its answer. Host
-    /// calls the worker announces on the way are collected.
+    /// calls the worker announces on the way are collected. The deadline
+    /// covers writing the request and reading every byte of the answer: a
+    /// worker stopped halfway through either is hung, not waited for.
     pub fn call(&mut self, request: &Request, deadline: Duration) -> Result<Message, Lost> {
         self.stderr.lock().unwrap().clear();
         let mut host_calls = Vec::new();
-        let line = serde_json::to_string(request).expect("requests serialize");
-        let sent = self
-            .stdin
-            .as_mut()
-            .map(|s| s.write_all(line.as_bytes()).and_then(|_| s.write_all(b"\n")).and_then(|_| s.flush()));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(self.lost(false, host_calls));
-        }
         let until = Instant::now() + deadline;
+        let mut line = serde_json::to_vec(request).expect("requests serialize");
+        line.push(b'\n');
+        if let Err(hung) = self.write_all(&line, until) {
+            return Err(self.lost(hung, host_calls));
+        }
         loop {
-            if self.stdout.buffer().is_empty() {
-                let left = until.saturating_duration_since(Instant::now());
-                let ms = left.as_millis().min(i32::MAX as u128) as i32;
-                let mut fds = [PollFd::new(self.stdout.get_ref().as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
-                    Ok(0) => return Err(self.lost(true, host_calls)),
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(_) => return Err(self.lost(false, host_calls)),
-                }
-            }
-            let mut reply = String::new();
-            match self.stdout.read_line(&mut reply) {
-                Ok(0) | Err(_) => return Err(self.lost(false, host_calls)),
-                Ok(_) => {}
-            }
-            match serde_json::from_str::<Message>(&reply) {
+            let reply = match self.read_line(until) {
+                Ok(reply) => reply,
+                Err(hung) => return Err(self.lost(hung, host_calls)),
+            };
+            match serde_json::from_slice::<Message>(&reply) {
                 Ok(Message::HostCall { op }) => host_calls.push(op),
                 Ok(message) => return Ok(message),
                 Err(_) => return Err(self.lost(false, host_calls)),
             }
         }
+    }
+
+    /// Writes all of `bytes` by `until`. `Err(hung)`: whether the worker
+    /// stopped reading (else it is gone).
+    fn write_all(&mut self, mut bytes: &[u8], until: Instant) -> Result<(), bool> {
+        let Some(stdin) = self.stdin.as_mut() else { return Err(false) };
+        while !bytes.is_empty() {
+            match stdin.write(bytes) {
+                Ok(0) => return Err(false),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !wait_ready(stdin.as_fd(), PollFlags::POLLOUT, until)? {
+                        return Err(true);
+                    }
+                }
+                Err(_) => return Err(false),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one line (without its newline) by `until`. `Err(hung)`:
+    /// whether the worker stopped answering (else it is gone, or its
+    /// answer is too long to be one).
+    fn read_line(&mut self, until: Instant) -> Result<Vec<u8>, bool> {
+        let mut scanned = 0;
+        loop {
+            if let Some(nl) = self.pending[scanned..].iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.pending.drain(..scanned + nl + 1).collect();
+                line.pop();
+                return Ok(line);
+            }
+            scanned = self.pending.len();
+            if scanned > MAX_ANSWER_BYTES {
+                return Err(false);
+            }
+            let mut buf = [0u8; 64 * 1024];
+            match self.stdout.read(&mut buf) {
+                Ok(0) => return Err(false),
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !wait_ready(self.stdout.as_fd(), PollFlags::POLLIN, until)? {
+                        return Err(true);
+                    }
+                }
+                Err(_) => return Err(false),
+            }
+        }
+    }
+
+    /// Whether this idle worker can take a request: still running, and
+    /// with nothing (not even end-of-file) waiting on its stdout.
+    fn idle_and_alive(&mut self) -> bool {
+        if !matches!(self.child.try_wait(), Ok(None)) || !self.pending.is_empty() {
+            return false;
+        }
+        let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::POLLIN)];
+        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
     }
 
     /// The worker is gone, hung, or answering nonsense: make sure it is
@@ -205,9 +317,13 @@ impl Worker {
     fn stop(&mut self) {
         drop(self.stdin.take());
         let pid = self.child.id() as i32;
-        let ended = crate::process::pidfd_open(pid).is_ok_and(|fd| crate::process::wait_exit(&fd, Duration::from_secs(1)));
-        if !ended {
-            crate::process::terminate(pid, Duration::from_millis(500));
+        // Only while it is unreaped may its pid be signalled: once reaped,
+        // the pid may already name another process.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let ended = crate::process::pidfd_open(pid).is_ok_and(|fd| crate::process::wait_exit(&fd, Duration::from_secs(1)));
+            if !ended {
+                crate::process::terminate(pid, Duration::from_millis(500));
+            }
         }
         let _ = self.child.wait();
         if let Some(reader) = self.stderr_reader.take() {
@@ -221,6 +337,89 @@ impl Drop for Worker {
     fn drop(&mut self) {
         if self.stderr_reader.is_some() {
             self.stop();
+        }
+    }
+}
+
+/// Whether this process adopts orphans (see [`adopt_orphans`]).
+static ADOPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes this process a child subreaper, as the fork server is: a native
+/// guest that kills the fork server (or a stray that outlives it) is
+/// reparented to the supervisor instead of init, and [`kill_strays`] ends
+/// it. Only for the faultbox CLI: in a process that has children of its
+/// own besides workers, every non-worker child would count as a stray.
+pub fn adopt_orphans() {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } == 0 {
+        ADOPTING.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Kills and reaps every child of this process that is not a live worker:
+/// orphans a dead fork server left to the subreaper. Repeats while a
+/// killed one's own children keep arriving.
+pub fn kill_strays() {
+    if !ADOPTING.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let me = std::process::id();
+    for _ in 0..16 {
+        // Under the lock, a worker is either registered or not yet forked.
+        let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let strays: Vec<i32> = children_of(me).into_iter().filter(|p| !live.pids.contains(p)).map(|p| p as i32).collect();
+        if strays.is_empty() {
+            return;
+        }
+        for pid in strays {
+            // SAFETY: `pid` is our unreaped child, so it cannot be reused
+            // before the waitpid below.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+}
+
+/// Pids whose parent is `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
+                // After the parenthesised command: state, then the parent.
+                stat.rsplit_once(") ").and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok()) == Some(parent)
+            })
+        })
+        .collect()
+}
+
+fn set_nonblocking(fd: i32) {
+    // SAFETY: fcntl on an fd this process owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// Waits until `fd` is ready for `what` or `until` passes: `Ok(false)` at
+/// the deadline; `Err(false)` when polling fails.
+fn wait_ready(fd: std::os::fd::BorrowedFd<'_>, what: PollFlags, until: Instant) -> Result<bool, bool> {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(fd, what)];
+        match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) => return Ok(false),
+            // Readiness includes hang-up and error: the next read or write
+            // says which.
+            Ok(_) => return Ok(true),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return Err(false),
         }
     }
 }
@@ -250,17 +449,29 @@ impl WorkerPool {
     /// Sends `request` to an idle worker of `kind` (starting one if none is
     /// idle). A worker that died is dropped; a live one goes back.
     pub fn call(&self, kind: WorkerKind, request: &Request, deadline: Duration) -> anyhow::Result<Result<Message, Lost>> {
-        let idle = self.idle.lock().unwrap().get_mut(&kind).and_then(Vec::pop);
-        let mut worker = match idle {
-            Some(w) => w,
-            None => Worker::spawn(&self.exe, kind)?,
+        // A worker that died while idle (killed from outside, or by a
+        // guest's stray) is no fault of this request's guest: it is
+        // replaced, and whatever it left behind is cleared away.
+        let mut worker = loop {
+            let idle = self.idle.lock().unwrap().get_mut(&kind).and_then(Vec::pop);
+            match idle {
+                Some(mut w) => {
+                    if w.idle_and_alive() {
+                        break w;
+                    }
+                    w.shutdown();
+                    kill_strays();
+                }
+                None => break Worker::spawn(&self.exe, kind)?,
+            }
         };
         let result = worker.call(request, deadline);
         match result {
             Ok(_) => self.idle.lock().unwrap().entry(kind).or_default().push(worker),
             // The interrupt stopped it: not a fault of the guest.
             Err(_) if stopping() => return Err(Interrupted.into()),
-            Err(_) => {}
+            // A fork server that died leaves its strays to us.
+            Err(_) => kill_strays(),
         }
         Ok(result)
     }
@@ -271,6 +482,7 @@ impl WorkerPool {
         for w in all {
             w.shutdown();
         }
+        kill_strays();
     }
 }
 

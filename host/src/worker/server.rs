@@ -29,6 +29,12 @@ fn announce(op: HostOp) {
 
 /// Serves requests until stdin closes. Returns the process exit code.
 pub fn serve(kind: WorkerKind) -> i32 {
+    // SIGTERM is how a worker is stopped, and its parent-death signal: an
+    // ignore inherited through the supervisor (which keeps it, under a
+    // parent that ignores it) must not make the worker unstoppable. Reset
+    // before unblocking, so a SIGTERM already pending is not discarded.
+    // SAFETY: resets a disposition to the default; no handler involved.
+    unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
     // A signal mask survives exec: the supervisor blocks its termination
     // signals (one of its threads takes them), and a worker must not start
     // deaf to SIGTERM.
