@@ -48,7 +48,12 @@ fn outcomes(out: &Output) -> Vec<Value> {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|s| s["outcomes"].as_array().cloned().unwrap_or_default())
+            // Outcomes by model: a list, or an object keyed by model name.
+            .flat_map(|s| match &s["outcomes"] {
+                Value::Array(v) => v.clone(),
+                Value::Object(m) => m.values().cloned().collect(),
+                _ => Vec::new(),
+            })
             .collect(),
         other => panic!("not a report: {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
     }
@@ -347,4 +352,69 @@ fn an_inherited_ignored_signal_stays_ignored() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "SIGHUP stopped faultbox under nohup: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(outcomes(&out)[0]["verdict"], "recovered");
+}
+
+/// Runs faultbox, which must end within `secs`, and returns its output.
+fn within(secs: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(FAULTBOX)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("faultbox {args:?} did not end within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn assert_one_line_bad_input(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "`{needle}` missing from {err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+/// Point 6: special files are refused at once, one line, exit 2.
+#[test]
+fn special_files_are_refused_not_read() {
+    let dir = Scratch::new("special");
+    let fifo = dir.0.join("pipe.wast");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    assert_one_line_bad_input(&within(10, &["wast", "/dev/zero"]), "/dev/zero");
+    assert_one_line_bad_input(&within(10, &["wast", fifo.to_str().unwrap()]), "pipe.wast");
+    assert_one_line_bad_input(&within(10, &["fuzz", "--replay", "/dev/zero"]), "/dev/zero");
+    for target in ["/dev/zero", "/dev/stdin", fifo.to_str().unwrap()] {
+        let cat = Scratch::new("special-wat");
+        wat_scenario(&cat, "x", &returning("x", 1));
+        std::fs::remove_file(cat.0.join("x.wat")).unwrap();
+        std::os::unix::fs::symlink(target, cat.0.join("x.wat")).unwrap();
+        assert_one_line_bad_input(&within(10, &["list", "--scenarios", cat.path()]), "x.wat");
+        let cat = Scratch::new("special-manifest");
+        std::os::unix::fs::symlink(target, cat.0.join("y.toml")).unwrap();
+        assert_one_line_bad_input(&within(10, &["list", "--scenarios", cat.path()]), "y.toml");
+    }
+}
+
+/// Point 7: links to directories are not followed by `wast DIR`.
+#[test]
+fn directory_links_do_not_loop_the_walk() {
+    let dir = Scratch::new("dirlinks");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wast/traps.wast"), dir.0.join("traps.wast")).unwrap();
+    for l in ["a", "b", "c"] {
+        std::os::unix::fs::symlink(".", dir.0.join(l)).unwrap();
+    }
+    let out = within(60, &["wast", dir.path(), "--model", "wasm"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("\n1 files,") || text.starts_with("1 files,"), "the script ran more than once: {text}");
 }

@@ -541,8 +541,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, BadInput> {
     fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
-            let p = entry?.path();
-            if p.is_dir() {
+            let entry = entry?;
+            let p = entry.path();
+            // The entry's own type, not its target's: a link to a
+            // directory is not followed, so links to `.` or a parent
+            // cannot make the walk loop or repeat files.
+            if entry.file_type()?.is_dir() {
                 walk(&p, ext, out)?;
             } else if p.extension().is_some_and(|x| x == ext) {
                 out.push(p);
@@ -654,7 +658,7 @@ fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput
     files_with_extension(paths, "wasm")?
         .into_iter()
         .map(|f| {
-            let bytes = std::fs::read(&f).map_err(|e| BadInput::in_file(&f, format!("cannot read: {e}")))?;
+            let bytes = crate::error::read_input(&f)?;
             wasmparser::Validator::new()
                 .validate_all(&bytes)
                 .map_err(|e| BadInput::in_file(&f, format!("not a valid wasm module: {}", e.message())))?;

@@ -47,9 +47,12 @@ impl Supervisor {
             }),
             (guest, model) => Request::Wasm(WasmRequest {
                 model,
-                module: match guest {
-                    Guest::Rust { .. } => ModuleSource::Guest,
-                    Guest::Wat { path, .. } => ModuleSource::Wat(path.clone()),
+                // The module the manifest's load validated, not the file
+                // again: it may have changed, or be something else by now.
+                module: match (guest, s.wat_module()) {
+                    (Guest::Wat { .. }, Some(bytes)) => ModuleSource::Bytes(bytes.to_vec()),
+                    (Guest::Wat { path, .. }, None) => ModuleSource::Wat(path.clone()),
+                    (Guest::Rust { .. }, _) => ModuleSource::Guest,
                 },
                 export: guest.export_name(),
                 arg: s.arg,

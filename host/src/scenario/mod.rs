@@ -49,6 +49,9 @@ pub struct Scenario {
     pub arg: i64,
     pub limits: Limits,
     expect: BTreeMap<ExecutionModel, Expectation>,
+    /// A `.wat` guest's module, as validated when the manifest loaded: the
+    /// one copy every run uses (the file is read once).
+    wat_module: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl Scenario {
@@ -56,6 +59,11 @@ impl Scenario {
     /// `[expect.wasm]`).
     pub fn expectation(&self, model: ExecutionModel) -> &Expectation {
         &self.expect[&model]
+    }
+
+    /// A `.wat` guest's binary module, read and validated at load.
+    pub fn wat_module(&self) -> Option<&[u8]> {
+        self.wat_module.as_deref().map(Vec::as_slice)
     }
 
     /// Whether `model` can run this scenario at all.
@@ -66,20 +74,18 @@ impl Scenario {
     /// Why a wasm model cannot run this `.wat` guest under the process's
     /// feature profile (`--wasm-features 2.0` and a module using Wasm 3.0).
     pub fn profile_gap(&self, model: ExecutionModel) -> Option<String> {
-        let Guest::Wat { path, .. } = &self.guest else { return None };
+        let bytes = self.wat_module.as_deref()?;
         if !model.is_wasm() || crate::wasm::WasmProfile::current() == crate::wasm::WasmProfile::Wasm3 {
             return None;
         }
-        let bytes = wasm_module::parse_wat(path).ok()?;
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::WASM2).validate_all(&bytes).err().map(|e| {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::WASM2).validate_all(bytes).err().map(|e| {
             format!("the module needs a proposal outside the Wasm 2.0 profile (--wasm-features 2.0): {}", e.message())
         })
     }
 
     /// Loads and validates one manifest.
     pub fn load(path: &Path) -> Result<Scenario, BadInput> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| BadInput::in_file(path, format!("cannot read manifest: {e}")))?;
+        let text = crate::error::read_input_text(path)?;
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -109,6 +115,7 @@ impl Scenario {
         }
         let entry = file.guest.entry.clone();
         let mut initial_memory = wasm_module::initial_memory_bytes(crate::wasm::GUEST_WASM);
+        let mut wat_module = None;
         let guest = match &file.guest.wat {
             None => {
                 if faultbox_guests::entry(&entry).is_none() {
@@ -128,6 +135,7 @@ impl Scenario {
                     return Err(BadInput::in_file(&wat_path, format!("the module cannot run: {why}")));
                 }
                 initial_memory = wasm_module::initial_memory_bytes(&bytes);
+                wat_module = Some(std::sync::Arc::new(bytes));
                 Guest::Wat { path: wat_path, entry }
             }
         };
@@ -191,6 +199,7 @@ impl Scenario {
             arg: file.guest.arg,
             limits: file.limits,
             expect,
+            wat_module,
         })
     }
 }

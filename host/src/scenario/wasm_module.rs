@@ -7,8 +7,7 @@ use wasmparser::{Parser, Payload, ValType, Validator, WasmFeatures};
 
 /// Parses a `.wat` file to a validated binary module.
 pub fn parse_wat(path: &Path) -> Result<Vec<u8>, BadInput> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BadInput::in_file(path, format!("cannot read wasm text: {e}")))?;
+    let text = crate::error::read_input_text(path)?;
     let buf = wast::parser::ParseBuffer::new(&text).map_err(|e| wast_error(path, &text, e))?;
     let mut wat: wast::Wat = wast::parser::parse(&buf).map_err(|e| wast_error(path, &text, e))?;
     let bytes = wat.encode().map_err(|e| wast_error(path, &text, e))?;

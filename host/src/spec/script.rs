@@ -6,7 +6,7 @@ use wast::{QuoteWat, Wast, WastDirective, Wat};
 
 /// Reads a script's text.
 pub fn read(path: &Path) -> Result<String, BadInput> {
-    std::fs::read_to_string(path).map_err(|e| BadInput::in_file(path, format!("cannot read: {e}")))
+    crate::error::read_input_text(path)
 }
 
 /// Parses `text` and calls `f` with the directives.
