@@ -21,8 +21,8 @@ fn json_report_has_the_documented_fields() {
     let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
     assert_eq!(names.len(), 3, "null_read, null_write and gc_null_struct_get: {names:?}");
     let row = rows.iter().find(|r| r["name"] == "null_read").expect("null_read is selected");
-    let o = &row["outcomes"][0];
-    for field in ["scenario", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence"] {
+    let o = &row["outcomes"]["wasm"];
+    for field in ["scenario", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence", "mismatches", "why"] {
         assert!(o.get(field).is_some(), "outcome field `{field}` missing: {o:#}");
     }
     for field in ["host_survived", "detected", "classified", "reuse", "reuse_detail", "recovery_us"] {

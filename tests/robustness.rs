@@ -161,7 +161,7 @@ fn classifications(report: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|row| row["outcomes"].as_array().unwrap().iter())
+        .flat_map(|row| row["outcomes"].as_object().unwrap().values())
         .map(|o| format!("{}/{}: {} {} {}", o["scenario"], o["model"], o["verdict"], o["fault"], o["containment"]["reuse"]))
         .collect()
 }

@@ -94,6 +94,10 @@ pub enum Command {
     /// Run random valid modules (wasm-smith) under fuel and memory limits
     /// and check that every run ends classified.
     Fuzz(FuzzArgs),
+    /// Print the JSON Schema of the report (`compare --format json`), as
+    /// shipped in schema/report.schema.json.
+    #[command(hide = true)]
+    Schema,
     /// Run a worker process (used by faultbox itself).
     #[command(hide = true)]
     Worker {
@@ -136,6 +140,15 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
+    /// Also write the report as JSON to FILE (the same run as stdout's).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the report as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Also write the report as one HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_html: Option<PathBuf>,
     /// Every column, however wide: each wasm engine in its own column
     /// (default: fit the terminal, 80 columns when stdout is not one; the
     /// wasm engines share a cell where they agree).
@@ -200,6 +213,9 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
+    /// Also write the report as JSON to FILE (the same run as stdout's).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
     /// Parallel jobs for the timed full compare (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
@@ -357,8 +373,8 @@ pub fn main() -> i32 {
 /// every other bad input.
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
-    match e.kind() {
     let _ = e.print();
+    match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
         _ => 2,
     }
@@ -430,6 +446,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Compare(args) => {
             let catalog = args.catalog.load()?;
+            let exports = Exports::open(&[
+                (args.export_json.as_deref(), ExportFormat::Json),
+                (args.export_markdown.as_deref(), ExportFormat::Markdown),
+                (args.export_html.as_deref(), ExportFormat::Html),
+            ])?;
+            if let Some(f) = &args.scenario {
+                if !catalog.scenarios.iter().any(|s| s.name.contains(f.as_str())) {
+                    return Err(BadInput::new(format!(
+                        "--scenario `{f}` matched nothing: it keeps the scenarios whose name contains it, and no name in {} does (see `faultbox list`)",
+                        catalog.dir.display()
+                    ))
+                    .into());
+                }
+            }
             let scenarios = catalog.select(args.scenario.as_deref())?;
             let models = args.models.chosen();
             let supervisor = Supervisor::for_current_exe()?;
@@ -443,15 +473,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
             report.stability = stability;
             match args.format {
-            if let Some(f) = &args.scenario {
-                if !catalog.scenarios.iter().any(|s| s.name.contains(f.as_str())) {
-                    return Err(BadInput::new(format!(
-                        "--scenario `{f}` matched nothing: it keeps the scenarios whose name contains it, and no name in {} does (see `faultbox list`)",
-                        catalog.dir.display()
-                    ))
-                    .into());
-                }
-            }
                 CompareFormat::Table => {
                     report::term::print(&report::comparison_table(&report, report::Layout::for_stdout(args.wide)))?;
                     if let Some(s) = &report.stability {
@@ -462,6 +483,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 CompareFormat::Markdown => print!("{}", report.to_markdown()),
                 CompareFormat::Html => print!("{}", report.to_html()),
             }
+            exports.write(|format| match format {
+                ExportFormat::Json => report.to_json() + "\n",
+                ExportFormat::Markdown => report.to_markdown(),
+                ExportFormat::Html => report.to_html(),
+            })?;
             Ok(if flaky || (args.check && report.summary.unexpected > 0) { 1 } else { 0 })
         }
         Command::Run(args) => {
@@ -470,6 +496,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?;
             let models = args.models.chosen();
             let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
+            let differs = outcomes.iter().any(|o| !s.expectation(o.model).mismatches(o).is_empty());
             match args.format {
                 RunFormat::Table => {
                     let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();
@@ -483,7 +510,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Soak(args) => soak(args),
         Command::Fuzz(args) => {
             if !args.model.is_wasm() {
-            let differs = outcomes.iter().any(|o| !s.expectation(o.model).mismatches(o).is_empty());
                 return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
             }
             let settings = crate::fuzz::FuzzSettings {
@@ -510,6 +536,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let catalog = args.catalog.load()?;
             let s = scenario(&catalog, &args.scenario)?;
             cycles_by_itself(s)?;
+            let exports = Exports::open(&[(args.export_json.as_deref(), ExportFormat::Json)])?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -518,6 +545,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 RunFormat::Table => print!("{}", report.text()),
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
+            let json = serde_json::to_string_pretty(&report)? + "\n";
+            exports.write(|_| json.clone())?;
+            Ok(0)
+        }
+        Command::Schema => {
+            print!("{}", report::json_schema());
             Ok(0)
         }
         Command::Explain { scenario: name, models, format, catalog } => {
@@ -536,23 +569,40 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// The given files, with each directory expanded into the `.ext` files
-/// below it, sorted. A directory without any is bad input.
-fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, BadInput> {
-    fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let p = entry.path();
-            // The entry's own type, not its target's: a link to a
-            // directory is not followed, so links to `.` or a parent
-            // cannot make the walk loop or repeat files.
-            if entry.file_type()?.is_dir() {
-                walk(&p, ext, out)?;
-            } else if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
+#[derive(Clone, Copy)]
+enum ExportFormat {
+    Json,
+    Markdown,
+    Html,
+}
+
+/// The files `--export-*` asked for, created before the run so that a
+/// path that cannot be written is bad input at once, not after minutes of
+/// work; each gets its rendering of the same run.
+struct Exports(Vec<(PathBuf, std::fs::File, ExportFormat)>);
+
+impl Exports {
+    fn open(wanted: &[(Option<&std::path::Path>, ExportFormat)]) -> Result<Exports, BadInput> {
+        let mut files = Vec::new();
+        for (path, format) in wanted {
+            if let Some(path) = path {
+                let file = std::fs::File::create(path).map_err(|e| BadInput::in_file(path, format!("cannot write the export: {e}")))?;
+                files.push((path.to_path_buf(), file, *format));
             }
         }
+        Ok(Exports(files))
+    }
+
+    fn write(self, render: impl Fn(ExportFormat) -> String) -> anyhow::Result<()> {
+        use std::io::Write;
+        for (path, mut file, format) in self.0 {
+            file.write_all(render(format).as_bytes())
+                .map_err(|e| anyhow::anyhow!("{}: cannot write the export: {e}", path.display()))?;
+        }
         Ok(())
+    }
+}
+
 /// The scenario called `name`; when there is none, the error suggests the
 /// closest name, as clap does for flags.
 fn scenario<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c crate::scenario::Scenario, BadInput> {
@@ -583,6 +633,23 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The given files, with each directory expanded into the `.ext` files
+/// below it, sorted. A directory without any is bad input.
+fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, BadInput> {
+    fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let p = entry.path();
+            // The entry's own type, not its target's: a link to a
+            // directory is not followed, so links to `.` or a parent
+            // cannot make the walk loop or repeat files.
+            if entry.file_type()?.is_dir() {
+                walk(&p, ext, out)?;
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+        Ok(())
     }
     let mut files = Vec::new();
     for p in paths {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// The limits one run runs under. Every field has a default; a manifest's
 /// `[limits]` table overrides any of them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// CPU-time budget in milliseconds: the guest's own CPU time, so that a
@@ -91,7 +91,7 @@ pub fn wall_backstop(cpu: Duration) -> Duration {
 }
 
 /// Which budget a run ran out of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Deadline {
     /// The guest burned its CPU-time budget (`limits.timeout_ms`): a

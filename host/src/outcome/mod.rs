@@ -16,7 +16,7 @@ use std::fmt;
 
 /// What kind of fault a run showed. Also used in manifests for the fault a
 /// scenario commits (`injects`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultClass {
     /// No fault was observed.
@@ -94,7 +94,7 @@ impl fmt::Display for FaultClass {
 }
 
 /// The one-word answer per scenario and model, from best to worst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// No fault intended, none observed: the run completed.
@@ -155,7 +155,7 @@ impl fmt::Display for Verdict {
 }
 
 /// Whether the execution context that ran the fault can be used again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reuse {
     /// The health check passed and nothing the fault touched persists.
@@ -190,7 +190,7 @@ impl fmt::Display for Reuse {
 }
 
 /// How the run ended, as the execution model saw it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ending {
     /// The scenario function returned `value`.
@@ -244,7 +244,7 @@ impl Ending {
 }
 
 /// The facts that decide recoverability.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Containment {
     /// The process hosting the guest survived the fault (wasm: the worker;
     /// native: the child standing in for an in-process host).
@@ -265,7 +265,7 @@ pub struct Containment {
 }
 
 /// What the run cost.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cost {
     /// Wall time of the whole run as the supervisor saw it, in µs.
     pub wall_us: u64,
@@ -280,7 +280,7 @@ pub struct Cost {
 
 /// Progress the guest reported while it ran (recursion depth, iterations,
 /// MiB allocated), known even when the run died.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Progress {
     /// The last value reported.
     pub last: i64,
@@ -289,7 +289,7 @@ pub struct Progress {
 }
 
 /// One run of one scenario in one execution model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
     /// Scenario name (its manifest's file stem).
     pub scenario: String,

@@ -47,6 +47,21 @@ impl Serialize for Signal {
     }
 }
 
+/// In the JSON Schema as it is written: a name.
+impl schemars::JsonSchema for Signal {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Signal".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^SIG[A-Z0-9]+$",
+            "description": "A POSIX signal by its conventional name (SIGSEGV), or SIG<n> for one without a name."
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Signal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;

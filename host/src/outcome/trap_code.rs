@@ -10,7 +10,7 @@ macro_rules! trap_codes {
         /// `wasmtime::Trap` variant for variant (plus [`TrapCode::NOT_TRAPS`]),
         /// so reports and manifests can name traps without depending on
         /// wasmtime.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum TrapCode {
             $($(#[$doc])* $variant,)*

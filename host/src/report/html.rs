@@ -123,8 +123,8 @@ pub fn render(report: &Report) -> String {
             esc(&row.name),
             esc(&row.category)
         ));
-        for ((o, m), why) in row.outcomes.iter().zip(&row.mismatches).zip(&row.why) {
-            out.push_str(&cell(o, m, why, row.category == "stack"));
+        for r in &row.outcomes {
+            out.push_str(&cell(r, &r.mismatches, &r.why, row.category == "stack"));
         }
         out.push_str("</tr>");
     }

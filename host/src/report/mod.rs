@@ -14,11 +14,24 @@ pub use term::Layout;
 use crate::model::ExecutionModel;
 use crate::outcome::{FaultClass, Outcome, Verdict};
 use crate::scenario::Scenario;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-/// The whole comparison, as `--format json` prints it.
-#[derive(Clone, Debug, Serialize)]
+/// The shape of the JSON report. It changes when a field is removed,
+/// renamed or changes meaning (added fields keep it). 2: outcomes and
+/// summaries keyed by model name, output tails capped.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// How much of a run's output tail the report keeps; `faultbox run`
+/// shows all the worker kept.
+const REPORT_TAIL_BYTES: usize = 2048;
+
+/// The whole comparison, as `--format json` prints it. Its JSON Schema is
+/// `schema/report.schema.json`, generated from these types.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Report {
+    /// The shape of this document: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// faultbox's version.
     pub faultbox_version: String,
     /// The execution models compared, in column order.
@@ -37,7 +50,7 @@ pub struct Report {
 }
 
 /// The result of running the catalog several times.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Stability {
     pub runs: usize,
     pub pairs: usize,
@@ -45,7 +58,7 @@ pub struct Stability {
     pub flaky: Vec<FlakyPair>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct FlakyPair {
     pub scenario: String,
     pub model: ExecutionModel,
@@ -88,13 +101,13 @@ impl Stability {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ModelInfo {
     pub name: ExecutionModel,
     pub description: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ScenarioResult {
     pub name: String,
     pub category: String,
@@ -102,23 +115,65 @@ pub struct ScenarioResult {
     pub injects: FaultClass,
     pub summary: String,
     pub description: String,
-    /// One outcome per model, in `models` order.
-    pub outcomes: Vec<Outcome>,
-    /// Per model, how the observed outcome differs from the manifest (empty: as expected).
-    pub mismatches: Vec<Vec<String>>,
-    /// Per model, the manifest's explanation of the mechanism.
-    pub why: Vec<String>,
+    /// Per model, keyed by its name (in `models` order): the outcome, how
+    /// it differs from the manifest, and why.
+    #[serde(serialize_with = "by_model")]
+    #[schemars(with = "std::collections::BTreeMap<String, ModelResult>")]
+    pub outcomes: Vec<ModelResult>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+/// One model's outcome in a report row.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct ModelResult {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// How the observed outcome differs from the manifest (empty: as expected).
+    pub mismatches: Vec<String>,
+    /// The manifest's explanation of the mechanism.
+    pub why: String,
+}
+
+impl std::ops::Deref for ModelResult {
+    type Target = Outcome;
+    fn deref(&self) -> &Outcome {
+        &self.outcome
+    }
+}
+
+fn by_model<S: serde::Serializer>(results: &[ModelResult], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(results.iter().map(|r| (r.outcome.model.name(), r)))
+}
+
+fn summaries_by_model<S: serde::Serializer>(per_model: &[ModelSummary], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(per_model.iter().map(|m| (m.model.as_str(), m)))
+}
+
+/// The last `REPORT_TAIL_BYTES` of an output tail, saying what was cut.
+fn capped(tail: String) -> String {
+    if tail.len() <= REPORT_TAIL_BYTES {
+        return tail;
+    }
+    let mut start = tail.len() - REPORT_TAIL_BYTES;
+    while !tail.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[{} earlier bytes cut; `faultbox run` shows more]\n{}", start, &tail[start..])
+}
+
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Summary {
+    /// Per model, keyed by its name (in `models` order).
+    #[serde(serialize_with = "summaries_by_model")]
+    #[schemars(with = "std::collections::BTreeMap<String, ModelSummary>")]
     pub per_model: Vec<ModelSummary>,
     /// Outcomes that differ from their manifest.
     pub unexpected: usize,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct ModelSummary {
+    /// The model (the key it is listed under).
+    #[serde(skip)]
     pub model: String,
     /// Scenarios run (not n/a).
     pub ran: usize,
@@ -149,9 +204,16 @@ impl Report {
         let mut rows = Vec::new();
         let mut it = outcomes.into_iter();
         for s in scenarios {
-            let outs: Vec<Outcome> = it.by_ref().take(models.len()).collect();
-            let mismatches = outs.iter().map(|o| s.expectation(o.model).mismatches(o)).collect();
-            let why = models.iter().map(|m| s.expectation(*m).why.clone()).collect();
+            let outs: Vec<ModelResult> = it
+                .by_ref()
+                .take(models.len())
+                .map(|mut o| {
+                    let e = s.expectation(o.model);
+                    let mismatches = e.mismatches(&o);
+                    o.output_tail = o.output_tail.map(capped);
+                    ModelResult { why: e.why.clone(), mismatches, outcome: o }
+                })
+                .collect();
             rows.push(ScenarioResult {
                 name: s.name.clone(),
                 category: s.category.name().to_string(),
@@ -159,12 +221,11 @@ impl Report {
                 summary: s.summary.clone(),
                 description: s.description.clone(),
                 outcomes: outs,
-                mismatches,
-                why,
             });
         }
         let summary = Summary::of(&rows, models);
         Report {
+            schema_version: SCHEMA_VERSION,
             faultbox_version: env!("CARGO_PKG_VERSION").to_string(),
             models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into() }).collect(),
             wasm_features: crate::wasm::WasmProfile::current().name().to_string(),
@@ -188,6 +249,12 @@ impl Report {
     }
 }
 
+/// The JSON Schema of [`Report`], as shipped in `schema/report.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    serde_json::to_string_pretty(&schema).expect("schemas serialize") + "\n"
+}
+
 /// The headline summary, one sentence per line: what in-process recovery
 /// caught, what each wasm host survived, what each model missed. Counts are
 /// over the scenarios that commit a fault.
@@ -198,7 +265,7 @@ pub fn headline(report: &Report) -> Vec<String> {
             .scenarios
             .iter()
             .filter(|row| row.injects != FaultClass::None)
-            .map(|row| &row.outcomes[i])
+            .map(|row| &row.outcomes[i].outcome)
             .filter(|o| o.verdict != Verdict::NotApplicable)
             .collect();
         let count = |v: Verdict| faults.iter().filter(|o| o.verdict == v).count();
@@ -252,7 +319,7 @@ impl Summary {
         for row in rows {
             for (i, o) in row.outcomes.iter().enumerate() {
                 let m = &mut per_model[i];
-                if !row.mismatches[i].is_empty() {
+                if !o.mismatches.is_empty() {
                     unexpected += 1;
                 }
                 if o.verdict == Verdict::NotApplicable {

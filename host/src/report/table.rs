@@ -248,12 +248,12 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         let stack = row.category == "stack";
         for col in &columns {
             let text = |i: usize, depth: &str| {
-                let mark = if row.mismatches[i].is_empty() { "" } else { MISMATCH };
+                let mark = if row.outcomes[i].mismatches.is_empty() { "" } else { MISMATCH };
                 format!("{} {mark}", cell(&row.outcomes[i], depth)).trim_end().to_string()
             };
             let same = col.iter().map(|&i| text(i, "")).collect::<std::collections::BTreeSet<_>>().len() == 1;
             if same {
-                let outs: Vec<&Outcome> = col.iter().map(|&i| &row.outcomes[i]).collect();
+                let outs: Vec<&Outcome> = col.iter().map(|&i| &row.outcomes[i].outcome).collect();
                 cells.push(vec![text(col[0], &depth_of(&outs, stack))]);
             } else {
                 // The engines disagree: each says its own.
@@ -284,8 +284,8 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         .scenarios
         .iter()
         .flat_map(|row| {
-            row.outcomes.iter().zip(&row.mismatches).filter(|(_, m)| !m.is_empty()).map(move |(o, m)| {
-                format!("  {} / {}: {}", row.name, o.model, m.join("; "))
+            row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| {
+                format!("  {} / {}: {}", row.name, r.model, r.mismatches.join("; "))
             })
         })
         .collect();

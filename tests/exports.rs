@@ -1,0 +1,222 @@
+//! One run, every format: `--export-*` writes the same run as stdout; the
+//! JSON report follows the JSON Schema shipped in the repository, which is
+//! generated from the report's types; and the command-line conventions
+//! shared by every command.
+
+mod common;
+
+use common::{FAULTBOX, Scratch};
+use serde_json::Value;
+use std::process::Command;
+
+fn faultbox(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(FAULTBOX).args(args).env("NO_COLOR", "1").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = faultbox(args);
+    assert_eq!(code, 0, "faultbox {args:?}: {err}");
+    out
+}
+
+const SHIPPED_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/report.schema.json");
+
+#[test]
+fn every_export_describes_the_same_run() {
+    let dir = Scratch::new("exports");
+    let (json, md, html) = (dir.0.join("r.json"), dir.0.join("r.md"), dir.0.join("r.html"));
+    // stray_processes returns a pid natively: a value no two runs share.
+    let table = ok(&[
+        "compare",
+        "--scenario",
+        "stray_processes",
+        "--model",
+        "native",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--export-markdown",
+        md.to_str().unwrap(),
+        "--export-html",
+        html.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let pid = report["scenarios"][0]["outcomes"]["native"]["ending"]["value"].as_i64().expect("a returned pid");
+    let said = format!("= {pid}");
+    for (what, text) in [
+        ("stdout", table),
+        ("markdown", std::fs::read_to_string(&md).unwrap()),
+        ("html", std::fs::read_to_string(&html).unwrap()),
+    ] {
+        assert!(text.contains(&said), "{what} is not the run the JSON describes ({said}):\n{text}");
+    }
+}
+
+#[test]
+fn an_export_path_that_cannot_be_written_is_bad_input_before_anything_runs() {
+    let (code, _, err) = faultbox(&["compare", "--export-json", "/nonexistent-dir/r.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent-dir/r.json") && err.contains("cannot write the export"), "{err}");
+}
+
+#[test]
+fn the_shipped_schema_is_the_one_the_types_generate() {
+    let generated = ok(&["schema"]);
+    let shipped = std::fs::read_to_string(SHIPPED_SCHEMA).unwrap();
+    assert!(
+        generated == shipped,
+        "schema/report.schema.json is stale: regenerate it with `faultbox schema > schema/report.schema.json`"
+    );
+}
+
+#[test]
+fn the_json_report_follows_the_shipped_schema() {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SHIPPED_SCHEMA).unwrap()).unwrap();
+    let report: Value = serde_json::from_str(&ok(&["compare", "--format", "json", "--repeat", "2"])).unwrap();
+    assert_eq!(report["schema_version"], 2);
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &report, "$", &mut errors);
+    assert!(errors.is_empty(), "the report breaks its schema:\n{}", errors.join("\n"));
+    // The validator can fail: a report with a field the schema does not know.
+    let mut broken = report.clone();
+    broken["scenarios"][0]["outcomes"]["wasm"]["verdict"] = "fine".into();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &broken, "$", &mut errors);
+    assert!(!errors.is_empty(), "an unknown verdict passed the schema");
+}
+
+#[test]
+fn outcomes_and_summaries_are_keyed_by_model_and_output_tails_are_capped() {
+    let report: Value = serde_json::from_str(&ok(&["compare", "--scenario", "output_flood", "--format", "json"])).unwrap();
+    let row = &report["scenarios"][0];
+    for model in ["wasm", "wasm-explicit", "wasm-pulley", "native"] {
+        assert_eq!(row["outcomes"][model]["model"], model, "{row:#}");
+        assert!(row["outcomes"][model]["why"].is_string());
+        assert!(report["summary"]["per_model"][model].is_object(), "{:#}", report["summary"]);
+    }
+    let tail = row["outcomes"]["native"]["output_tail"].as_str().expect("the flood leaves a tail");
+    assert!(tail.len() <= 2200, "a {} byte tail in the report", tail.len());
+    assert!(tail.contains("earlier bytes cut"), "the cut is said");
+}
+
+#[test]
+fn explain_speaks_json_with_the_report_s_shape() {
+    let report: Value = serde_json::from_str(&ok(&["explain", "null_write", "--format", "json", "--model", "wasm,native"])).unwrap();
+    assert_eq!(report["schema_version"], 2);
+    let outcomes = report["scenarios"][0]["outcomes"].as_object().unwrap();
+    let mut models: Vec<&String> = outcomes.keys().collect();
+    models.sort();
+    assert_eq!(models, ["native", "wasm"]);
+}
+
+#[test]
+fn model_is_repeatable_and_comma_separated() {
+    let a: Value = serde_json::from_str(&ok(&["run", "clean_run", "--model", "native,wasm-pulley", "--format", "json"])).unwrap();
+    let b: Value =
+        serde_json::from_str(&ok(&["run", "clean_run", "--model", "native", "--model", "wasm-pulley", "--format", "json"])).unwrap();
+    let models = |v: &Value| v.as_array().unwrap().iter().map(|o| o["model"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(models(&a), ["wasm-pulley", "native"], "in column order");
+    assert_eq!(models(&a), models(&b));
+}
+
+#[test]
+fn run_check_exits_1_when_the_outcome_differs_from_its_manifest() {
+    let dir = Scratch::new("run-check");
+    let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/clean_run.toml")).unwrap();
+    dir.file("clean_run.toml", &real);
+    assert_eq!(faultbox(&["run", "clean_run", "--check", "--scenarios", dir.path()]).0, 0);
+    let wrong = real.replacen("verdict = \"ok\"", "verdict = \"crashed\"", 1).replacen("fault = \"none\"", "fault = \"abort\"", 1);
+    assert_ne!(wrong, real);
+    dir.file("clean_run.toml", &wrong);
+    assert_eq!(faultbox(&["run", "clean_run", "--check", "--scenarios", dir.path()]).0, 1);
+    assert_eq!(faultbox(&["run", "clean_run", "--scenarios", dir.path()]).0, 0, "without --check, a report");
+}
+
+/// A validator for the part of JSON Schema that schemars writes: `$ref`,
+/// `type`, `properties`, `required`, `additionalProperties`, `items`,
+/// `enum`, `const`, `oneOf`, `anyOf`, `allOf`.
+fn validate(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    let Some(s) = schema.as_object() else { return };
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("local refs only");
+        validate(root, &root["$defs"][name], v, at, errors);
+    }
+    if let Some(t) = s.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let fits = |t: &str| match t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => true,
+        };
+        if !types.iter().any(|t| fits(t)) {
+            errors.push(format!("{at}: {v} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(c) = s.get("const") {
+        if c != v {
+            errors.push(format!("{at}: {v} is not {c}"));
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array) {
+        if !e.contains(v) {
+            errors.push(format!("{at}: {v} not among {e:?}"));
+        }
+    }
+    for (key, need) in [("oneOf", 1usize), ("anyOf", 0)] {
+        if let Some(alts) = s.get(key).and_then(Value::as_array) {
+            let passing = alts
+                .iter()
+                .filter(|alt| {
+                    let mut e = Vec::new();
+                    validate(root, alt, v, at, &mut e);
+                    e.is_empty()
+                })
+                .count();
+            if (need == 1 && passing != 1) || passing == 0 {
+                errors.push(format!("{at}: {passing} of the {key} alternatives fit {v}"));
+            }
+        }
+    }
+    if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+        for sub in all {
+            validate(root, sub, v, at, errors);
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = s.get("properties").and_then(Value::as_object);
+        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            if !obj.contains_key(r.as_str().unwrap()) {
+                errors.push(format!("{at}: required `{r}` missing"));
+            }
+        }
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(sub) => validate(root, sub, val, &format!("{at}.{k}"), errors),
+                None => match s.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errors.push(format!("{at}: unknown field `{k}`")),
+                    Some(sub @ Value::Object(_)) => validate(root, sub, val, &format!("{at}.{k}"), errors),
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            validate(root, items, item, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
