@@ -114,22 +114,34 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
     (class, evidence)
 }
 
-/// The fault a process had recorded as fatal before it was killed from
-/// outside: the runtime's last words (stack overflow, refused allocation)
-/// or a panic its hook saw while the scenario was still running. `None`
-/// when nothing it recorded says it was already dying.
+/// Lines the Rust runtime prints when a panic cannot unwind (a panic in an
+/// `extern "C"` function, a panic while panicking): its last words before
+/// `abort()`.
+const NO_UNWIND_MARKS: &[&str] = &["non-unwinding panic. aborting", "panicked while processing panic", "aborting due to panic at", "fatal runtime error"];
+
+/// The fault a process had declared fatal before it was killed from
+/// outside: the runtime's last words before it aborts (a stack overflow, a
+/// refused allocation, a panic that cannot unwind). A panic alone is not
+/// enough: it may be unwinding towards a `catch_unwind` when a destructor
+/// hangs. `None` when nothing it left says it was already dying.
 pub fn recorded_fault(f: &DeathFacts<'_>) -> Option<(FaultClass, Vec<String>)> {
-    if let Some(line) = stderr_line(f.stderr, STACK_OVERFLOW_MARK) {
-        return Some((FaultClass::StackExhaustion, vec![format!("stderr: {line}")]));
+    let (class, line) = if let Some(line) = stderr_line(f.stderr, STACK_OVERFLOW_MARK) {
+        (FaultClass::StackExhaustion, line)
+    } else if let Some(line) = stderr_line(f.stderr, ALLOC_FAILED_MARK) {
+        (FaultClass::ResourceLimit, line)
+    } else if let Some(line) = NO_UNWIND_MARKS.iter().find_map(|m| stderr_line(f.stderr, m)) {
+        (FaultClass::Panic, line)
+    } else {
+        return None;
+    };
+    let mut evidence = vec![format!("stderr: {line}")];
+    evidence.extend(f.panics.iter().map(|p| format!("panic hook: {}", panic_text(p))));
+    // As in `classify_death`: a fault inside host code is the host's.
+    if let Some(op) = f.host_call {
+        evidence.push(format!("it was inside host call `{op}`: host code, outside any sandbox"));
+        return Some((FaultClass::HostFault, evidence));
     }
-    if let Some(line) = stderr_line(f.stderr, ALLOC_FAILED_MARK) {
-        return Some((FaultClass::ResourceLimit, vec![format!("stderr: {line}")]));
-    }
-    if !f.panics.is_empty() {
-        let ev = f.panics.iter().map(|p| format!("panic hook: {}", panic_text(p))).collect();
-        return Some((FaultClass::Panic, ev));
-    }
-    None
+    Some((class, evidence))
 }
 
 /// The message of a panic hook's text ("panicked at file:line:col:\n
@@ -644,10 +656,14 @@ mod tests {
         };
         let class = |f: DeathFacts<'_>| recorded_fault(&f).map(|(c, _)| c);
         static PANIC: [String; 1] = [String::new()];
+        let no_unwind = "thread 'main' panicked at src/lib.rs:1:1:\npanic in a function that cannot unwind\nthread caused non-unwinding panic. aborting.\n";
         let cases: &[(&str, &[String], Option<FaultClass>)] = &[
             ("thread 'main' has overflowed its stack\nfatal runtime error: stack overflow, aborting\n", &[], Some(FaultClass::StackExhaustion)),
             ("memory allocation of 1048576 bytes failed\n", &[], Some(FaultClass::ResourceLimit)),
-            ("", &PANIC, Some(FaultClass::Panic)),
+            (no_unwind, &PANIC, Some(FaultClass::Panic)),
+            // A panic that may still be unwinding towards catch_unwind is
+            // not a death: a destructor that hangs makes it a runaway.
+            ("", &PANIC, None),
             // Nothing recorded: the kill is the whole story (a runaway).
             ("ordinary output\n", &[], None),
             ("", &[], None),
@@ -655,6 +671,8 @@ mod tests {
         for (stderr, panics, expected) in cases {
             assert_eq!(class(facts(stderr, panics)), *expected, "stderr {stderr:?}, panics {panics:?}");
         }
+        let in_host = DeathFacts { host_call: Some("stack_overflow"), ..facts("thread 'main' has overflowed its stack\n", &[]) };
+        assert_eq!(class(in_host), Some(FaultClass::HostFault));
     }
 
     #[test]

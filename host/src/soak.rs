@@ -58,7 +58,8 @@ pub fn rss_kib() -> u64 {
 
 /// Runs the soak (in a wasm worker).
 pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
-    let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?;
+    let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?
+        .with_inline_drop();
     let budget = req.seconds.map(Duration::from_secs);
     let planned = req.cycles.unwrap_or(u64::MAX);
     let warmup = match req.cycles {

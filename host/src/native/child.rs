@@ -31,17 +31,19 @@ pub struct Launch {
     /// The address space the child starts with, in bytes: the memory limit
     /// is counted above it.
     pub address_space: u64,
-    /// The main thread's stack limit (RLIMIT_STACK when the fork server
-    /// started), if finite. When the scenario asks for exactly that stack,
-    /// it runs on the child's main thread: same stack, same overflow
-    /// report, without a thread to create and tear down per run.
-    pub main_stack: Option<u64>,
+    /// The stack of the thread the fork server forked from, if it is a
+    /// thread of known size (`forkserver::on_fork_thread`). When the
+    /// scenario asks for exactly that stack, it runs on the child's only
+    /// thread, that one: the same stack a spawned thread would get, less
+    /// the fork server's few frames, and the same overflow report, without
+    /// a thread to create and tear down per run.
+    pub fork_thread_stack: Option<u64>,
 }
 
 /// Becomes the scenario process. Never returns.
 pub fn run(req: &NativeRequest, launch: Launch) -> ! {
     let region = launch.region;
-    let on_main_thread = launch.main_stack == Some(req.limits.native_stack_kib << 10);
+    let on_fork_thread = launch.fork_thread_stack == Some(req.limits.native_stack_kib << 10);
     if let Err(e) = setup(req, launch) {
         let _ = writeln!(std::io::stderr(), "faultbox: native child setup failed: {e}");
         exit(EXIT_SETUP_FAILED);
@@ -63,7 +65,7 @@ pub fn run(req: &NativeRequest, launch: Launch) -> ! {
         let health = catch_unwind(faultbox_guests::health).unwrap_or(i64::MIN);
         region.record_health(health);
     };
-    if on_main_thread {
+    if on_fork_thread {
         scenario();
     } else {
         let spawned = std::thread::Builder::new()
@@ -91,7 +93,7 @@ fn exit(code: i32) -> ! {
 }
 
 fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
-    let Launch { parent, stdout, stderr, dev_null, address_space, .. } = launch;
+    let Launch { region, parent, stdout, stderr, dev_null, address_space, .. } = launch;
     // The fork server blocks termination signals to read them from a
     // signalfd; the guest gets the ordinary defaults back.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
@@ -112,6 +114,8 @@ fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
     // SAFETY: close_range on descriptors this process no longer uses.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
 
+    // From here on the panic hook and the allocator report into the region.
+    region.install();
     let limit = address_space + (req.limits.native_stack_kib << 10) + req.limits.memory_bytes();
     setrlimit(Resource::RLIMIT_AS, limit, limit)?;
     if req.backtrace {
@@ -126,8 +130,7 @@ static BACKTRACE: AtomicBool = AtomicBool::new(false);
 /// Makes this process ready to fork scenario children: everything a child
 /// would otherwise set up itself, done once. A child inherits it all, and
 /// writes nothing of it: each page a child writes costs it a copy.
-pub fn prepare_process(region: &'static Region) -> anyhow::Result<()> {
-    region.install();
+pub fn prepare_process() -> anyhow::Result<()> {
     // Core files of deliberate crashes would litter the working directory.
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
     // One malloc arena: a second thread's arena would reserve 64 MiB of
@@ -142,9 +145,11 @@ pub fn prepare_process(region: &'static Region) -> anyhow::Result<()> {
     // runtime's usual line itself; the full default hook only when asked.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if let Some(region) = Region::current() {
-            region.record_panic(&info.to_string());
-        }
+        let Some(region) = Region::current() else {
+            // Not a scenario child: the fork server's own panic, in full.
+            return previous(info);
+        };
+        region.record_panic(&info.to_string());
         if BACKTRACE.load(Relaxed) {
             previous(info);
         } else {

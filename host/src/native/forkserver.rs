@@ -28,6 +28,27 @@ fn termination_signals() -> SigSet {
     set
 }
 
+/// Runs `serve` on a thread of its own whose stack is the default scenario
+/// stack (`Limits::native_stack_kib`), and returns what it returns. The
+/// fork server forks from that thread, so a child finds itself on a stack
+/// of exactly the size most scenarios ask for, with Rust's guard page
+/// below it: it runs the scenario there instead of creating a thread (and
+/// tearing down two at its death), which is most of what a native cycle
+/// costs above the platform's floor. The process's main thread only waits;
+/// it holds no lock a child could inherit, and the termination signals are
+/// blocked in it so that only the fork server's signalfd takes them.
+pub fn on_fork_thread<T: Send>(serve: impl FnOnce(Option<u64>) -> T + Send) -> std::io::Result<T> {
+    termination_signals().thread_block().map_err(std::io::Error::from)?;
+    let stack = crate::limits::Limits::default().native_stack_kib << 10;
+    std::thread::scope(|scope| {
+        let server = std::thread::Builder::new()
+            .name("fb-scenario".into())
+            .stack_size(stack as usize)
+            .spawn_scoped(scope, move || serve(Some(stack)))?;
+        server.join().map_err(|_| std::io::Error::other("the fork server thread panicked"))
+    })
+}
+
 /// Everything a fork server needs between runs.
 pub struct ForkServer {
     region: &'static Region,
@@ -37,14 +58,18 @@ pub struct ForkServer {
     /// This process's `/proc/self/statm` and `children`, kept open: read
     /// on every run.
     statm: std::fs::File,
-    children: std::fs::File,
+    /// The `children` files of this thread (the children it forks) and of
+    /// the main thread (the orphans the kernel hands this subreaper).
+    children: Vec<std::fs::File>,
     /// The buffer the child's output is read into. Mapped MADV_DONTFORK:
     /// a child does not share it, so filling it while the child lives
     /// costs no copy-on-write faults (a 64 KiB buffer touched after fork
     /// cost ~60 µs per run).
     read_buf: &'static mut [u8],
-    /// RLIMIT_STACK as this process started with it, if finite.
-    main_stack: Option<u64>,
+    /// The stack of the thread this fork server forks from, if known
+    /// ([`on_fork_thread`]): a child whose scenario asks for exactly that
+    /// runs it there, with no thread of its own to create.
+    fork_thread_stack: Option<u64>,
 }
 
 /// Where the last run's time went, in nanoseconds, for `faultbox bench`.
@@ -89,7 +114,9 @@ fn failed(what: &str, e: impl std::fmt::Display) -> ServerError {
 const DRAIN_CAP: usize = 1 << 20;
 
 impl ForkServer {
-    pub fn new() -> anyhow::Result<ForkServer> {
+    /// `fork_thread_stack`: the stack size of the calling thread, when it
+    /// is the thread [`on_fork_thread`] started.
+    pub fn new(fork_thread_stack: Option<u64>) -> anyhow::Result<ForkServer> {
         // Orphans of a child (its strays) are re-parented here, so that
         // they can be found and killed after the run.
         // SAFETY: plain prctl with integer arguments.
@@ -98,15 +125,16 @@ impl ForkServer {
         set.thread_block()?;
         let signals = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         let region = Region::map()?;
-        child::prepare_process(region)?;
+        child::prepare_process()?;
         let dev_null = std::fs::File::open("/dev/null")?.into();
-        let (soft, _) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_STACK)?;
-        let main_stack = (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft);
         let statm = std::fs::File::open("/proc/self/statm")?;
-        let me = std::process::id();
-        let children = std::fs::File::open(format!("/proc/{me}/task/{me}/children"))?;
+        let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw() as u32);
+        let mut children = vec![std::fs::File::open(format!("/proc/{pid}/task/{tid}/children"))?];
+        if tid != pid {
+            children.push(std::fs::File::open(format!("/proc/{pid}/task/{pid}/children"))?);
+        }
         let read_buf = private_buffer(64 * 1024)?;
-        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, main_stack, statm, children, read_buf })
+        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, fork_thread_stack, statm, children, read_buf })
     }
 
     /// The signalfd, to wait on between requests.
@@ -143,7 +171,7 @@ impl ForkServer {
                     stderr: err_w,
                     dev_null: self.dev_null.as_raw_fd(),
                     address_space,
-                    main_stack: self.main_stack,
+                    fork_thread_stack: self.fork_thread_stack,
                 };
                 child::run(req, launch)
             }
@@ -399,13 +427,13 @@ fn tv_us(tv: libc::timeval) -> u64 {
 /// Kills what a child left behind: its process group, and every process
 /// re-parented to this subreaper (strays whose parent died, including those
 /// that left the group with setsid). Returns how many it reaped.
-/// `children` is this process's open `/proc/<pid>/task/<pid>/children`.
-fn kill_strays(children: &std::fs::File, pgid: Pid) -> u32 {
+/// `children` are this process's open `/proc/<pid>/task/<tid>/children`.
+fn kill_strays(children: &[std::fs::File], pgid: Pid) -> u32 {
     let _ = killpg(pgid, NixSignal::SIGKILL);
     let mut killed = 0;
     // Killing a stray re-parents its own children here: repeat until none.
     for _ in 0..64 {
-        let children = own_children(children);
+        let children: Vec<Pid> = children.iter().flat_map(own_children).collect();
         if children.is_empty() {
             break;
         }

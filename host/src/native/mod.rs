@@ -9,5 +9,5 @@ pub mod probe;
 mod region;
 
 pub use child::EXIT_SETUP_FAILED;
-pub use forkserver::{CycleParts, ForkServer, ServerError};
+pub use forkserver::{CycleParts, ForkServer, ServerError, on_fork_thread};
 pub use once::{exec_cycle, run as run_once};

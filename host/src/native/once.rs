@@ -17,7 +17,7 @@ pub fn run(request_json: &str) -> ! {
         }
     };
     let region = Region::map().expect("map a report region");
-    if let Err(e) = child::prepare_process(region) {
+    if let Err(e) = child::prepare_process() {
         eprintln!("faultbox: native-once setup failed: {e}");
         std::process::exit(2)
     }
@@ -30,10 +30,8 @@ pub fn run(request_json: &str) -> ! {
         stderr: null(),
         dev_null: dev_null.as_raw_fd(),
         address_space: std::fs::File::open("/proc/self/statm").and_then(|f| child::address_space_bytes(&f).map_err(std::io::Error::other)).expect("/proc/self/statm"),
-        // A fresh process: the same choice the fork server makes.
-        main_stack: nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_STACK)
-            .ok()
-            .and_then(|(soft, _)| (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft)),
+        // A fresh process's main thread: the scenario gets a thread of its own.
+        fork_thread_stack: None,
     };
     child::run(&req, launch)
 }

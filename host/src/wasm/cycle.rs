@@ -28,7 +28,8 @@ pub struct TrapCycle {
     export: String,
     arg: i64,
     memory_bytes: u64,
-    reaper: Reaper,
+    /// `None`: each store is dropped inside the cycle.
+    reaper: Option<Reaper>,
     _ticker: EpochTicker,
 }
 
@@ -138,7 +139,8 @@ pub struct CycleTimes {
     /// Classifying the trap, and dropping the error that carried it.
     pub classify_ns: u64,
     /// Handing the faulted store to the reaper (which drops it: the
-    /// instance goes back to the pool, its memory and tables reset).
+    /// instance goes back to the pool, its memory and tables reset), or
+    /// dropping it here with [`TrapCycle::with_inline_drop`].
     pub hand_over_ns: u64,
 }
 
@@ -148,13 +150,23 @@ impl TrapCycle {
         let pre = set.instance_pre(source, cache)?;
         let engine = set.engine.clone();
         let ticker = EpochTicker::start(engine.clone(), Duration::from_millis(limits.timeout_ms));
-        let reaper = Reaper::start()?;
+        let reaper = Some(Reaper::start()?);
         Ok(TrapCycle { engine, pre, export: export.to_string(), arg, memory_bytes: limits.memory_bytes(), reaper, _ticker: ticker })
+    }
+
+    /// Drops each store inside the cycle instead: for `soak`, whose memory
+    /// readings must not depend on how many dead stores wait for a reaper.
+    pub fn with_inline_drop(mut self) -> TrapCycle {
+        self.reaper = None;
+        self
     }
 
     /// How long each drop on the reaper thread took so far, ns; taken out.
     pub fn take_drop_times(&self) -> Vec<u64> {
-        self.reaper.drops_ns.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        match &self.reaper {
+            Some(r) => r.drops_ns.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// One cycle. Returns the fault class observed and where the time went.
@@ -176,7 +188,10 @@ impl TrapCycle {
         };
         drop(result);
         let t3 = Instant::now();
-        self.reaper.reap(store);
+        match &self.reaper {
+            Some(reaper) => reaper.reap(store),
+            None => drop(store),
+        }
         let t4 = Instant::now();
         let ns = |a: Instant, b: Instant| (b - a).as_nanos() as u64;
         Ok((class, CycleTimes { instantiate_ns: ns(t0, t1), trap_ns: ns(t1, t2), classify_ns: ns(t2, t3), hand_over_ns: ns(t3, t4) }))

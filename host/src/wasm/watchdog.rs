@@ -37,12 +37,16 @@ pub struct Watchdog {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
 
-/// The calling thread's CPU clock, readable from another thread.
+/// The calling thread's CPU clock, readable from another thread. Where it
+/// cannot be had, the monotonic clock: the budget is then counted in wall
+/// time, as before CPU budgets (never on the watchdog's own CPU clock).
 fn this_thread_clock() -> libc::clockid_t {
-    let mut clock: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;
+    let mut clock: libc::clockid_t = 0;
     // SAFETY: pthread_self is always valid; the clock id is written to our local.
-    unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-    clock
+    match unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } {
+        0 => clock,
+        _ => libc::CLOCK_MONOTONIC,
+    }
 }
 
 impl Watchdog {

@@ -91,8 +91,19 @@ fn serve_wasm(model: ExecutionModel, stdin: BufReader<std::fs::File>) -> i32 {
     0
 }
 
-fn serve_native(mut stdin: BufReader<std::fs::File>) -> i32 {
-    let mut server = match ForkServer::new() {
+fn serve_native(stdin: BufReader<std::fs::File>) -> i32 {
+    match crate::native::on_fork_thread(move |stack| serve_forks(stdin, stack)) {
+        Ok(code) => code,
+        Err(e) => {
+            send(&Message::Failed { message: format!("fork server: {e}") });
+            1
+        }
+    }
+}
+
+/// The fork server's loop, on the thread it forks from.
+fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u64>) -> i32 {
+    let mut server = match ForkServer::new(fork_thread_stack) {
         Ok(s) => s,
         Err(e) => {
             send(&Message::Failed { message: format!("fork server: {e:#}") });
