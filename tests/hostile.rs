@@ -418,3 +418,84 @@ fn directory_links_do_not_loop_the_walk() {
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("\n1 files,") || text.starts_with("1 files,"), "the script ran more than once: {text}");
 }
+
+/// Runs faultbox with `prepare` run in the child before exec.
+fn faultbox_with(args: &[&str], prepare: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(FAULTBOX);
+    cmd.args(args).stdin(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    unsafe { cmd.pre_exec(prepare) };
+    cmd.output().unwrap()
+}
+
+fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "`{needle}` missing from {err}");
+}
+
+/// Point 14: stdout failures are one line and an exit code; a reader that
+/// went away is the quiet 141 of SIGPIPE; too little address space is one
+/// line, not an abort.
+#[test]
+fn stdout_failures_and_tight_limits_are_one_line() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(FAULTBOX).args(["list", "--format", "json"]).stdout(full).output().unwrap();
+    assert_one_line_error(&out, 1, "No space left on device");
+
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let w = fds[1];
+    let out = faultbox_with(&["list", "--format", "json"], move || {
+        if unsafe { libc::dup2(w, 1) } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    });
+    unsafe { libc::close(w) };
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "a broken pipe is quiet: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = faultbox_with(&["list"], || {
+        unsafe { libc::close(1) };
+        Ok(())
+    });
+    assert_one_line_error(&out, 1, "stdout is closed");
+
+    let out = faultbox_with(&["compare"], || {
+        let lim = libc::rlimit { rlim_cur: 30_000 << 10, rlim_max: 30_000 << 10 };
+        unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
+        Ok(())
+    });
+    assert_one_line_error(&out, 1, "ulimit -v");
+}
+
+/// Point 15: guest output and manifest text cannot drive the terminal.
+#[test]
+fn control_characters_are_escaped_in_terminal_output() {
+    let dir = Scratch::new("escapes");
+    wat_scenario(
+        &dir,
+        "title",
+        "(module (import \"fb\" \"write\" (func $w (param i32 i32))) (memory (export \"memory\") 1)\n\
+         (data (i32.const 16) \"\\1b]0;pwned\\07\\1b[2J\\0d\")\n\
+         (func (export \"fb_title\") (param i64) (result i64) (call $w (i32.const 16) (i32.const 16)) (i64.const 0)))",
+    );
+    let manifest = std::fs::read_to_string(dir.0.join("title.toml")).unwrap();
+    std::fs::write(dir.0.join("title.toml"), manifest.replace("summary = \"title\"", "summary = \"t\\u001b]0;owned\\u0007\"")).unwrap();
+    for args in [
+        vec!["run", "title", "--scenarios", dir.path(), "--model", "wasm"],
+        vec!["list", "--scenarios", dir.path()],
+        vec!["explain", "title", "--scenarios", dir.path()],
+    ] {
+        let out = faultbox(&args, &[]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!text.contains("\x1b]") && !text.contains("\x1b[2J") && !text.contains('\x07') && !text.contains('\r'), "{args:?}: {text:?}");
+    }
+    let text = String::from_utf8_lossy(&faultbox(&["run", "title", "--scenarios", dir.path(), "--model", "wasm"], &[]).stdout).into_owned();
+    assert!(text.contains("\\x1b]0;pwned\\x07"), "the output is shown, escaped: {text}");
+}

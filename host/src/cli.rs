@@ -12,6 +12,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+// The report goes to stdout through these, not std's: std's panic on a
+// write error (a full disk, a closed pipe), and these return it to `main`,
+// which says it in one line (a broken pipe, quietly).
+macro_rules! print {
+    ($($t:tt)*) => { crate::process::write_stdout(format_args!($($t)*))? };
+}
+macro_rules! println {
+    ($($t:tt)*) => { crate::process::write_stdout(format_args!("{}\n", format_args!($($t)*)))? };
+}
+
 /// Run the same fault scenarios in wasm and native execution models and
 /// report, side by side, which model survives each fault, detects it and
 /// recovers, and at what cost.
@@ -342,6 +352,10 @@ pub fn main() -> i32 {
     if let Some(profile) = cli.wasm_features {
         crate::wasm::WasmProfile::select(profile);
     }
+    if let Some(problem) = crate::process::unfit_environment() {
+        eprintln!("faultbox: error: {problem}");
+        return 1;
+    }
     stop_workers_on_interrupt();
     crate::worker::client::adopt_orphans();
     let result = run(cli);
@@ -357,10 +371,14 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(err) => {
             if let Some(bad) = err.downcast_ref::<BadInput>() {
-                eprintln!("faultbox: {bad}");
+                eprintln!("faultbox: {}", crate::process::escape_terminal(&bad.to_string()));
                 2
+            } else if crate::process::is_broken_pipe(&err) {
+                // The reader went away (`| head`): the conventional quiet
+                // end, with the status SIGPIPE would have given.
+                128 + libc::SIGPIPE
             } else {
-                eprintln!("faultbox: error: {err:#}");
+                eprintln!("faultbox: error: {}", crate::process::escape_terminal(&format!("{err:#}")));
                 1
             }
         }

@@ -81,3 +81,117 @@ pub fn process_cpu_clock(pid: i32) -> std::io::Result<libc::clockid_t> {
     }
     Ok(clock)
 }
+
+/// Writes to stdout and flushes, returning any error (std's `print!`
+/// panics on one).
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let text = std::fmt::format(args);
+    let mut out = std::io::stdout().lock();
+    out.write_all(escape_terminal(&text).as_bytes()).and_then(|_| out.flush()).context("cannot write to stdout")
+}
+
+/// `text` made safe to show on a terminal: guest output, panic messages
+/// and manifest text reach the reports, and a control character in them
+/// must not set the terminal's title, clear the screen or move the cursor.
+/// Every control character but newline and tab is shown escaped (`\x1b`,
+/// `\r`, `\u{9b}`); colour (SGR: `ESC [ digits ; m`) passes, since the
+/// reports colour their own text and a colour cannot do more than colour.
+pub fn escape_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            let params = rest[1..].strip_prefix('[').map(|p| p.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count());
+            if let Some(n) = params
+                && rest.as_bytes().get(2 + n) == Some(&b'm')
+            {
+                out.push_str(&rest[..3 + n]);
+                rest = &rest[3 + n..];
+                continue;
+            }
+        }
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_terminal;
+
+    #[test]
+    fn controls_are_escaped_and_colour_kept() {
+        assert_eq!(escape_terminal("a\tb\nc"), "a\tb\nc");
+        assert_eq!(escape_terminal("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
+        assert_eq!(escape_terminal("\x1b[2J\r"), "\\x1b[2J\\r");
+        assert_eq!(escape_terminal("\x1b[1;31mred\x1b[0m"), "\x1b[1;31mred\x1b[0m");
+        assert_eq!(escape_terminal("\u{9b}2J"), "\\u{9b}2J");
+    }
+}
+
+/// Whether `err` is a write to a pipe nobody reads any more.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// The address space the supervisor needs for itself (job threads, worker
+/// plumbing, reports); wasm workers need far more, and say so themselves.
+const MIN_ADDRESS_SPACE: u64 = 256 << 20;
+
+/// Why faultbox cannot run as started, if it cannot: stdout closed (std
+/// would drop every write to it silently, and the next file opened would
+/// take its place), or an address-space limit so small that an allocation
+/// would abort the process before any error could be said.
+pub fn unfit_environment() -> Option<String> {
+    if stdout_was_closed() {
+        return Some("stdout is closed: there is nowhere to write the output".into());
+    }
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into our struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
+        && lim.rlim_cur != libc::RLIM_INFINITY
+        && (lim.rlim_cur as u64) < MIN_ADDRESS_SPACE
+    {
+        return Some(format!(
+            "the address-space limit (ulimit -v) is {} MiB; faultbox needs at least {} MiB",
+            lim.rlim_cur as u64 >> 20,
+            MIN_ADDRESS_SPACE >> 20
+        ));
+    }
+    None
+}
+
+/// Whether faultbox started with stdout closed. Rust's runtime reopens a
+/// closed standard descriptor on `/dev/null`, read-write, before `main`;
+/// a shell's `>/dev/null` opens it write-only.
+fn stdout_was_closed() -> bool {
+    // SAFETY: fcntl and fstat only query descriptor 1 into our struct.
+    unsafe {
+        let flags = libc::fcntl(1, libc::F_GETFL);
+        if flags == -1 {
+            return true;
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        flags & libc::O_ACCMODE == libc::O_RDWR
+            && libc::fstat(1, &mut st) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFCHR
+            && st.st_rdev == libc::makedev(1, 3)
+    }
+}

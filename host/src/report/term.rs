@@ -121,7 +121,8 @@ pub fn set_color(choice: anstream::ColorChoice) {
 /// Writes `text` to stdout, with its colour codes when colour is wanted.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut out = anstream::stdout();
-    out.write_all(text.as_bytes())?;
+    // Guest and manifest text must not drive the terminal.
+    out.write_all(crate::process::escape_terminal(text).as_bytes())?;
     out.flush()
 }
 
