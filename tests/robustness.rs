@@ -264,3 +264,33 @@ fn a_stopped_native_guest_is_stalled_not_a_runaway() {
     assert_eq!(o["ending"]["deadline"], "wall", "{o}");
     assert!(o["ending"]["cpu_ms"].as_u64().unwrap() < 500, "{o}");
 }
+
+/// A native guest that waits while a process it started burns CPU is a
+/// runaway, not a stalled run: the fork server counts the CPU of the
+/// child's whole process group against the budget.
+#[test]
+fn a_runaway_descendant_spends_the_guests_cpu_budget() {
+    let dir = Scratch::new("descendant");
+    dir.file(
+        "descendant.toml",
+        "summary = \"busy descendant\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
+         [guest]\nentry = \"busy_descendant\"\n[limits]\ntimeout_ms = 300\n\
+         [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"no processes in wasm\"\n\
+         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"the group burned the budget\"\n",
+    );
+    let tag = new_tag("descendant");
+    let started = Instant::now();
+    let out = Command::new(FAULTBOX)
+        .args(["run", "descendant", "--model", "native", "--format", "json", "--scenarios", dir.path()])
+        .env("FAULTBOX_TEST_TAG", &tag)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &outcome[0];
+    assert_eq!(o["fault"], "timeout", "{o}");
+    assert_eq!(o["ending"]["deadline"], "cpu", "{o}");
+    // Long before the wall-clock backstop (8 s for this budget).
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+    assert!(wait_until_gone(&tag, 5).is_empty(), "the busy descendant outlived the run");
+}

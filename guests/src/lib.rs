@@ -93,6 +93,7 @@ registry! {
     resource::memory_grow_refused,
     resource::output_flood,
     resource::stray_processes,
+    resource::busy_descendant,
     boundary::host_error,
     boundary::host_panic,
     boundary::host_stack_overflow,

@@ -99,3 +99,13 @@ pub fn stray_processes(seconds: i64) -> i64 {
         _ => -1,
     }
 }
+
+/// Starts a process that loops forever and waits for it: the guest's own
+/// process sits idle while its descendant runs away. In wasm there are no
+/// processes to spawn: the attempt fails and the scenario returns -1.
+pub fn busy_descendant(_: i64) -> i64 {
+    match std::process::Command::new("sh").arg("-c").arg("while :; do :; done").status() {
+        Ok(status) => status.code().unwrap_or(-1) as i64,
+        Err(_) => -1,
+    }
+}

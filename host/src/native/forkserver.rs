@@ -182,7 +182,7 @@ impl ForkServer {
         // Also set the group from this side: no window in which a kill of
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
-        let budget = Budget { cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
+        let budget = Budget { started, cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
         let watched = match self.watch(pid, out_r, err_r, budget) {
             Ok(w) => w,
             Err(e) => {
@@ -268,8 +268,14 @@ impl ForkServer {
         loop {
             // Checked on every wake-up, not only on a poll timeout: a child
             // that floods its pipes keeps poll busy forever.
-            let used = crate::process::cpu_time(clock);
+            let mut used = crate::process::cpu_time(clock);
             let now = Instant::now();
+            // A child that spends wall time without CPU may be waiting for
+            // processes it started, which burn the budget for it: count
+            // its process group too. Only then: the scan reads /proc.
+            if now.saturating_duration_since(budget.started) > used + Duration::from_millis(50) {
+                used += group_cpu_but(pid);
+            }
             if watched.killed.is_none() {
                 let out_of = if used >= budget.cpu {
                     Some(Deadline::Cpu)
@@ -365,8 +371,42 @@ struct Watched {
 
 /// What a child may use: CPU time, and a much larger wall-clock backstop.
 struct Budget {
+    started: Instant,
     cpu: Duration,
     wall_until: Instant,
+}
+
+/// CPU time of the rest of `leader`'s process group (its descendants that
+/// did not leave it), and of the children `leader` has already reaped.
+/// From /proc, in clock ticks: coarse, but only needed for a child that
+/// waits while its descendants run.
+fn group_cpu_but(leader: Pid) -> Duration {
+    // SAFETY: sysconf with a constant name.
+    let tick = Duration::from_secs(1) / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32);
+    // The fields after the parenthesised command: state is field 3.
+    let fields = |pid: &str| -> Option<Vec<u64>> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Some(stat.rsplit_once(") ")?.1.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+    };
+    let (leader_pid, mut ticks) = (leader.as_raw().to_string(), 0u64);
+    // Field n (1-based) is index n - 3 here: pgrp 5, utime 14, stime 15,
+    // cutime 16, cstime 17.
+    if let Some(f) = fields(&leader_pid) {
+        ticks += f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0);
+    }
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+        if pid == leader_pid {
+            continue;
+        }
+        if let Some(f) = fields(pid) {
+            if f.get(2).copied() == Some(leader.as_raw() as u64) {
+                ticks += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+            }
+        }
+    }
+    tick * ticks as u32
 }
 
 fn pending_termination(signals: &SignalFd) -> Option<i32> {
