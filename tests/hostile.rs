@@ -499,3 +499,33 @@ fn control_characters_are_escaped_in_terminal_output() {
     let text = String::from_utf8_lossy(&faultbox(&["run", "title", "--scenarios", dir.path(), "--model", "wasm"], &[]).stdout).into_owned();
     assert!(text.contains("\\x1b]0;pwned\\x07"), "the output is shown, escaped: {text}");
 }
+
+/// Point 5: a module the script gives as valid that does not decode is a
+/// failure, not a skip: the run disagrees and exits 1.
+#[test]
+fn a_malformed_module_in_a_wast_is_a_failure_not_a_skip() {
+    let dir = Scratch::new("wast-malformed");
+    let f = dir.file(
+        "bad.wast",
+        "(module binary \"\\00asm\\01\\00\\00\\00\\ff\")\n(assert_trap (invoke \"f\") \"unreachable\")\n\
+         (module (func (export \"g\") unreachable))\n(assert_trap (invoke \"g\") \"unreachable\")\n",
+    );
+    let out = within(60, &["wast", f.to_str().unwrap(), "--model", "wasm"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 disagree") && text.contains("0 skipped"), "{text}");
+}
+
+/// Point 9: `assert_unlinkable` runs a start function under the directive
+/// budget (10 s), not without end.
+#[test]
+fn a_looping_start_in_assert_unlinkable_meets_the_deadline() {
+    let dir = Scratch::new("wast-unlinkable");
+    let f = dir.file(
+        "loop.wast",
+        "(assert_unlinkable (module (func $l (loop (br 0))) (start $l)) \"unknown import\")\n\
+         (module (func (export \"g\") unreachable))\n(assert_trap (invoke \"g\") \"unreachable\")\n",
+    );
+    let out = within(40, &["wast", f.to_str().unwrap(), "--model", "wasm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -31,11 +31,37 @@ fn not_compiled(e: &wasmtime::Error) -> String {
     )
 }
 
+/// Why a module the script gives as valid did not compile. Skipped only
+/// when it is valid WebAssembly that needs a feature the engine does not
+/// enable (it validates with every feature on); a module that does not
+/// decode or validate at all is a failure, not a skip.
+fn compile_failure(bytes: &[u8], e: &wasmtime::Error) -> Slot {
+    match wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(bytes) {
+        Ok(_) => Slot::Unavailable(not_compiled(e)),
+        Err(v) => Slot::Broken(format!("the module does not decode or validate: {}", one_line(v.message()))),
+    }
+}
+
 /// A module slot: an instance, or why there is none.
 #[derive(Clone)]
 enum Slot {
     Ready(Instance),
+    /// It needs what faultbox does not enable: what depends on it is
+    /// skipped.
     Unavailable(String),
+    /// It should have worked and did not: what depends on it failed.
+    Broken(String),
+}
+
+impl Slot {
+    /// What a directive that needs this missing module observed.
+    fn missing(self) -> Observed {
+        match self {
+            Slot::Broken(message) => Observed::Failed { message },
+            Slot::Unavailable(reason) => Observed::Skipped { reason },
+            Slot::Ready(_) => Observed::Returned,
+        }
+    }
 }
 
 struct Runner<'e> {
@@ -46,7 +72,7 @@ struct Runner<'e> {
     linker: Linker<RunState>,
     current: Option<Slot>,
     named: HashMap<String, Slot>,
-    definitions: HashMap<String, Result<Module, String>>,
+    definitions: HashMap<String, Result<Module, Slot>>,
     /// Registered names whose module was unavailable, and why.
     unavailable_imports: HashMap<String, String>,
 }
@@ -147,7 +173,7 @@ impl Runner<'_> {
                 let name = q.name().map(|id| id.name().to_string());
                 let slot = match self.compile(&mut q) {
                     Ok(module) => self.instantiate(&module),
-                    Err(reason) => Slot::Unavailable(reason),
+                    Err(slot) => slot,
                 };
                 if let Some(name) = name {
                     self.named.insert(name, slot.clone());
@@ -165,7 +191,7 @@ impl Runner<'_> {
                 let def = module.map(|m| m.name().to_string()).unwrap_or_default();
                 let slot = match self.definitions.get(&def).cloned() {
                     Some(Ok(module)) => self.instantiate(&module),
-                    Some(Err(reason)) => Slot::Unavailable(reason),
+                    Some(Err(slot)) => slot,
                     None => Slot::Unavailable(format!("no module definition `{def}`")),
                 };
                 if let Some(name) = instance {
@@ -181,7 +207,7 @@ impl Runner<'_> {
                             self.unavailable_imports.insert(name.to_string(), format!("{e}"));
                         }
                     }
-                    Slot::Unavailable(reason) => {
+                    Slot::Unavailable(reason) | Slot::Broken(reason) => {
                         self.unavailable_imports.insert(name.to_string(), reason);
                     }
                 }
@@ -210,9 +236,13 @@ impl Runner<'_> {
             WastDirective::AssertUnlinkable { mut module, .. } => {
                 // Run for its effect on the store (a failed link may still
                 // have initialised tables and memories it shares).
+                // Its start function runs under the same budget as any
+                // other guest code.
                 if let Ok(bytes) = module.encode() {
                     if let Ok(m) = Module::new(self.engine, bytes) {
+                        self.arm();
                         let _ = self.linker.instantiate(&mut self.store, &m);
+                        self.watchdog.disarm();
                     }
                 }
                 None
@@ -232,9 +262,9 @@ impl Runner<'_> {
         }
     }
 
-    fn compile(&mut self, q: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes = q.encode().map_err(|e| format!("cannot encode the module: {}", e.message()))?;
-        Module::new(self.engine, bytes).map_err(|e| not_compiled(&e))
+    fn compile(&mut self, q: &mut QuoteWat<'_>) -> Result<Module, Slot> {
+        let bytes = q.encode().map_err(|e| Slot::Broken(format!("cannot encode the module: {}", e.message())))?;
+        Module::new(self.engine, &bytes).map_err(|e| compile_failure(&bytes, &e))
     }
 
     fn instantiate(&mut self, module: &Module) -> Slot {
@@ -278,11 +308,9 @@ impl Runner<'_> {
                     Ok(b) => b,
                     Err(e) => return Observed::Failed { message: e.message() },
                 };
-                let module = match Module::new(self.engine, bytes) {
+                let module = match Module::new(self.engine, &bytes) {
                     Ok(m) => m,
-                    Err(e) => {
-                        return Observed::Skipped { reason: not_compiled(&e) };
-                    }
+                    Err(e) => return compile_failure(&bytes, &e).missing(),
                 };
                 self.arm();
                 let result = self.linker.instantiate(&mut self.store, &module);
@@ -302,7 +330,7 @@ impl Runner<'_> {
                     Some(_) => Observed::Returned,
                     None => Observed::Failed { message: format!("no global `{global}`") },
                 },
-                Slot::Unavailable(reason) => Observed::Skipped { reason },
+                missing => missing.missing(),
             },
         }
     }
@@ -310,7 +338,7 @@ impl Runner<'_> {
     fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Observed {
         let instance = match self.slot(invoke.module.map(|m| m.name())) {
             Slot::Ready(i) => i,
-            Slot::Unavailable(reason) => return Observed::Skipped { reason },
+            missing => return missing.missing(),
         };
         let Some(func) = instance.get_func(&mut self.store, invoke.name) else {
             return Observed::Failed { message: format!("no exported function `{}`", invoke.name) };
