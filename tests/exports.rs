@@ -220,3 +220,34 @@ fn validate(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<
         }
     }
 }
+
+#[test]
+fn the_html_page_has_a_legend_a_sticky_header_a_filter_and_a_bar_per_model() {
+    let html = ok(&["compare", "--scenario", "null_", "--format", "html"]);
+    for (what, needle) in [
+        ("the legend says what a verdict means", "<dt class=\"v-failed\">failed</dt><dd>a correct program"),
+        ("the header stays while scrolling", "position: sticky"),
+        ("a filter for the rows where the models differ", "#differ:checked ~ table.grid tr.same { display: none; }"),
+        ("a summary bar per model", "<b>native</b><div class=\"bar\">"),
+        ("details float over the grid", "details > .more { position: absolute"),
+    ] {
+        assert!(html.contains(needle), "{what}: `{needle}` missing");
+    }
+    // null_write: undetected in every wasm engine, crashed natively.
+    assert!(!html.contains("<tr id=\"null_write\" class=\"same\""), "the models differ on null_write");
+}
+
+#[test]
+fn a_manifest_mismatch_is_named_in_the_headline_of_every_rendering() {
+    let dir = Scratch::new("mismatch-headline");
+    let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/clean_run.toml")).unwrap();
+    let wrong = real.replacen("verdict = \"ok\"", "verdict = \"crashed\"", 1).replacen("fault = \"none\"", "fault = \"abort\"", 1);
+    dir.file("clean_run.toml", &wrong);
+    let args = ["compare", "--scenarios", dir.path(), "--model", "wasm"];
+    let html = ok(&[&args[..], &["--format", "html"]].concat());
+    assert!(html.contains("<li class=\"differs\">1 outcome differs from its manifest: clean_run / wasm</li>"), "{html}");
+    let md = ok(&[&args[..], &["--format", "markdown"]].concat());
+    assert!(md.contains("- 1 outcome differs from its manifest: clean_run / wasm"), "{md}");
+    let table = ok(&args);
+    assert!(table.contains("(!) 1 outcome differs from its manifest:"), "{table}");
+}

@@ -26,10 +26,12 @@ const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d2330; background: #fbfbfd; }
 h1 { font-size: 22px; margin: 0 0 8px; }
 ul.headline { margin: 8px 0 16px; padding-left: 20px; }
-table.grid { border-collapse: separate; border-spacing: 3px; }
-.grid th { text-align: left; font-weight: 600; padding: 4px 8px; background: #e8eaf0; }
-.grid td { vertical-align: top; padding: 4px 8px; border-radius: 4px; min-width: 150px; }
-.grid td.name { background: #eef0f5; font-family: ui-monospace, monospace; white-space: nowrap; }
+ul.headline li.differs { color: #b00020; font-weight: 600; }
+table.grid { border-collapse: separate; border-spacing: 3px; table-layout: fixed; width: 100%; }
+.grid thead th { position: sticky; top: 0; z-index: 2; text-align: left; font-weight: 600; padding: 4px 8px; background: #e8eaf0; box-shadow: 0 2px 0 #fbfbfd; }
+.grid th.name { width: 13em; } .grid th.cat { width: 7em; }
+.grid td { vertical-align: top; padding: 4px 8px; border-radius: 4px; position: relative; overflow-wrap: anywhere; }
+.grid td.name { background: #eef0f5; font-family: ui-monospace, monospace; font-size: 12px; }
 .grid td.cat { background: #eef0f5; color: #555; }
 .v-ok { background: #d8ead8; } .v-recovered { background: #8fd19e; } .v-contained { background: #d7e27a; }
 .v-failed { background: #f2b8c6; } .v-killed { background: #f5b971; } .v-crashed { background: #ef8a80; } .v-undetected { background: #c7a4e8; }
@@ -37,9 +39,19 @@ table.grid { border-collapse: separate; border-spacing: 3px; }
 .mismatch { outline: 2px dashed #b00020; }
 .verdict { font-weight: 700; } .fact { font-family: ui-monospace, monospace; font-size: 12px; }
 details { margin-top: 2px; } summary { cursor: pointer; font-size: 12px; color: #333; }
-details div { font-size: 12px; max-width: 420px; white-space: normal; }
-details ul { margin: 2px 0; padding-left: 16px; font-size: 12px; }
-.legend span { display: inline-block; padding: 2px 8px; margin: 2px; border-radius: 4px; }
+/* Opened details float over the grid: the row keeps its height and the page its width. */
+details > .more { position: absolute; z-index: 3; left: 0; top: 100%; width: min(420px, 80vw); max-height: 60vh; overflow: auto;
+  background: #fff; border: 1px solid #c5c9d3; border-radius: 4px; padding: 6px 8px; box-shadow: 0 4px 14px rgba(0,0,0,.18); font-size: 12px; }
+.grid td:last-child details > .more { left: auto; right: 0; }
+details ul { margin: 2px 0; padding-left: 16px; }
+dl.legend { display: grid; grid-template-columns: max-content 1fr; gap: 3px 10px; margin: 8px 0 16px; font-size: 13px; }
+dl.legend dt { padding: 0 8px; border-radius: 4px; font-weight: 700; } dl.legend dd { margin: 0; }
+.bars { display: grid; grid-template-columns: max-content 1fr; gap: 4px 10px; align-items: center; margin: 8px 0 16px; font-size: 13px; }
+.bar { display: flex; height: 20px; border-radius: 4px; overflow: hidden; }
+.bar span { display: block; height: 100%; font-size: 11px; line-height: 20px; text-align: center; overflow: hidden; white-space: nowrap; }
+.filter { margin: 8px 0; font-size: 13px; }
+/* "only rows where the models differ": pure CSS, no script. */
+#differ:checked ~ table.grid tr.same { display: none; }
 footer { margin-top: 16px; color: #555; font-size: 12px; }
 "#;
 
@@ -78,7 +90,7 @@ fn cell(o: &Outcome, mismatches: &[String], why: &str, show_progress: bool) -> S
     }
     let mark = if mismatches.is_empty() { "" } else { " mismatch" };
     format!(
-        "<td class=\"{}{mark}\"><span class=\"verdict\">{}</span> <span class=\"fact\">{}{}</span><details><summary>details</summary>{detail}</details></td>",
+        "<td class=\"{}{mark}\"><span class=\"verdict\">{}</span> <span class=\"fact\">{}{}</span><details><summary>details</summary><div class=\"more\">{detail}</div></details></td>",
         class(o.verdict),
         o.verdict,
         esc(&super::table::cell_fact(o)),
@@ -87,6 +99,29 @@ fn cell(o: &Outcome, mismatches: &[String], why: &str, show_progress: bool) -> S
             _ => String::new(),
         }
     )
+}
+
+/// Per model, a bar of its verdicts: one segment per verdict, as wide as
+/// its share of the scenarios.
+fn summary_bars(report: &Report) -> String {
+    let mut out = String::from("<div class=\"bars\">");
+    for (i, m) in report.models.iter().enumerate() {
+        let total = report.scenarios.len().max(1);
+        out.push_str(&format!("<b>{}</b><div class=\"bar\">", m.name));
+        for v in Verdict::ALL {
+            let n = report.scenarios.iter().filter(|row| row.outcomes[i].verdict == v).count();
+            if n > 0 {
+                out.push_str(&format!(
+                    "<span class=\"{}\" style=\"width:{:.2}%\" title=\"{n} {v}\">{n} {v}</span>",
+                    class(v),
+                    100.0 * n as f64 / total as f64
+                ));
+            }
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+    out
 }
 
 pub fn render(report: &Report) -> String {
@@ -104,21 +139,32 @@ pub fn render(report: &Report) -> String {
         esc(&report.faultbox_version)
     ));
     out.push_str("<ul class=\"headline\">");
-    for line in headline(report) {
-        out.push_str(&format!("<li>{}</li>", esc(&line)));
+    let differ = super::mismatched(report);
+    for (k, line) in headline(report).into_iter().enumerate() {
+        let class = if k == 0 && !differ.is_empty() { " class=\"differs\"" } else { "" };
+        out.push_str(&format!("<li{class}>{}</li>", esc(&line)));
     }
-    out.push_str("</ul><div class=\"legend\">");
+    out.push_str("</ul>");
+    out.push_str(&summary_bars(report));
+    out.push_str("<dl class=\"legend\">");
     for v in Verdict::ALL {
-        out.push_str(&format!("<span class=\"{}\">{v}</span>", class(v)));
+        out.push_str(&format!("<dt class=\"{}\">{v}</dt><dd>{}</dd>", class(v), esc(super::verdict_meaning(v))));
     }
-    out.push_str("</div><table class=\"grid\"><thead><tr><th>scenario</th><th>category</th>");
+    out.push_str("</dl>");
+    out.push_str(
+        "<input type=\"checkbox\" id=\"differ\"><label class=\"filter\" for=\"differ\"> only the rows where the models differ</label>",
+    );
+    out.push_str("<table class=\"grid\"><thead><tr><th class=\"name\">scenario</th><th class=\"cat\">category</th>");
     for m in &report.models {
         out.push_str(&format!("<th title=\"{}\">{}</th>", esc(&m.description), m.name));
     }
     out.push_str("</tr></thead><tbody>");
     for row in &report.scenarios {
+        let same = row.outcomes.iter().all(|r| r.verdict == row.outcomes[0].verdict);
         out.push_str(&format!(
-            "<tr><td class=\"name\" title=\"{}\">{}</td><td class=\"cat\">{}</td>",
+            "<tr id=\"{}\"{}><td class=\"name\" title=\"{}\">{}</td><td class=\"cat\">{}</td>",
+            esc(&row.name),
+            if same { " class=\"same\"" } else { "" },
             esc(&row.summary),
             esc(&row.name),
             esc(&row.category)

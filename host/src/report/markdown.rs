@@ -82,9 +82,10 @@ pub fn render(report: &Report) -> String {
     out.push_str("\nModels: ");
     let models: Vec<String> = report.models.iter().map(|m| format!("`{}` = {}", m.name, m.description)).collect();
     out.push_str(&models.join("; "));
-    out.push_str(".\n\nVerdicts: **ok** completed, no fault; **recovered** fault detected, host alive, same context still works; \
-**contained** host alive, context unusable; **killed** stopped from outside at its deadline; **crashed** the hosting process died; \
-**undetected** the fault went unnoticed; **n/a** the model cannot run it.\n");
+    out.push_str(".\n\nVerdicts: ");
+    let legend: Vec<String> = Verdict::ALL.iter().map(|v| format!("**{v}** {}", super::verdict_meaning(*v))).collect();
+    out.push_str(&legend.join("; "));
+    out.push_str(".\n");
     out.push_str(&format!("\nLimits: {}.\n", super::limits_note(report)));
     if !report.wasm_profile.is_empty() {
         out.push_str(&format!("\nWebAssembly features: {}.\n", escape(&report.wasm_profile.join("; "))));

@@ -255,11 +255,43 @@ pub fn json_schema() -> String {
     serde_json::to_string_pretty(&schema).expect("schemas serialize") + "\n"
 }
 
+/// What a verdict means, for the legends of every rendering.
+pub fn verdict_meaning(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "no fault intended, none observed: the run completed",
+        Verdict::Recovered => "the fault was detected, the host survived, and the same execution context still works",
+        Verdict::Contained => "detected, host survived, but the execution context is unusable",
+        Verdict::Failed => "a correct program the model could not run: no fault intended, yet the model stopped it with one",
+        Verdict::Killed => "the run did not end by itself and was stopped from outside",
+        Verdict::Crashed => "the hosting process died (the native child, or the wasm worker)",
+        Verdict::Undetected => "the guest committed a fault and the model did not notice",
+        Verdict::NotApplicable => "the model cannot run the scenario",
+    }
+}
+
+/// The outcomes that differ from their manifest, as `scenario / model`.
+pub fn mismatched(report: &Report) -> Vec<String> {
+    report
+        .scenarios
+        .iter()
+        .flat_map(|row| row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| format!("{} / {}", row.name, r.model)))
+        .collect()
+}
+
 /// The headline summary, one sentence per line: what in-process recovery
 /// caught, what each wasm host survived, what each model missed. Counts are
 /// over the scenarios that commit a fault.
 pub fn headline(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
+    let differ = mismatched(report);
+    if !differ.is_empty() {
+        lines.push(format!(
+            "{} from {}: {}",
+            if differ.len() == 1 { "1 outcome differs".to_string() } else { format!("{} outcomes differ", differ.len()) },
+            if differ.len() == 1 { "its manifest" } else { "their manifests" },
+            differ.join(", ")
+        ));
+    }
     for (i, m) in report.models.iter().enumerate() {
         let faults: Vec<&Outcome> = report
             .scenarios
@@ -291,7 +323,7 @@ pub fn headline(report: &Report) -> Vec<String> {
     }
     for m in &report.summary.per_model {
         if !m.undetected.is_empty() {
-            lines.push(format!("{} failed to detect: {}", m.model, m.undetected.join(", ")));
+            lines.push(format!("{} did not detect: {}", m.model, m.undetected.join(", ")));
         }
     }
     lines
