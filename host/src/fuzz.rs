@@ -213,9 +213,11 @@ pub fn run_one(supervisor: &Supervisor, s: &FuzzSettings, index: u64, module: Ve
         timeout_ms: s.timeout_ms,
         max_calls: s.max_calls,
     };
-    // The module's own deadline: instantiation and every call, plus the
-    // compile; the worker is declared hung well after it.
-    let deadline_us = (s.timeout_ms * (s.max_calls as u64 + 1) + 5_000) * 1000;
+    // The module's own deadline: instantiation and every call, each under
+    // a CPU budget whose wall-clock backstop is the most it may take, plus
+    // the compile; the worker is declared hung well after it.
+    let per_step = crate::limits::wall_backstop(Duration::from_millis(s.timeout_ms));
+    let deadline_us = (per_step * (s.max_calls + 1) + Duration::from_secs(5)).as_micros() as u64;
     let kind = WorkerKind::Wasm(s.model);
     let answer = supervisor.pool().call(kind, &Request::Fuzz(request.clone()), Duration::from_micros(deadline_us * 2));
     let module = request.module;
@@ -277,27 +279,38 @@ impl FuzzSummary {
     }
 
     pub fn text(&self) -> String {
-        let classes: Vec<String> = self.classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        // A `timeout` here is fuel running out (out_of_fuel), not the clock.
+        let classes: Vec<String> = self
+            .classes
+            .iter()
+            .map(|(c, n)| if c == "timeout" { format!("{c} {n} (fuel spent)") } else { format!("{c} {n}") })
+            .collect();
         let traps: Vec<String> = self.trap_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let steps: u64 = self.classes.values().sum();
         let mut out = format!(
-            "fuzz: {} random modules (seed {}) in {}, {:.1} s: {} instantiated, {} calls\n\
-             outcomes (instantiations and calls): {}\n\
-             trap codes: {}\n\
+            "fuzz: {} (seed {}) in {}, {:.1} s\n  \
+             {} instantiated, {} trapped while instantiating (start function or segment initialisation)\n  \
+             {} into the instantiated modules\n  \
+             fault classes over the {} (instantiations and calls): {}\n  \
+             trap codes: {}\n  \
              workers lost: {}\n",
-            self.modules,
+            plural(self.modules, "random module", "random modules"),
             self.seed,
             self.model,
             self.seconds,
             self.instantiated,
-            self.calls,
-            classes.join(", "),
-            traps.join(", "),
+            self.modules - self.instantiated.min(self.modules),
+            plural(self.calls, "call", "calls"),
+            plural(steps, "step", "steps"),
+            if classes.is_empty() { "none".to_string() } else { classes.join(", ") },
+            if traps.is_empty() { "none".to_string() } else { traps.join(", ") },
             self.workers_lost
         );
         if self.rule_breakers.is_empty() {
-            out.push_str("every run ended classified, no worker died, no run passed its deadline\n");
+            out.push_str("every step ended classified, no worker died, and no module ran past its wall-clock deadline\n");
         } else {
-            out.push_str(&format!("{} module(s) broke a rule:\n", self.rule_breakers.len()));
+            out.push_str(&format!("{} broke a rule:\n", if self.rule_breakers.len() == 1 { "1 module".to_string() } else { format!("{} modules", self.rule_breakers.len()) }));
             for b in &self.rule_breakers {
                 let saved = b.saved.as_ref().map(|p| format!(" (saved as {})", p.display())).unwrap_or_default();
                 out.push_str(&format!("  module {}: {}{saved}\n", b.index, b.broken.join("; ")));

@@ -49,7 +49,9 @@ impl ResourceLimiter for Limiter {
         }
         if self.refused.len() < 8 {
             self.refused.push(format!(
-                "memory.grow from {} to {} refused by the store limit ({} MiB)",
+                // wasmtime asks the same question for linear memory and
+                // for the GC heap, and does not say which is growing.
+                "growth of a memory (linear memory or the GC heap) from {} to {} refused by the store limit ({} MiB)",
                 human_bytes(current),
                 human_bytes(desired),
                 self.memory_bytes >> 20
