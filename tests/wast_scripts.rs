@@ -21,7 +21,8 @@ fn wast(args: &[&str]) -> (i32, serde_json::Value, String) {
 fn observed_at(report: &serde_json::Value, line: u64) -> String {
     let d = report["files"][0]["directives"].as_array().unwrap().iter().find(|d| d["line"] == line);
     let d = d.unwrap_or_else(|| panic!("no directive at line {line}: {report:#}"));
-    d["observed"]["Trapped"]["trap"].as_str().unwrap_or_else(|| panic!("line {line}: {d:#}")).to_string()
+    assert_eq!(d["observed"]["kind"], "trapped", "line {line}: {d:#}");
+    d["observed"]["trap"].as_str().unwrap_or_else(|| panic!("line {line}: {d:#}")).to_string()
 }
 
 #[test]
@@ -136,7 +137,8 @@ fn a_wrong_expectation_is_a_disagreement_and_exit_1() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 1);
     assert_eq!(report["disagree"], 2, "{report:#}");
-    let observed = &report["files"][0]["directives"][0]["observed"]["Trapped"]["trap"];
-    assert_eq!(observed, "integer_division_by_zero");
-    assert_eq!(report["files"][0]["directives"][1]["observed"], "Returned");
+    let observed = &report["files"][0]["directives"][0]["observed"];
+    assert_eq!(observed["kind"], "trapped", "snake_case kinds, as in the compare report");
+    assert_eq!(observed["trap"], "integer_division_by_zero");
+    assert_eq!(report["files"][0]["directives"][1]["observed"], serde_json::json!({"kind": "returned"}));
 }

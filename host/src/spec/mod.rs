@@ -22,8 +22,10 @@ pub struct WastRequest {
     pub timeout_ms: u64,
 }
 
-/// What one trap directive did.
+/// What one trap directive did. Written as the report's `Ending` is: a
+/// snake_case `kind` beside its fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Observed {
     /// Execution trapped with this code.
     Trapped { trap: TrapCode, message: String },
