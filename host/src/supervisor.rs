@@ -19,12 +19,22 @@ const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
 pub struct Supervisor {
     pool: WorkerPool,
+    /// Let native children print Rust's full panic backtraces
+    /// (`run --native-backtrace`): off by default, it costs the guest's
+    /// abort path ~150 ms of symbolization.
+    native_backtrace: bool,
 }
 
 impl Supervisor {
     /// `exe` is the faultbox binary whose `worker` subcommand runs workers.
     pub fn new(exe: PathBuf) -> Supervisor {
-        Supervisor { pool: WorkerPool::new(exe) }
+        Supervisor { pool: WorkerPool::new(exe), native_backtrace: false }
+    }
+
+    /// Native children print full panic backtraces.
+    pub fn with_native_backtrace(mut self, on: bool) -> Supervisor {
+        self.native_backtrace = on;
+        self
     }
 
     /// The supervisor of the running faultbox binary.
@@ -76,7 +86,11 @@ impl Supervisor {
         // times: the instantiation, the call, the health check on the same
         // instance and the one on a fresh instance.
         let deadline = s.limits.wall_backstop() * 4 + ANSWER_GRACE;
-        let answer = self.pool.call(WorkerKind::for_model(model), &Self::request(s, model), deadline)?;
+        let mut request = Self::request(s, model);
+        if let Request::Native(native) = &mut request {
+            native.backtrace = self.native_backtrace;
+        }
+        let answer = self.pool.call(WorkerKind::for_model(model), &request, deadline)?;
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
