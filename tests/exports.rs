@@ -251,3 +251,35 @@ fn a_manifest_mismatch_is_named_in_the_headline_of_every_rendering() {
     let table = ok(&args);
     assert!(table.contains("(!) 1 outcome differs from its manifest:"), "{table}");
 }
+
+/// A bench report whose every configuration took `median_us` per cycle.
+fn fake_baseline(dir: &Scratch, median_us: f64) -> String {
+    let names = ["wasm", "wasm-explicit", "wasm-pulley", "native", "native-fork-exec", "native-floor"];
+    let configurations: Vec<Value> =
+        names.iter().map(|n| serde_json::json!({"name": n, "cycle": {"median_us": median_us}})).collect();
+    let path = dir.file(&format!("baseline-{median_us}.json"), &serde_json::json!({ "configurations": configurations }).to_string());
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn bench_exits_1_when_slower_than_its_baseline() {
+    let dir = Scratch::new("bench-baseline");
+    let export = dir.0.join("bench.json");
+    let fast = fake_baseline(&dir, 0.001);
+    let (code, _, err) = faultbox(&["bench", "--iterations", "20", "--baseline", &fast, "--export-json", export.to_str().unwrap()]);
+    assert_eq!(code, 1, "no cycle takes a nanosecond: {err}");
+    assert!(err.contains("slower than the baseline"), "{err}");
+    // The export is itself a baseline; a slow one is met.
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert!(exported["configurations"][0]["cycle"]["median_us"].is_f64(), "{exported:#}");
+    let slow = fake_baseline(&dir, 1e9);
+    let (code, _, err) = faultbox(&["bench", "--iterations", "20", "--baseline", &slow]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn soak_exits_by_its_growth_threshold() {
+    let (code, _, err) = faultbox(&["soak", "--cycles", "2000", "--max-growth", "10000"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("within the --max-growth of 10000%"), "{err}");
+}

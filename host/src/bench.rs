@@ -254,6 +254,25 @@ pub struct BenchReport {
     pub targets: Vec<Target>,
 }
 
+/// The configurations whose median cycle is more than `max_percent`
+/// slower than in `baseline` (name → median µs), one line each.
+pub fn regressions(report: &BenchReport, baseline: &BTreeMap<String, f64>, max_percent: f64) -> Vec<String> {
+    report
+        .configurations
+        .iter()
+        .filter_map(|c| {
+            let before = *baseline.get(&c.name)?;
+            let slower = 100.0 * (c.cycle.median_us - before) / before.max(f64::MIN_POSITIVE);
+            (slower > max_percent).then(|| {
+                format!(
+                    "{}: median cycle {:.1} µs, {slower:.0}% slower than the baseline's {before:.1} µs (tolerated: {max_percent}%)",
+                    c.name, c.cycle.median_us
+                )
+            })
+        })
+        .collect()
+}
+
 fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
     parts.iter().map(|(k, v)| (k.clone(), Stats::of(v).median_us)).collect()
 }

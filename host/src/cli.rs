@@ -226,6 +226,13 @@ pub struct BenchArgs {
     /// Also write the report as JSON to FILE (the same run as stdout's).
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<PathBuf>,
+    /// A earlier report (`--export-json`) to compare with: exit 1 when a
+    /// configuration's median cycle is more than --max-regression slower.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the slowdown tolerated, in percent.
+    #[arg(long, default_value_t = 25, value_name = "PCT", requires = "baseline", value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub max_regression: u32,
     /// Parallel jobs for the timed full compare (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
@@ -250,6 +257,10 @@ pub struct SoakArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,
+    /// Exit with 1 when the worker's resident set grew by more than PCT
+    /// percent after warm-up.
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub max_growth: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -555,6 +566,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let s = scenario(&catalog, &args.scenario)?;
             cycles_by_itself(s)?;
             let exports = Exports::open(&[(args.export_json.as_deref(), ExportFormat::Json)])?;
+            let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -565,7 +577,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             let json = serde_json::to_string_pretty(&report)? + "\n";
             exports.write(|_| json.clone())?;
-            Ok(0)
+            let Some(baseline) = baseline else { return Ok(0) };
+            let slower = crate::bench::regressions(&report, &baseline, args.max_regression as f64);
+            for line in &slower {
+                eprintln!("bench: {line}");
+            }
+            if slower.is_empty() {
+                eprintln!("bench: no configuration is more than {}% slower than the baseline", args.max_regression);
+            }
+            Ok(if slower.is_empty() { 0 } else { 1 })
         }
         Command::Schema => {
             print!("{}", report::json_schema());
@@ -585,6 +605,24 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Worker { .. } => unreachable!("handled before"),
     }
+}
+
+/// Per configuration, the baseline's median cycle in µs, from a report
+/// that `bench --export-json` (or `--format json`) wrote.
+fn read_baseline(path: &std::path::Path) -> Result<std::collections::BTreeMap<String, f64>, BadInput> {
+    let bytes = crate::error::read_input(path)?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| BadInput::in_file(path, format!("not a bench report: {e}")))?;
+    let medians: std::collections::BTreeMap<String, f64> = json["configurations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["cycle"]["median_us"].as_f64()?)))
+        .collect();
+    if medians.is_empty() {
+        return Err(BadInput::in_file(path, "not a bench report: no configurations with a median cycle"));
+    }
+    Ok(medians)
 }
 
 #[derive(Clone, Copy)]
@@ -735,7 +773,14 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
         RunFormat::Table => print!("{}", report.text(&s.name)),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
-    Ok(0)
+    let Some(max) = args.max_growth else { return Ok(0) };
+    let over = report.growth_percent > max as f64;
+    eprintln!(
+        "soak: RSS grew {:.1}% after warm-up, {} the --max-growth of {max}%",
+        report.growth_percent,
+        if over { "more than" } else { "within" }
+    );
+    Ok(if over { 1 } else { 0 })
 }
 
 /// Reads saved modules for `fuzz --replay`.
