@@ -77,3 +77,23 @@ fn box_lines_need_a_utf8_locale_and_a_terminal_that_is_not_dumb() {
     assert!(!boxed(&faultbox(&args, &[("TERM", "dumb")])), "TERM=dumb");
     assert!(!boxed(&faultbox(&args, &[("LC_ALL", "POSIX")])), "LC_ALL decides before LANG");
 }
+
+#[test]
+fn the_readme_excerpt_fits_100_columns_and_the_readme_defines_every_verdict() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("An excerpt of `compare`").expect("the excerpt");
+    let block = readme[start..].split("```").nth(1).expect("its code block");
+    assert!(block.contains("bounded_deep_recursion"), "{block}");
+    for line in block.lines() {
+        assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let verdicts = schema["$defs"]["Verdict"]["oneOf"].as_array().expect("verdicts in the schema");
+    for v in verdicts {
+        let name = v["const"].as_str().or_else(|| v["enum"][0].as_str()).unwrap();
+        assert!(readme.contains(&format!("| `{name}` |")), "the README's verdict table lacks `{name}`");
+    }
+}
