@@ -55,7 +55,7 @@ why = "nothing faults"
 fn list_with(name: &str, text: &str) -> (Scratch, Run) {
     let dir = Scratch::new(name);
     dir.file("case.toml", text);
-    let run = faultbox(&["list", "--scenarios", dir.path()]);
+    let run = faultbox(&["list", "--check", "--scenarios", dir.path()]);
     (dir, run)
 }
 
@@ -96,7 +96,7 @@ fn scenarios_dir() -> &'static Path {
 
 #[test]
 fn the_shipped_catalog_loads() {
-    let run = faultbox(&["list", "--scenarios", scenarios_dir().to_str().unwrap()]);
+    let run = faultbox(&["list", "--check", "--scenarios", scenarios_dir().to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -184,13 +184,13 @@ fn manifest_without_a_why() {
 fn manifest_with_a_name_that_is_not_an_identifier() {
     let dir = Scratch::new("name");
     dir.file("Bad-Name.toml", GOOD);
-    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    let run = faultbox(&["list", "--check", "--scenarios", dir.0.to_str().unwrap()]);
     assert_bad(&run, &["Bad-Name.toml", "lowercase letters, digits and `_`"]);
 }
 
 #[test]
 fn scenario_directory_that_does_not_exist() {
-    let run = faultbox(&["list", "--scenarios", "/nonexistent/faultbox-scenarios"]);
+    let run = faultbox(&["list", "--check", "--scenarios", "/nonexistent/faultbox-scenarios"]);
     assert_bad(&run, &["/nonexistent/faultbox-scenarios", "cannot read the scenario directory"]);
 }
 
@@ -204,7 +204,7 @@ fn wat_case(name: &str, wat: &str) -> (Scratch, Run) {
         .replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"guest.wat\"")
         .replacen("[expect.native]\nverdict = \"ok\"", "[expect.native]\nverdict = \"n/a\"", 1);
     dir.file("case.toml", &manifest);
-    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    let run = faultbox(&["list", "--check", "--scenarios", dir.0.to_str().unwrap()]);
     (dir, run)
 }
 
@@ -250,7 +250,7 @@ fn wat_guest_that_is_invalid() {
 fn manifest_pointing_at_a_missing_wat_file() {
     let dir = Scratch::new("missing-wat");
     dir.file("case.toml", &GOOD.replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"nowhere.wat\""));
-    let run = faultbox(&["list", "--scenarios", dir.0.to_str().unwrap()]);
+    let run = faultbox(&["list", "--check", "--scenarios", dir.0.to_str().unwrap()]);
     assert_bad(&run, &["nowhere.wat", "cannot read"]);
 }
 
@@ -295,6 +295,19 @@ fn a_misspelt_subcommand_or_flag_gets_a_suggestion() {
 fn an_unknown_format_lists_the_allowed_values() {
     assert_usage(&faultbox(&["compare", "--format", "xml"]), &["possible values: table, json, markdown, html"]);
     assert_usage(&faultbox(&["run", "clean_run", "--format", "xml"]), &["possible values: table, json"]);
+}
+
+#[test]
+fn list_shows_what_loads_and_names_each_manifest_that_does_not() {
+    let dir = Scratch::new("half-written");
+    dir.file("good.toml", GOOD);
+    dir.file("broken.toml", &GOOD.replace("category = \"control\"", "category = \"misc\""));
+    let out = Command::new(FAULTBOX).args(["list", "--scenarios", dir.path()]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.contains("good") && stdout.contains("1 scenario in"), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not listed:") && stderr.contains("broken.toml") && stderr.contains("misc"), "{stderr}");
 }
 
 #[test]

@@ -97,3 +97,29 @@ fn the_readme_excerpt_fits_100_columns_and_the_readme_defines_every_verdict() {
         assert!(readme.contains(&format!("| `{name}` |")), "the README's verdict table lacks `{name}`");
     }
 }
+
+/// Scenarios are a folder of their own: a copy of it, put anywhere, loads
+/// and runs, `.wat` guests included.
+#[test]
+fn a_copy_of_the_scenarios_folder_runs_elsewhere() {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("faultbox-test-{}-copied-catalog", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")), &dir.join("elsewhere"));
+    let catalog = dir.join("elsewhere");
+    let list = faultbox(&["list", "--scenarios", catalog.to_str().unwrap()], &[]);
+    let run = faultbox(&["run", "gc_bad_cast", "--model", "wasm", "--check", "--scenarios", catalog.to_str().unwrap()], &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(list.contains("gc_bad_cast") && list.contains("indirect_call_null"), "{list}");
+    assert!(run.contains("recovered"), "{run}");
+}

@@ -90,6 +90,11 @@ pub enum Command {
         /// columns when stdout is not one).
         #[arg(long)]
         wide: bool,
+        /// Check every manifest: the first that does not load is the error
+        /// (exit 2). Without it, list shows what loads, names each manifest
+        /// that does not, and exits 1 if there is one.
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         catalog: CatalogArg,
     },
@@ -451,8 +456,12 @@ fn stop_workers_on_interrupt() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
-        Command::List { format, wide, catalog } => {
-            let catalog = catalog.load()?;
+        Command::List { format, wide, check, catalog } => {
+            let (catalog, broken) = if *check {
+                (catalog.load()?, Vec::new())
+            } else {
+                Catalog::load_each(&catalog.scenarios.clone().unwrap_or_else(Catalog::default_dir))?
+            };
             match format {
                 ListFormat::Table => report::term::print(&report::catalog_table(&catalog, report::Layout::for_stdout(*wide)))?,
                 ListFormat::Json => {
@@ -471,7 +480,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("{}", serde_json::to_string_pretty(&items)?);
                 }
             }
-            Ok(0)
+            for bad in &broken {
+                eprintln!("faultbox: not listed: {bad}");
+            }
+            Ok(if broken.is_empty() { 0 } else { 1 })
         }
         Command::Compare(args) => {
             let catalog = args.catalog.load()?;

@@ -259,6 +259,17 @@ impl Catalog {
 
     /// Loads every `*.toml` in `dir`. The first bad manifest is the error.
     pub fn load(dir: &Path) -> Result<Catalog, BadInput> {
+        let (catalog, mut broken) = Catalog::load_each(dir)?;
+        if !broken.is_empty() {
+            return Err(broken.remove(0));
+        }
+        Ok(catalog)
+    }
+
+    /// Loads every `*.toml` in `dir` that loads, and says what is wrong
+    /// with each of the others: `list` shows the catalog even while one
+    /// manifest is half-written.
+    pub fn load_each(dir: &Path) -> Result<(Catalog, Vec<BadInput>), BadInput> {
         let entries = std::fs::read_dir(dir)
             .map_err(|e| BadInput::in_file(dir, format!("cannot read the scenario directory: {e}")))?;
         let mut paths: Vec<PathBuf> = entries
@@ -269,9 +280,15 @@ impl Catalog {
         if paths.is_empty() {
             return Err(BadInput::in_file(dir, "no scenario manifests (*.toml) here"));
         }
-        let mut scenarios = paths.iter().map(|p| Scenario::load(p)).collect::<Result<Vec<_>, _>>()?;
+        let (mut scenarios, mut broken) = (Vec::new(), Vec::new());
+        for p in &paths {
+            match Scenario::load(p) {
+                Ok(s) => scenarios.push(s),
+                Err(e) => broken.push(e),
+            }
+        }
         scenarios.sort_by(|a, b| (a.category, &a.name).cmp(&(b.category, &b.name)));
-        Ok(Catalog { dir: dir.to_path_buf(), scenarios })
+        Ok((Catalog { dir: dir.to_path_buf(), scenarios }, broken))
     }
 
     pub fn get(&self, name: &str) -> Result<&Scenario, BadInput> {
