@@ -217,6 +217,20 @@ fn a_good_wat_guest_loads() {
 }
 
 #[test]
+fn a_wat_guest_without_a_health_check_is_named_when_it_loads() {
+    let (_d, run) = wat_case("no-health", GOOD_WAT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("guest.wat: no `fb_health` export"), "{}", run.stderr);
+    let healthy = GOOD_WAT.replace(
+        "(local.get 0))",
+        "(local.get 0)) (func (export \"fb_health\") (result i64) (i64.const 0x600DF00D))",
+    );
+    let (_d, run) = wat_case("health", &healthy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("fb_health"), "{}", run.stderr);
+}
+
+#[test]
 fn wat_guest_that_does_not_parse() {
     let (_d, run) = wat_case("bad-wat", "(module\n  (func (export \"fb_case\") (param i64) (result i64)\n    (i64.frobnicate)))");
     assert_bad(&run, &["guest.wat:3:", "unknown operator"]);

@@ -59,7 +59,32 @@ pub struct CatalogArg {
 
 impl CatalogArg {
     fn load(&self) -> Result<Catalog, BadInput> {
-        Catalog::load(&self.scenarios.clone().unwrap_or_else(Catalog::default_dir))
+        let catalog = Catalog::load(&self.scenarios.clone().unwrap_or_else(Catalog::default_dir))?;
+        note_unchecked_guests(&catalog);
+        Ok(catalog)
+    }
+}
+
+/// A wat guest without `fb_health` cannot have its instance checked after
+/// a fault, so its traps read `contained` and its reuse `not_checked`:
+/// said when the manifest loads rather than left to be puzzled out of the
+/// table.
+fn note_unchecked_guests(catalog: &Catalog) {
+    for s in &catalog.scenarios {
+        let (crate::scenario::Guest::Wat { path, .. }, Some(bytes)) = (&s.guest, s.wat_module()) else { continue };
+        let exports_health = wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
+            Ok(wasmparser::Payload::ExportSection(exports)) => {
+                exports.into_iter().flatten().any(|e| e.name == crate::wasm::HEALTH_EXPORT)
+            }
+            _ => false,
+        });
+        if !exports_health {
+            eprintln!(
+                "faultbox: note: {}: no `{}` export, so the instance cannot be checked after a fault (reuse not_checked, a trap reads contained)",
+                path.display(),
+                crate::wasm::HEALTH_EXPORT
+            );
+        }
     }
 }
 
@@ -462,6 +487,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 Catalog::load_each(&catalog.scenarios.clone().unwrap_or_else(Catalog::default_dir))?
             };
+            if !*check {
+                note_unchecked_guests(&catalog);
+            }
             match format {
                 ListFormat::Table => report::term::print(&report::catalog_table(&catalog, report::Layout::for_stdout(*wide)))?,
                 ListFormat::Json => {
