@@ -174,7 +174,7 @@ fn modules_no_engine_can_take_are_rejected_at_load() {
     ] {
         let dir = Scratch::new(&format!("refused-{what}"));
         wat_scenario(&dir, "x", module);
-        let out = faultbox(&["list", "--scenarios", dir.path()], &[]);
+        let out = faultbox(&["compare", "--model", "wasm", "--scenarios", dir.path()], &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
@@ -356,23 +356,33 @@ fn an_inherited_ignored_signal_stays_ignored() {
 
 /// Runs faultbox, which must end within `secs`, and returns its output.
 fn within(secs: u64, args: &[&str]) -> Output {
-    let mut child = Command::new(FAULTBOX)
+    let child = Command::new(FAULTBOX)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let until = Instant::now() + Duration::from_secs(secs);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("faultbox {args:?} did not end within {secs} s");
+    let pid = child.id() as i32;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    // The output is drained as it comes (a full pipe would stall faultbox);
+    // a watchdog kills it at the limit.
+    let watchdog = std::thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            if Instant::now() > until {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+        false
+    });
+    let out = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(!watchdog.join().unwrap(), "faultbox {args:?} did not end within {secs} s");
+    out
 }
 
 fn assert_one_line_bad_input(out: &Output, needle: &str) {
@@ -398,10 +408,10 @@ fn special_files_are_refused_not_read() {
         wat_scenario(&cat, "x", &returning("x", 1));
         std::fs::remove_file(cat.0.join("x.wat")).unwrap();
         std::os::unix::fs::symlink(target, cat.0.join("x.wat")).unwrap();
-        assert_one_line_bad_input(&within(10, &["list", "--scenarios", cat.path()]), "x.wat");
+        assert_one_line_bad_input(&within(10, &["compare", "--model", "wasm", "--scenarios", cat.path()]), "x.wat");
         let cat = Scratch::new("special-manifest");
         std::os::unix::fs::symlink(target, cat.0.join("y.toml")).unwrap();
-        assert_one_line_bad_input(&within(10, &["list", "--scenarios", cat.path()]), "y.toml");
+        assert_one_line_bad_input(&within(10, &["compare", "--model", "wasm", "--scenarios", cat.path()]), "y.toml");
     }
 }
 
@@ -488,7 +498,7 @@ fn control_characters_are_escaped_in_terminal_output() {
     std::fs::write(dir.0.join("title.toml"), manifest.replace("summary = \"title\"", "summary = \"t\\u001b]0;owned\\u0007\"")).unwrap();
     for args in [
         vec!["run", "title", "--scenarios", dir.path(), "--model", "wasm"],
-        vec!["list", "--scenarios", dir.path()],
+        vec!["compare", "--model", "wasm", "--scenarios", dir.path()],
         vec!["explain", "title", "--scenarios", dir.path()],
     ] {
         let out = faultbox(&args, &[]);
@@ -527,5 +537,95 @@ fn a_looping_start_in_assert_unlinkable_meets_the_deadline() {
          (module (func (export \"g\") unreachable))\n(assert_trap (invoke \"g\") \"unreachable\")\n",
     );
     let out = within(40, &["wast", f.to_str().unwrap(), "--model", "wasm"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Whether the script then agrees is wast's business (the module does
+    // link); that the run ended, with the rest of the script run, is this
+    // test's.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{text}");
+    assert!(text.contains("1 assert_trap"), "{text}");
+}
+
+/// Point 16: the smaller ones.
+#[test]
+fn small_things_are_said_right() {
+    // A long summary does not make `list` quadratic.
+    let dir = Scratch::new("long-summary");
+    let long = "x".repeat(1 << 20);
+    dir.file(
+        "long.toml",
+        &format!(
+            "summary = \"{long}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest]\nentry = \"clean_run\"\n\
+             [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.native]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n"
+        ),
+    );
+    let t0 = Instant::now();
+    let out = within(30, &["list", "--scenarios", dir.path()]);
+    assert!(out.status.success());
+    assert!(t0.elapsed() < Duration::from_secs(5), "list took {:?}", t0.elapsed());
+
+    // A wrongly typed fb_health is bad input, not "missing".
+    let dir = Scratch::new("health-type");
+    wat_scenario(
+        &dir,
+        "h",
+        "(module (func (export \"fb_h\") (param i64) (result i64) (i64.const 0)) (func (export \"fb_health\") (result i32) (i32.const 0)))",
+    );
+    let out = faultbox(&["compare", "--model", "wasm", "--scenarios", dir.path()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("fb_health") && err.contains("(result i64)"), "{err}");
+
+    // `[[expect.wasm]]` says what is wrong.
+    let dir = Scratch::new("expect-array");
+    wat_scenario(&dir, "e", &returning("e", 1));
+    let m = std::fs::read_to_string(dir.0.join("e.toml")).unwrap().replace("[expect.wasm]", "[[expect.wasm]]");
+    std::fs::write(dir.0.join("e.toml"), m).unwrap();
+    let out = faultbox(&["compare", "--model", "wasm", "--scenarios", dir.path()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`[expect.wasm]`") && err.contains("e.toml:7"), "{err}");
+
+    // `--cycles 0` names a readable range.
+    let out = faultbox(&["soak", "--cycles", "0"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("18446744073709551615"), "{err}");
+
+    // A replay is not "random modules (seed 0)".
+    let dir = Scratch::new("replay-header");
+    std::fs::write(dir.0.join("m.wasm"), EXPORTS_F).unwrap();
+    let out = within(60, &["fuzz", "--replay", dir.path()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 saved module (replayed)") && !text.contains("seed"), "{text}");
+}
+
+/// `(module (func (export "f")))` as a binary: faultbox has no wat2wasm.
+const EXPORTS_F: &[u8] = &[
+    0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, b'f', 0, 0, 10, 4, 1, 2, 0, 0x0b,
+];
+
+/// Point 10: a guest that declares a large memory and touches one byte
+/// keeps the worker small: the reuse check copies touched pages only.
+#[test]
+fn a_declared_but_untouched_memory_is_not_copied() {
+    let dir = Scratch::new("big-memory");
+    // 1 GiB declared (16384 pages), one byte written.
+    wat_scenario(
+        &dir,
+        "big",
+        "(module (memory (export \"memory\") 16384)\n\
+         (func (export \"fb_big\") (param i64) (result i64) (i64.store8 (i32.const 0x1000000) (i64.const 7)) (i64.const 1))\n\
+         (func (export \"fb_health\") (result i64) (i64.const 0)))",
+    );
+    let m = std::fs::read_to_string(dir.0.join("big.toml")).unwrap().replace("[expect.wasm]", "[limits]\nmemory_mib = 1100\n[expect.wasm]");
+    std::fs::write(dir.0.join("big.toml"), m).unwrap();
+    let out = faultbox(&["run", "big", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"], &[]);
+    let o = &outcomes(&out)[0];
+    assert_eq!(o["ending"]["value"], 1, "{o}");
+    // The reuse facts still see the write.
+    assert!(o.to_string().contains("16777216") || o.to_string().contains("memory"), "{o}");
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let peak_mib = usage.ru_maxrss as u64 / 1024;
+    assert!(peak_mib < 400, "a worker reached {peak_mib} MiB for one touched byte");
 }

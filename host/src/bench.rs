@@ -284,7 +284,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             Ok(Message::Bench(samples)) => Ok(samples),
             Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),
             Ok(other) => anyhow::bail!("{kind:?} answered {other:?}"),
-            Err(lost) => anyhow::bail!("{kind:?} worker died during the benchmark: {:?} {}", lost.signal, lost.stderr.tail),
+            Err(lost) => anyhow::bail!("the {} worker died during the benchmark: {}", kind.arg(), lost.summary()),
         }
     };
     let Request::Wasm(w) = Supervisor::request(s, ExecutionModel::Wasm) else { unreachable!() };

@@ -273,7 +273,7 @@ pub struct SoakArgs {
     #[command(flatten)]
     pub catalog: CatalogArg,
     /// Number of cycles (default: 100000).
-    #[arg(long, value_name = "N", conflicts_with = "seconds", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", conflicts_with = "seconds", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     pub cycles: Option<u64>,
     /// Run for this long instead of a number of cycles.
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -807,7 +807,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let report = match supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::worker::protocol::Request::Soak(request), deadline)? {
         Ok(crate::worker::protocol::Message::Soak(r)) => r,
         Ok(other) => anyhow::bail!("the worker answered {other:?}"),
-        Err(lost) => anyhow::bail!("the wasm worker died during the soak: {:?} {}", lost.signal.map(|s| s.name()), lost.stderr.tail),
+        Err(lost) => anyhow::bail!("the wasm worker died during the soak: {}", lost.summary()),
     };
     match args.format {
         RunFormat::Table => print!("{}", report.text(&s.name)),

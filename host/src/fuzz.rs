@@ -166,7 +166,11 @@ pub struct FuzzSettings {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FuzzSummary {
     pub model: String,
+    /// The seed of generated modules; meaningless when `replayed`.
     pub seed: u64,
+    /// The modules were saved ones run again (`--replay`), not generated.
+    #[serde(default)]
+    pub replayed: bool,
     pub modules: u64,
     /// Modules that instantiated (the rest trapped in their start function
     /// or segment initialisation).
@@ -249,7 +253,13 @@ pub fn run(supervisor: &Supervisor, s: &FuzzSettings, replay: &[(PathBuf, Vec<u8
         };
         anyhow::Ok(run_one(supervisor, s, i, module))
     });
-    let mut sum = FuzzSummary { model: s.model.name().into(), seed: s.seed, modules: count, ..Default::default() };
+    let mut sum = FuzzSummary {
+        model: s.model.name().into(),
+        seed: s.seed,
+        replayed: !replay.is_empty(),
+        modules: count,
+        ..Default::default()
+    };
     for r in results {
         let (j, lost, module) = r?;
         sum.workers_lost += lost as u64;
@@ -289,14 +299,17 @@ impl FuzzSummary {
         let traps: Vec<String> = self.trap_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
         let steps: u64 = self.classes.values().sum();
         let mut out = format!(
-            "fuzz: {} (seed {}) in {}, {:.1} s\n  \
+            "fuzz: {} in {}, {:.1} s\n  \
              {} instantiated, {} trapped while instantiating (start function or segment initialisation)\n  \
              {} into the instantiated modules\n  \
              fault classes over the {} (instantiations and calls): {}\n  \
              trap codes: {}\n  \
              workers lost: {}\n",
-            plural(self.modules, "random module", "random modules"),
-            self.seed,
+            if self.replayed {
+                format!("{} (replayed)", plural(self.modules, "saved module", "saved modules"))
+            } else {
+                format!("{} (seed {})", plural(self.modules, "random module", "random modules"), self.seed)
+            },
             self.model,
             self.seconds,
             self.instantiated,

@@ -173,13 +173,18 @@ pub(crate) fn wrap(line: &str, w: usize) -> Vec<String> {
         if !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
         }
-        let mut word: Vec<char> = word.chars().collect();
-        while term::width(&word.iter().collect::<String>()) > w {
-            let tail = word.split_off(cut_at(&word, w));
-            out.push(word.into_iter().collect());
-            word = tail;
+        // Cut in one pass: each piece takes exactly `w` of the width left
+        // (re-measuring and copying the rest per piece was quadratic).
+        let chars: Vec<char> = word.chars().collect();
+        let mut rest: &[char] = &chars;
+        let mut left = ww;
+        while left > w {
+            let cut = cut_at(rest, w);
+            out.push(rest[..cut].iter().collect());
+            rest = &rest[cut..];
+            left -= w;
         }
-        cur = word.into_iter().collect();
+        cur = rest.iter().collect();
     }
     out.push(cur);
     out

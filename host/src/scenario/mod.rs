@@ -94,6 +94,9 @@ impl Scenario {
                 BadInput::in_file(path, "a scenario's file name must be lowercase letters, digits and `_`, ending in .toml")
             })?
             .to_string();
+        if let Some(bad) = expect_array(path, &text) {
+            return Err(bad);
+        }
         let file: ManifestFile = toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| line_of(&text, s.start));
             let key = e.span().and_then(|s| key_at(&text, s.start));
@@ -202,6 +205,19 @@ impl Scenario {
             wat_module,
         })
     }
+}
+
+/// `[[expect.wasm]]` (an array of tables) where `[expect.wasm]` is meant:
+/// said as such, where serde would only say it wanted one element.
+fn expect_array(path: &Path, text: &str) -> Option<BadInput> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let expect = table.get("expect")?.as_table()?;
+    let (model, _) = expect.iter().find(|(_, v)| v.is_array())?;
+    let line = text.lines().position(|l| l.trim_start().starts_with(&format!("[[expect.{model}]]"))).map(|i| i + 1);
+    Some(
+        BadInput::in_file(path, format!("`[[expect.{model}]]` is an array of tables; write `[expect.{model}]`: one expectation per model"))
+            .at_line(line),
+    )
 }
 
 /// The dotted key whose value sits at byte `offset` (`limits.timeout_ms`),

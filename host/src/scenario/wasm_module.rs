@@ -89,6 +89,19 @@ pub(super) fn check_entry(path: &Path, bytes: &[u8], name: &str) -> Result<(), B
             format!("export `{name}` has type {func}, expected (func (param i64) (result i64))"),
         ));
     }
+    // The health check is optional, but one of another type is a mistake
+    // to say now, not a check reported as missing after every run.
+    if let Some((_, kind, index)) = exports.iter().find(|(n, ..)| n == crate::wasm::HEALTH_EXPORT) {
+        let health = (*kind == wasmparser::ExternalKind::Func)
+            .then(|| types[types.as_ref().core_function_at(*index)].unwrap_func().clone());
+        if !health.as_ref().is_some_and(|f| f.params().is_empty() && f.results() == [ValType::I64]) {
+            let what = health.map_or_else(|| "is not a function".to_string(), |f| format!("has type {f}"));
+            return Err(BadInput::in_file(
+                path,
+                format!("export `{}` {what}, expected (func (result i64))", crate::wasm::HEALTH_EXPORT),
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -207,8 +207,13 @@ pub fn health_check(
     engine: &Engine,
     timeout: Duration,
 ) -> HealthCheck {
-    let Ok(health) = instance.get_typed_func::<(), i64>(&mut *store, HEALTH_EXPORT) else {
-        return HealthCheck::Missing;
+    let health = match instance.get_typed_func::<(), i64>(&mut *store, HEALTH_EXPORT) {
+        Ok(health) => health,
+        // There, but not `() -> i64`: not the same as having none.
+        Err(e) if instance.get_export(&mut *store, HEALTH_EXPORT).is_some() => {
+            return HealthCheck::Failed(format!("{HEALTH_EXPORT} cannot be called as () -> i64: {e}"));
+        }
+        Err(_) => return HealthCheck::Missing,
     };
     store.set_epoch_deadline(1);
     watchdog.arm(engine, timeout);

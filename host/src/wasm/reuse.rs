@@ -9,7 +9,40 @@ use wasmtime::{Extern, Instance, Store, Val};
 pub struct Snapshot {
     stack_pointer: Option<u32>,
     globals: Vec<(String, String)>,
-    memory: Option<Vec<u8>>,
+    memory: Option<MemoryImage>,
+}
+
+/// Linear memory as it was, page by page: only the pages the instance had
+/// touched (resident). A guest may declare gigabytes and touch a few
+/// pages; copying all of it made the worker as large as the declaration.
+/// A page that was never touched reads as zeros.
+struct MemoryImage {
+    len: usize,
+    pages: std::collections::BTreeMap<usize, Box<[u8]>>,
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    }
+}
+
+/// Which pages of `data` are resident (touched, or backed by the module's
+/// memory image). Where the kernel cannot say, every page counts as
+/// touched: slower, never wrong.
+fn resident_pages(data: &[u8], page: usize) -> Vec<bool> {
+    let n = data.len().div_ceil(page);
+    let mut v = vec![0u8; n];
+    let aligned = data.as_ptr() as usize % page == 0;
+    // SAFETY: `data` is mapped for its whole length and its start is
+    // page-aligned (checked); mincore writes one byte per page into `v`.
+    let ok = aligned && n > 0 && unsafe { libc::mincore(data.as_ptr() as *mut libc::c_void, data.len(), v.as_mut_ptr()) } == 0;
+    if !ok {
+        return vec![true; n];
+    }
+    v.into_iter().map(|b| b & 1 != 0).collect()
 }
 
 const STACK_POINTER: &str = "__stack_pointer";
@@ -43,8 +76,16 @@ fn stack_pointer(store: &mut Store<RunState>, instance: &Instance) -> Option<u32
     }
 }
 
-fn memory(store: &mut Store<RunState>, instance: &Instance) -> Option<Vec<u8>> {
-    instance.get_memory(&mut *store, "memory").map(|m| m.data(&*store).to_vec())
+fn memory(store: &mut Store<RunState>, instance: &Instance) -> Option<MemoryImage> {
+    let data = instance.get_memory(&mut *store, "memory")?.data(&*store);
+    let page = page_size();
+    let pages = resident_pages(data, page)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, resident)| *resident)
+        .map(|(p, _)| (p, data[p * page..((p + 1) * page).min(data.len())].into()))
+        .collect();
+    Some(MemoryImage { len: data.len(), pages })
 }
 
 pub fn snapshot(store: &mut Store<RunState>, instance: &Instance) -> Snapshot {
@@ -74,10 +115,29 @@ pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapsh
     let mut memory_size = None;
     if let (Some(old), Some(mem)) = (&before.memory, instance.get_memory(&mut *store, "memory")) {
         let new = mem.data(&*store);
-        memory_size = Some((old.len() as u64, new.len() as u64));
-        let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len()).min(new.len());
-        live = diff_bytes(&old[live_from..], &new[live_from..], live_from);
-        dead = diff_bytes(&old[..live_from], &new[..live_from], 0);
+        memory_size = Some((old.len as u64, new.len() as u64));
+        let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len).min(new.len());
+        let page = page_size();
+        let zeros = vec![0u8; page];
+        let touched_after = resident_pages(new, page);
+        // Page by page, only where something may differ: a page neither
+        // touched before nor after is zeros on both sides.
+        for (p, &after) in touched_after.iter().enumerate() {
+            let at = p * page;
+            let end = (at + page).min(new.len());
+            let before_page: Option<&[u8]> = match old.pages.get(&p) {
+                Some(b) => Some(b),
+                None if after => Some(&zeros[..(end - at).min(old.len.saturating_sub(at))]),
+                None => None,
+            };
+            let Some(before_page) = before_page else { continue };
+            let now = &new[at..end];
+            // The live/dead split at the stack pointer at entry.
+            let cut = live_from.clamp(at, end) - at;
+            let cut_old = cut.min(before_page.len());
+            dead.add(&before_page[..cut_old], &now[..cut], at);
+            live.add(&before_page[cut_old..], &now[cut..], at + cut);
+        }
     }
     ReuseFacts {
         health: crate::worker::protocol::HealthCheck::Missing,
@@ -116,8 +176,20 @@ impl Diff {
     }
 }
 
+impl Diff {
+    fn add(&mut self, old: &[u8], new: &[u8], base: usize) {
+        diff_into(self, old, new, base);
+    }
+}
+
+#[cfg(test)]
 fn diff_bytes(old: &[u8], new: &[u8], base: usize) -> Diff {
     let mut d = Diff::default();
+    diff_into(&mut d, old, new, base);
+    d
+}
+
+fn diff_into(d: &mut Diff, old: &[u8], new: &[u8], base: usize) {
     let common = old.len().min(new.len());
     let words = common / 8;
     // Word at a time: xor, then count the non-zero bytes of the xor.
@@ -142,7 +214,6 @@ fn diff_bytes(old: &[u8], new: &[u8], base: usize) -> Diff {
             d.note(base + i, base + i, 1);
         }
     }
-    d
 }
 
 /// How many of the 8 bytes of `x` are not zero.

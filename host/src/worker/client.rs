@@ -79,6 +79,24 @@ pub struct Lost {
     pub host_calls: Vec<String>,
 }
 
+impl Lost {
+    /// How the worker ended, in one line: the signal or exit code, and the
+    /// last line it wrote to stderr.
+    pub fn summary(&self) -> String {
+        let how = match (self.signal, self.exit_code) {
+            (Some(s), _) => format!("killed by {}", s.name()),
+            (None, Some(code)) => format!("exited with {code}"),
+            (None, None) if self.hung => "stopped answering".to_string(),
+            (None, None) => "ended".to_string(),
+        };
+        let how = if self.hung && self.signal.is_some() { format!("stopped answering and was {how}") } else { how };
+        match self.stderr.tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+            Some(last) => format!("{how}; its last words: {last}"),
+            None => how,
+        }
+    }
+}
+
 /// One running worker process.
 pub struct Worker {
     child: Child,
