@@ -1,7 +1,7 @@
 //! Running a spec script in the worker: one store per script, modules
 //! linked against `spectest` and against each other by `register`.
 
-use super::{DirectiveResult, Observed, WastObservation, WastRequest, script};
+use super::{DirectiveResult, Observed, WastObservation, WastRequest, script, values};
 use crate::model::ExecutionModel;
 use crate::wasm::{EngineSpec, RunState, Watchdog, WasmProfile, trap_of};
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use wasmtime::{
     Ref, RefType, Store, Table, TableType, Val, ValType,
 };
 use wast::core::{AbstractHeapType, HeapType, WastArgCore};
-use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke};
+use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 /// The engine for spec scripts: the model's engine with the process's
 /// feature profile ([`WasmProfile`]), so that a module from a proposal the
@@ -62,6 +62,14 @@ impl Slot {
             Slot::Ready(_) => Observed::Returned,
         }
     }
+
+    /// What the directive that made this slot observed.
+    fn made(&self) -> Observed {
+        match self {
+            Slot::Ready(_) => Observed::Accepted,
+            other => other.clone().missing(),
+        }
+    }
 }
 
 struct Runner<'e> {
@@ -79,7 +87,7 @@ struct Runner<'e> {
 
 fn no_announce(_: faultbox_guests::host::HostOp) {}
 
-/// Runs one script and reports every trap directive.
+/// Runs one script and reports every directive.
 pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::Result<WastObservation> {
     let text = script::read(&req.path)?;
     let mut store = Store::new(engine, RunState::new(u64::MAX, no_announce));
@@ -99,14 +107,10 @@ pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::R
         unavailable_imports: HashMap::new(),
     };
     let observation = script::with_directives(&req.path, &text, |directives| {
-        let mut obs = WastObservation { directives: Vec::new(), other_directives: 0 };
+        let mut obs = WastObservation { directives: Vec::new() };
         for d in directives {
             let line = crate::error::line_of(&text, d.span().offset());
-            if let Some(result) = runner.directive(d, line) {
-                obs.directives.push(result);
-            } else {
-                obs.other_directives += 1;
-            }
+            obs.directives.push(runner.directive(d, line));
         }
         obs
     })?;
@@ -152,21 +156,29 @@ fn describe(err: &wasmtime::Error) -> Observed {
 }
 
 impl Runner<'_> {
-    /// Runs one directive; returns a result for trap directives only.
-    fn directive(&mut self, d: WastDirective<'_>, line: usize) -> Option<DirectiveResult> {
+    /// Runs one directive and says what happened.
+    fn directive(&mut self, d: WastDirective<'_>, line: usize) -> DirectiveResult {
+        let kind = script::kind(&d).to_string();
+        let result = |expected: &str, observed: Observed| DirectiveResult { line, kind, expected: expected.to_string(), observed };
         // What faultbox cannot run is reported, with why, and the script
         // goes on; a module that cannot be made leaves its name unavailable.
         if let Some(reason) = script::unsupported(&d) {
             let reason = reason.to_string();
-            if let WastDirective::Module(q) | WastDirective::ModuleDefinition(q) = &d {
-                let slot = Slot::Unavailable(reason.clone());
-                if let Some(id) = q.name() {
-                    self.named.insert(id.name().to_string(), slot.clone());
+            let slot = Slot::Unavailable(reason.clone());
+            match &d {
+                WastDirective::Module(q) => {
+                    if let Some(id) = q.name() {
+                        self.named.insert(id.name().to_string(), slot.clone());
+                    }
+                    self.current = Some(slot);
                 }
-                self.current = Some(slot);
+                WastDirective::ModuleDefinition(q) => {
+                    let name = q.name().map(|id| id.name().to_string()).unwrap_or_default();
+                    self.definitions.insert(name, Err(slot));
+                }
+                _ => {}
             }
-            let kind = script::kind(&d).to_string();
-            return Some(DirectiveResult { line, kind, expected: String::new(), observed: Observed::Skipped { reason } });
+            return result("", Observed::Skipped { reason });
         }
         match d {
             WastDirective::Module(mut q) => {
@@ -178,88 +190,180 @@ impl Runner<'_> {
                 if let Some(name) = name {
                     self.named.insert(name, slot.clone());
                 }
+                let observed = slot.made();
                 self.current = Some(slot);
-                None
+                result("instantiates", observed)
             }
             WastDirective::ModuleDefinition(mut q) => {
                 let name = q.name().map(|id| id.name().to_string()).unwrap_or_default();
                 let module = self.compile(&mut q);
+                let observed = match &module {
+                    Ok(_) => Observed::Accepted,
+                    Err(slot) => slot.made(),
+                };
                 self.definitions.insert(name, module);
-                None
+                result("compiles", observed)
             }
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let def = module.map(|m| m.name().to_string()).unwrap_or_default();
                 let slot = match self.definitions.get(&def).cloned() {
                     Some(Ok(module)) => self.instantiate(&module),
                     Some(Err(slot)) => slot,
-                    None => Slot::Unavailable(format!("no module definition `{def}`")),
+                    None => Slot::Broken(format!("no module definition `{def}`")),
                 };
                 if let Some(name) = instance {
                     self.named.insert(name.name().to_string(), slot.clone());
                 }
+                let observed = slot.made();
                 self.current = Some(slot);
-                None
+                result("instantiates", observed)
             }
             WastDirective::Register { name, module, .. } => {
-                match self.slot(module.map(|m| m.name())) {
-                    Slot::Ready(instance) => {
-                        if let Err(e) = self.linker.instance(&mut self.store, name, instance) {
+                let observed = match self.slot(module.map(|m| m.name())) {
+                    Slot::Ready(instance) => match self.linker.instance(&mut self.store, name, instance) {
+                        Ok(_) => Observed::Accepted,
+                        Err(e) => {
                             self.unavailable_imports.insert(name.to_string(), format!("{e}"));
+                            Observed::Failed { message: one_line(&format!("{e:#}")) }
                         }
+                    },
+                    missing @ (Slot::Unavailable(_) | Slot::Broken(_)) => {
+                        if let Slot::Unavailable(reason) | Slot::Broken(reason) = &missing {
+                            self.unavailable_imports.insert(name.to_string(), reason.clone());
+                        }
+                        missing.missing()
                     }
-                    Slot::Unavailable(reason) | Slot::Broken(reason) => {
-                        self.unavailable_imports.insert(name.to_string(), reason);
-                    }
-                }
-                None
+                };
+                result("registers", observed)
             }
             WastDirective::Invoke(invoke) => {
-                let _ = self.invoke(&invoke);
-                None
+                let observed = match self.invoke(&invoke) {
+                    Ok(values) => Observed::Values { values: self.texts(&values), mismatch: None },
+                    Err(observed) => observed,
+                };
+                result("returns", observed)
             }
-            WastDirective::AssertReturn { exec, .. } => {
-                let _ = self.execute(exec);
-                None
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let expected: Vec<String> = results
+                    .iter()
+                    .map(|r| match r {
+                        WastRet::Core(c) => values::pattern_text(c),
+                        #[allow(unreachable_patterns)]
+                        _ => "a component value".to_string(),
+                    })
+                    .collect();
+                let observed = match self.execute(exec) {
+                    Ok(values) => self.compare(&values, &results),
+                    Err(observed) => observed,
+                };
+                let expected = if expected.is_empty() { "no values".to_string() } else { expected.join(", ") };
+                result(&expected, observed)
             }
-            WastDirective::AssertTrap { exec, message, .. } => Some(DirectiveResult {
-                line,
-                kind: "assert_trap".into(),
-                expected: message.to_string(),
-                observed: self.execute(exec),
-            }),
-            WastDirective::AssertExhaustion { call, message, .. } => Some(DirectiveResult {
-                line,
-                kind: "assert_exhaustion".into(),
-                expected: message.to_string(),
-                observed: self.invoke(&call),
-            }),
-            WastDirective::AssertUnlinkable { mut module, .. } => {
-                // Run for its effect on the store (a failed link may still
-                // have initialised tables and memories it shares).
-                // Its start function runs under the same budget as any
-                // other guest code.
-                if let Ok(bytes) = module.encode() {
-                    if let Ok(m) = Module::new(self.engine, bytes) {
-                        self.arm();
-                        let _ = self.linker.instantiate(&mut self.store, &m);
-                        self.watchdog.disarm();
-                    }
-                }
-                None
+            WastDirective::AssertTrap { exec, message, .. } => {
+                let observed = self.execute(exec).err().unwrap_or(Observed::Returned);
+                result(message, observed)
+            }
+            WastDirective::AssertExhaustion { call, message, .. } => {
+                let observed = self.invoke(&call).err().unwrap_or(Observed::Returned);
+                result(message, observed)
             }
             WastDirective::AssertException { exec, .. } => {
-                let observed = self.execute(exec);
-                Some(DirectiveResult { line, kind: "assert_exception".into(), expected: UNCAUGHT.into(), observed })
+                let observed = self.execute(exec).err().unwrap_or(Observed::Returned);
+                result(UNCAUGHT, observed)
             }
-            // Validation and decoding assertions are about the compiler,
-            // not about traps: they need no run.
-            WastDirective::AssertMalformed { .. }
-            | WastDirective::AssertInvalid { .. }
-            | WastDirective::AssertInvalidCustom { .. }
-            | WastDirective::AssertMalformedCustom { .. } => None,
+            WastDirective::AssertUnlinkable { module, message, .. } => {
+                let observed = self.unlinkable(QuoteWat::Wat(module));
+                result(&format!("unlinkable: {message}"), observed)
+            }
+            // Only that the module is rejected is compared: wasmtime's
+            // messages are not the reference interpreter's.
+            WastDirective::AssertInvalid { mut module, message, .. } => {
+                result(&format!("invalid: {message}"), self.rejected(&mut module))
+            }
+            WastDirective::AssertMalformed { mut module, message, .. } => {
+                result(&format!("malformed: {message}"), self.rejected(&mut module))
+            }
             // `script::unsupported` names every other directive.
-            _ => None,
+            other => result("", Observed::Skipped { reason: format!("{}: not run by faultbox", script::kind(&other)) }),
         }
+    }
+
+    /// `assert_invalid`, `assert_malformed`: the module must not make it
+    /// through the text parser, the decoder or the validator.
+    fn rejected(&mut self, q: &mut QuoteWat<'_>) -> Observed {
+        let bytes = match q.encode() {
+            Ok(b) => b,
+            Err(e) => return Observed::Rejected { stage: "text".into(), message: one_line(&e.message()) },
+        };
+        match Module::new(self.engine, &bytes) {
+            Ok(_) => Observed::Accepted,
+            Err(e) => Observed::Rejected { stage: "decode or validate".into(), message: one_line(&format!("{e:#}")) },
+        }
+    }
+
+    /// `assert_unlinkable`: a valid module that must fail to link. Its
+    /// start function runs under the same budget as any other guest code
+    /// (a failed link may still have initialised tables and memories it
+    /// shares).
+    fn unlinkable(&mut self, mut q: QuoteWat<'_>) -> Observed {
+        let module = match self.compile(&mut q) {
+            Ok(m) => m,
+            Err(slot) => return slot.missing(),
+        };
+        self.arm();
+        let outcome = self.linker.instantiate(&mut self.store, &module);
+        self.watchdog.disarm();
+        match outcome {
+            Ok(_) => Observed::Accepted,
+            Err(e) => match describe(&e) {
+                trapped @ Observed::Trapped { .. } => trapped,
+                _ if self.imports_unavailable(&module) => Observed::Skipped { reason: self.link_failure(&module, &e) },
+                _ => Observed::Rejected { stage: "link or instantiate".into(), message: one_line(&format!("{e:#}")) },
+            },
+        }
+    }
+
+    fn imports_unavailable(&self, module: &Module) -> bool {
+        module.imports().any(|i| self.unavailable_imports.contains_key(i.module()))
+    }
+
+    /// The returned values against the expected ones.
+    fn compare(&mut self, values: &[Val], expected: &[WastRet<'_>]) -> Observed {
+        let texts = self.texts(values);
+        let mut mismatch = None;
+        if values.len() != expected.len() {
+            mismatch = Some(format!(
+                "expected {} value(s) [{}], observed {} [{}]",
+                expected.len(),
+                expected.iter().map(|r| match r {
+                    WastRet::Core(c) => values::pattern_text(c),
+                    #[allow(unreachable_patterns)]
+                    _ => "a component value".to_string(),
+                }).collect::<Vec<_>>().join(", "),
+                values.len(),
+                texts.join(", ")
+            ));
+        } else {
+            for (i, (v, e)) in values.iter().zip(expected).enumerate() {
+                let WastRet::Core(e) = e else {
+                    return Observed::Skipped { reason: "component values: the component model is not enabled".into() };
+                };
+                match values::matches(&mut self.store, v, e) {
+                    Ok(()) => {}
+                    Err(values::Mismatch::Unsupported(reason)) => return Observed::Skipped { reason },
+                    Err(values::Mismatch::Differs(why)) => {
+                        if mismatch.is_none() {
+                            mismatch = Some(if values.len() == 1 { why } else { format!("result {i}: {why}") });
+                        }
+                    }
+                }
+            }
+        }
+        Observed::Values { values: texts, mismatch }
+    }
+
+    fn texts(&mut self, values: &[Val]) -> Vec<String> {
+        values.iter().map(|v| values::value_text(&mut self.store, v)).collect()
     }
 
     fn compile(&mut self, q: &mut QuoteWat<'_>) -> Result<Module, Slot> {
@@ -273,7 +377,8 @@ impl Runner<'_> {
         self.watchdog.disarm();
         match result {
             Ok(instance) => Slot::Ready(instance),
-            Err(e) => Slot::Unavailable(self.link_failure(module, &e)),
+            Err(e) if self.imports_unavailable(module) => Slot::Unavailable(self.link_failure(module, &e)),
+            Err(e) => Slot::Broken(format!("instantiation failed: {}", one_line(&format!("{e:#}")))),
         }
     }
 
@@ -300,54 +405,49 @@ impl Runner<'_> {
         self.watchdog.arm(self.engine, self.timeout);
     }
 
-    fn execute(&mut self, exec: WastExecute<'_>) -> Observed {
+    /// Runs an action: the values it returned, or what happened instead.
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<Val>, Observed> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(&invoke),
             WastExecute::Wat(mut wat) => {
-                let bytes = match wat.encode() {
-                    Ok(b) => b,
-                    Err(e) => return Observed::Failed { message: e.message() },
-                };
-                let module = match Module::new(self.engine, &bytes) {
-                    Ok(m) => m,
-                    Err(e) => return compile_failure(&bytes, &e).missing(),
-                };
+                let bytes = wat.encode().map_err(|e| Observed::Failed { message: e.message() })?;
+                let module = Module::new(self.engine, &bytes).map_err(|e| compile_failure(&bytes, &e).missing())?;
                 self.arm();
                 let result = self.linker.instantiate(&mut self.store, &module);
                 self.watchdog.disarm();
                 match result {
-                    Ok(_) => Observed::Returned,
-                    Err(e) => match describe(&e) {
-                        Observed::Failed { .. } if module.imports().any(|i| self.unavailable_imports.contains_key(i.module())) => {
+                    Ok(_) => Ok(Vec::new()),
+                    Err(e) => Err(match describe(&e) {
+                        Observed::Failed { .. } if self.imports_unavailable(&module) => {
                             Observed::Skipped { reason: self.link_failure(&module, &e) }
                         }
                         other => other,
-                    },
+                    }),
                 }
             }
             WastExecute::Get { module, global, .. } => match self.slot(module.map(|m| m.name())) {
                 Slot::Ready(instance) => match instance.get_global(&mut self.store, global) {
-                    Some(_) => Observed::Returned,
-                    None => Observed::Failed { message: format!("no global `{global}`") },
+                    Some(g) => Ok(vec![g.get(&mut self.store)]),
+                    None => Err(Observed::Failed { message: format!("no global `{global}`") }),
                 },
-                missing => missing.missing(),
+                missing => Err(missing.missing()),
             },
         }
     }
 
-    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Observed {
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Vec<Val>, Observed> {
         let instance = match self.slot(invoke.module.map(|m| m.name())) {
             Slot::Ready(i) => i,
-            missing => return missing.missing(),
+            missing => return Err(missing.missing()),
         };
         let Some(func) = instance.get_func(&mut self.store, invoke.name) else {
-            return Observed::Failed { message: format!("no exported function `{}`", invoke.name) };
+            return Err(Observed::Failed { message: format!("no exported function `{}`", invoke.name) });
         };
         let mut args = Vec::new();
         for arg in &invoke.args {
             match self.value(arg) {
                 Ok(v) => args.push(v),
-                Err(reason) => return Observed::Skipped { reason },
+                Err(reason) => return Err(Observed::Skipped { reason }),
             }
         }
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
@@ -355,12 +455,12 @@ impl Runner<'_> {
         let outcome = func.call(&mut self.store, &args, &mut results);
         self.watchdog.disarm();
         match outcome {
-            Ok(()) => Observed::Returned,
+            Ok(()) => Ok(results),
             Err(e) => {
                 // An uncaught exception stays rooted in the store until
                 // taken; the script's next call must start clean.
                 let _ = self.store.take_pending_exception();
-                describe(&e)
+                Err(describe(&e))
             }
         }
     }

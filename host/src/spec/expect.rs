@@ -66,6 +66,11 @@ pub enum Agreement {
     Skipped,
 }
 
+/// The directives whose expectation is a trap.
+pub fn is_trap_kind(kind: &str) -> bool {
+    matches!(kind, "assert_trap" | "assert_exhaustion" | "assert_exception")
+}
+
 /// One directive, judged.
 #[derive(Clone, Debug, Serialize)]
 pub struct Judged {
@@ -73,7 +78,7 @@ pub struct Judged {
     pub line: usize,
     pub kind: String,
     pub expected: String,
-    /// faultbox's trap code(s) for the expected message.
+    /// faultbox's trap code(s) for the expected message (trap directives).
     pub expected_traps: Vec<TrapCode>,
     pub observed: Observed,
     /// faultbox's fault class for what was observed.
@@ -81,16 +86,40 @@ pub struct Judged {
     pub agreement: Agreement,
 }
 
+/// Whether what was observed is what a directive of this kind expects.
+/// - trap directives: a trap whose code the expected message stands for;
+/// - `assert_return`: the values, matched (see [`super::values`]);
+///   `invoke`: any values, without a trap;
+/// - `assert_invalid`, `assert_malformed`: the module rejected by the text
+///   parser, the decoder or the validator. Only *that* it is rejected is
+///   compared, not the message: wasmtime's messages are not the reference
+///   interpreter's. (Under `--wasm-features 2.0` a Wasm 3.0 module is
+///   rejected for its features, which also counts.)
+/// - `assert_unlinkable`: the module compiles and fails to link;
+/// - `module`, `module definition`, `module instance`, `register`: it
+///   compiled, instantiated, registered.
+fn agrees(kind: &str, observed: &Observed, traps: Option<&[TrapCode]>) -> bool {
+    match (kind, observed) {
+        (k, Observed::Trapped { trap, .. }) if is_trap_kind(k) => traps.is_some_and(|c| c.contains(trap)),
+        (k, _) if is_trap_kind(k) => false,
+        ("assert_return" | "invoke", Observed::Values { mismatch, .. }) => mismatch.is_none(),
+        ("assert_invalid" | "assert_malformed", Observed::Rejected { .. }) => true,
+        ("assert_unlinkable", Observed::Rejected { stage, .. }) => stage == "link or instantiate",
+        ("module" | "module definition" | "module instance" | "register", Observed::Accepted) => true,
+        _ => false,
+    }
+}
+
 pub fn judge(file: &PathBuf, d: &DirectiveResult) -> Judged {
-    let expected = expected_traps(&d.expected);
+    let expected = if is_trap_kind(&d.kind) { expected_traps(&d.expected) } else { None };
     let fault = match &d.observed {
         Observed::Trapped { trap, .. } => trap.fault_class(),
-        Observed::Returned | Observed::Skipped { .. } => FaultClass::None,
         Observed::Failed { .. } => FaultClass::Unknown,
+        _ => FaultClass::None,
     };
-    let agreement = match (&d.observed, expected) {
-        (Observed::Skipped { .. }, _) => Agreement::Skipped,
-        (Observed::Trapped { trap, .. }, Some(codes)) if codes.contains(trap) => Agreement::Agree,
+    let agreement = match &d.observed {
+        Observed::Skipped { .. } => Agreement::Skipped,
+        observed if agrees(&d.kind, observed, expected) => Agreement::Agree,
         _ => Agreement::Disagree,
     };
     Judged {
@@ -105,6 +134,59 @@ pub fn judge(file: &PathBuf, d: &DirectiveResult) -> Judged {
     }
 }
 
+/// How the directives of one kind went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindCount {
+    pub directives: usize,
+    pub agree: usize,
+    pub disagree: usize,
+    pub skipped: usize,
+}
+
+impl KindCount {
+    fn add(&mut self, a: &Agreement) {
+        self.directives += 1;
+        match a {
+            Agreement::Agree => self.agree += 1,
+            Agreement::Disagree => self.disagree += 1,
+            Agreement::Skipped => self.skipped += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &KindCount) {
+        self.directives += o.directives;
+        self.agree += o.agree;
+        self.disagree += o.disagree;
+        self.skipped += o.skipped;
+    }
+}
+
+/// Directive kinds in the order reports list them; any other kind follows.
+const KIND_ORDER: [&str; 15] = [
+    "assert_return",
+    "assert_trap",
+    "assert_exhaustion",
+    "assert_exception",
+    "assert_invalid",
+    "assert_malformed",
+    "assert_unlinkable",
+    "module",
+    "module definition",
+    "module instance",
+    "register",
+    "invoke",
+    "assert_invalid_custom",
+    "assert_malformed_custom",
+    "assert_suspension",
+];
+
+fn ordered(kinds: &BTreeMap<String, KindCount>) -> Vec<(&str, &KindCount)> {
+    let mut out: Vec<(&str, &KindCount)> =
+        KIND_ORDER.iter().filter_map(|k| kinds.get(*k).map(|c| (*k, c))).collect();
+    out.extend(kinds.iter().filter(|(k, _)| !KIND_ORDER.contains(&k.as_str())).map(|(k, c)| (k.as_str(), c)));
+    out
+}
+
 /// One script's results.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileReport {
@@ -112,11 +194,13 @@ pub struct FileReport {
     pub assert_trap: usize,
     pub assert_exhaustion: usize,
     pub assert_exception: usize,
+    /// Every directive of the script.
+    pub directive_count: usize,
     pub agree: usize,
     pub disagree: usize,
     pub skipped: usize,
-    /// Other directives executed for their effect.
-    pub other_directives: usize,
+    /// Per directive kind.
+    pub kinds: BTreeMap<String, KindCount>,
     /// Set when the worker died running this script.
     pub worker_lost: Option<String>,
     pub directives: Vec<Judged>,
@@ -126,14 +210,19 @@ impl FileReport {
     pub fn new(file: PathBuf, obs: &WastObservation) -> FileReport {
         let directives: Vec<Judged> = obs.directives.iter().map(|d| judge(&file, d)).collect();
         let count = |a: Agreement| directives.iter().filter(|j| j.agreement == a).count();
+        let mut kinds: BTreeMap<String, KindCount> = BTreeMap::new();
+        for j in &directives {
+            kinds.entry(j.kind.clone()).or_default().add(&j.agreement);
+        }
         FileReport {
             assert_trap: directives.iter().filter(|j| j.kind == "assert_trap").count(),
             assert_exhaustion: directives.iter().filter(|j| j.kind == "assert_exhaustion").count(),
             assert_exception: directives.iter().filter(|j| j.kind == "assert_exception").count(),
+            directive_count: directives.len(),
             agree: count(Agreement::Agree),
             disagree: count(Agreement::Disagree),
             skipped: count(Agreement::Skipped),
-            other_directives: obs.other_directives,
+            kinds,
             worker_lost: None,
             file,
             directives,
@@ -146,10 +235,11 @@ impl FileReport {
             assert_trap: 0,
             assert_exhaustion: 0,
             assert_exception: 0,
+            directive_count: 0,
             agree: 0,
             disagree: 0,
             skipped: 0,
-            other_directives: 0,
+            kinds: BTreeMap::new(),
             worker_lost: Some(why),
             directives: Vec::new(),
         }
@@ -168,10 +258,17 @@ pub struct WastReport {
     pub files: Vec<FileReport>,
     pub assert_trap: usize,
     pub assert_exhaustion: usize,
+    /// Every directive of every script, run or skipped.
+    pub directive_count: usize,
     pub agree: usize,
     pub disagree: usize,
     pub skipped: usize,
-    /// Observed fault classes, with counts.
+    /// Agreement on the directives that ran, in percent; absent when none
+    /// ran.
+    pub agreement_percent: Option<f64>,
+    /// Per directive kind.
+    pub kinds: BTreeMap<String, KindCount>,
+    /// Observed fault classes of the trap directives, with counts.
     pub fault_classes: BTreeMap<String, usize>,
     /// Skip reasons, with counts.
     pub skip_reasons: BTreeMap<String, usize>,
@@ -186,9 +283,17 @@ impl WastReport {
         for j in files.iter().flat_map(|f| &f.directives) {
             match &j.observed {
                 Observed::Skipped { reason } => *skip_reasons.entry(reason.clone()).or_insert(0) += 1,
-                _ => *fault_classes.entry(j.fault.name().to_string()).or_insert(0) += 1,
+                _ if is_trap_kind(&j.kind) => *fault_classes.entry(j.fault.name().to_string()).or_insert(0) += 1,
+                _ => {}
             }
         }
+        let mut kinds: BTreeMap<String, KindCount> = BTreeMap::new();
+        for (k, c) in files.iter().flat_map(|f| &f.kinds) {
+            kinds.entry(k.clone()).or_default().merge(c);
+        }
+        let agree: usize = sum(|f| f.agree);
+        let disagree: usize = sum(|f| f.disagree);
+        let ran = agree + disagree;
         WastReport {
             model: model.name().to_string(),
             wasm_features: profile.name().to_string(),
@@ -196,19 +301,16 @@ impl WastReport {
             assert_exception: sum(|f| f.assert_exception),
             assert_trap: sum(|f| f.assert_trap),
             assert_exhaustion: sum(|f| f.assert_exhaustion),
-            agree: sum(|f| f.agree),
-            disagree: sum(|f| f.disagree),
+            directive_count: sum(|f| f.directive_count),
+            agree,
+            disagree,
             skipped: sum(|f| f.skipped),
+            agreement_percent: if ran == 0 { None } else { Some(100.0 * agree as f64 / ran as f64) },
+            kinds,
             fault_classes,
             skip_reasons,
             files,
         }
-    }
-
-    /// Agreement on the directives that ran, in percent.
-    pub fn agreement_percent(&self) -> f64 {
-        let ran = self.agree + self.disagree;
-        if ran == 0 { 100.0 } else { 100.0 * self.agree as f64 / ran as f64 }
     }
 
     pub fn all_agree(&self) -> bool {
@@ -216,17 +318,20 @@ impl WastReport {
     }
 
     pub fn summary_line(&self) -> String {
+        let kinds: Vec<String> = ordered(&self.kinds).iter().map(|(k, c)| format!("{} {k}", c.directives)).collect();
+        let ran = self.agree + self.disagree;
+        let percent = match self.agreement_percent {
+            Some(p) => format!("{p:.2}% agreement on the {ran} that ran"),
+            None => "no directive ran, no agreement to state".to_string(),
+        };
         format!(
-            "{} files, {} assert_trap + {} assert_exhaustion + {} assert_exception: {} agree, {} disagree, {} skipped — {:.2}% agreement on the {} that ran ({}, Wasm {})",
+            "{} files, {} directives ({}): {} agree, {} disagree, {} skipped — {percent} ({}, Wasm {})",
             self.files.len(),
-            self.assert_trap,
-            self.assert_exhaustion,
-            self.assert_exception,
+            self.directive_count,
+            kinds.join(", "),
             self.agree,
             self.disagree,
             self.skipped,
-            self.agreement_percent(),
-            self.agree + self.disagree,
             self.model,
             self.wasm_features
         )
@@ -239,8 +344,9 @@ impl WastReport {
             match &f.worker_lost {
                 Some(why) => out.push_str(&format!("{}: WORKER LOST: {why}\n", f.file.display())),
                 None => out.push_str(&format!(
-                    "{}: {} assert_trap, {} assert_exhaustion, {} assert_exception: {} agree, {} disagree, {} skipped\n",
+                    "{}: {} directives ({} assert_trap, {} assert_exhaustion, {} assert_exception): {} agree, {} disagree, {} skipped\n",
                     f.file.display(),
+                    f.directive_count,
                     f.assert_trap,
                     f.assert_exhaustion,
                     f.assert_exception,
@@ -255,7 +361,12 @@ impl WastReport {
         if !disagreements.is_empty() {
             out.push_str(&format!("\ndisagreements ({}):\n", disagreements.len()));
             for j in disagreements.iter().take(50) {
-                out.push_str(&format!("  {}:{}: expected \"{}\", observed {:?}\n", j.file.display(), j.line, j.expected, j.observed));
+                let what = match &j.observed {
+                    // The mismatch names both sides already.
+                    Observed::Values { mismatch: Some(why), .. } => why.clone(),
+                    other => format!("expected {}; observed {}", j.expected, observed_text(other)),
+                };
+                out.push_str(&format!("  {}:{}: {}: {what}\n", j.file.display(), j.line, j.kind));
             }
         }
         if !self.skip_reasons.is_empty() {
@@ -264,18 +375,40 @@ impl WastReport {
                 out.push_str(&format!("  {n:>5}  {reason}\n"));
             }
         }
+        out.push_str("\nby directive:\n");
+        for (k, c) in ordered(&self.kinds) {
+            out.push_str(&format!(
+                "  {k:<24} {:>6}: {} agree, {} disagree, {} skipped\n",
+                c.directives, c.agree, c.disagree, c.skipped
+            ));
+        }
+        out.push_str("  (assert_invalid and assert_malformed compare only that the module is rejected, not the message)\n");
         out.push('\n');
         for line in &self.profile {
             out.push_str(line);
             out.push('\n');
         }
-        out.push_str("\nobserved fault classes: ");
+        out.push_str("\nobserved fault classes (trap directives): ");
         let classes: Vec<String> = self.fault_classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
         out.push_str(&classes.join(", "));
         out.push('\n');
         out.push_str(&self.summary_line());
         out.push('\n');
         out
+    }
+}
+
+/// What was observed, in a few words.
+fn observed_text(o: &Observed) -> String {
+    match o {
+        Observed::Trapped { trap, message } => format!("trapped {} ({message})", trap.name()),
+        Observed::Returned => "returned normally".into(),
+        Observed::Values { values, mismatch: Some(why) } => format!("[{}]: {why}", values.join(", ")),
+        Observed::Values { values, mismatch: None } => format!("returned [{}]", values.join(", ")),
+        Observed::Accepted => "the module was accepted".into(),
+        Observed::Rejected { stage, message } => format!("rejected at {stage}: {message}"),
+        Observed::Failed { message } => format!("failed: {message}"),
+        Observed::Skipped { reason } => format!("skipped: {reason}"),
     }
 }
 

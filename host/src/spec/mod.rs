@@ -1,14 +1,16 @@
-//! Spec-style scenarios: the `assert_trap` and `assert_exhaustion`
-//! directives of WebAssembly spec-test scripts (`.wast`), run in a wasm
-//! worker and classified with faultbox's own taxonomy.
+//! Spec-style scenarios: every directive of WebAssembly spec-test scripts
+//! (`.wast`), run in a wasm worker and compared with what the script
+//! expects; the trap directives classified with faultbox's own taxonomy.
 //!
 //! - [`script`]: reading a script (supervisor side; bad input is caught here).
 //! - [`exec`]: running it (worker side; the only part that knows wasmtime).
 //! - [`expect`]: the spec's messages as trap codes, and the agreement report.
+//! - [`values`]: `assert_return`'s expected values against returned ones.
 
 pub mod exec;
 pub mod expect;
 pub mod script;
+pub mod values;
 
 use crate::outcome::TrapCode;
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,15 @@ pub enum Observed {
     Trapped { trap: TrapCode, message: String },
     /// It returned normally (the spec expected a trap).
     Returned,
+    /// A call returned these values (`assert_return`, `invoke`); the
+    /// mismatch with what the script expects, if any.
+    Values { values: Vec<String>, mismatch: Option<String> },
+    /// The module compiled, and for a module that is instantiated, linked
+    /// and instantiated.
+    Accepted,
+    /// The module was rejected: at which stage (text, decode or validate,
+    /// link or instantiate) and wasmtime's message.
+    Rejected { stage: String, message: String },
     /// It failed in another way (a link error, a host error).
     Failed { message: String },
     /// It could not run: the reason (a module that needs a feature faultbox
@@ -38,22 +49,20 @@ pub enum Observed {
     Skipped { reason: String },
 }
 
-/// One `assert_trap` or `assert_exhaustion` directive and what happened.
+/// One directive and what happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DirectiveResult {
     pub line: usize,
-    /// `assert_trap` or `assert_exhaustion`.
+    /// The directive's name as scripts write it (`assert_trap`, `module`...).
     pub kind: String,
-    /// The message the spec expects.
+    /// What the script expects: the trap message, the values, or what
+    /// becomes of the module.
     pub expected: String,
     pub observed: Observed,
 }
 
-/// Worker → supervisor: every trap directive of one script, in order.
+/// Worker → supervisor: every directive of one script, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WastObservation {
     pub directives: Vec<DirectiveResult>,
-    /// Other directives executed for their effect (modules, invokes,
-    /// assert_return...), not classified.
-    pub other_directives: usize,
 }

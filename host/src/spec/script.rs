@@ -34,7 +34,8 @@ pub fn check(path: &Path) -> Result<(), BadInput> {
 
 /// Why faultbox cannot run this directive, if it cannot: what wasmtime 48
 /// does not implement in faultbox's build (shared-memory threads, stack
-/// switching, components).
+/// switching, components), and assertions about custom sections, which
+/// wasmtime does not read.
 pub fn unsupported(d: &WastDirective<'_>) -> Option<&'static str> {
     let component = |q: &QuoteWat<'_>| matches!(q, QuoteWat::Wat(Wat::Component(_)) | QuoteWat::QuoteComponent(..));
     match d {
@@ -43,8 +44,19 @@ pub fn unsupported(d: &WastDirective<'_>) -> Option<&'static str> {
         WastDirective::AssertSuspension { .. } => {
             Some("assert_suspension: stack switching is not a Wasm 3.0 proposal and is not enabled")
         }
-        WastDirective::Module(q) | WastDirective::ModuleDefinition(q) if component(q) => {
+        WastDirective::Module(q)
+        | WastDirective::ModuleDefinition(q)
+        | WastDirective::AssertInvalid { module: q, .. }
+        | WastDirective::AssertMalformed { module: q, .. }
+            if component(q) =>
+        {
             Some("component: the component model is not core WebAssembly and is not enabled")
+        }
+        WastDirective::AssertUnlinkable { module: Wat::Component(_), .. } => {
+            Some("component: the component model is not core WebAssembly and is not enabled")
+        }
+        WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+            Some("custom-section assertion: wasmtime does not interpret the contents of custom sections")
         }
         _ => None,
     }
