@@ -283,3 +283,27 @@ fn soak_exits_by_its_growth_threshold() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("within the --max-growth of 10000%"), "{err}");
 }
+
+/// The README's way to add a scenario: run it before writing what it
+/// should do, paste what was observed, explain it.
+#[test]
+fn a_manifest_without_expectations_runs_and_prints_them_ready_to_paste() {
+    let dir = Scratch::new("unwritten");
+    let head = "summary = \"a new fault\"\ncategory = \"memory\"\ninjects = \"memory_fault\"\n\n[guest]\nentry = \"null_write\"\n";
+    dir.file("my_fault.toml", head);
+    let (code, out, err) = faultbox(&["run", "my_fault", "--model", "wasm,native", "--scenarios", dir.path()]);
+    assert_eq!(code, 0, "{err}");
+    let block = &out[out.find("[expect.wasm]").unwrap_or_else(|| panic!("no block to paste:\n{out}"))..];
+    assert!(block.contains("[expect.native]\nverdict = \"crashed\"\nfault = \"memory_fault\"\nsignal = \"SIGSEGV\""), "{block}");
+    let (code, _, err) = faultbox(&["run", "my_fault", "--check", "--scenarios", dir.path()]);
+    assert_eq!(code, 1, "--check refuses a manifest without expectations: {err}");
+    // Pasted as printed: it loads, and --check still refuses the TODOs.
+    dir.file("my_fault.toml", &format!("{head}\n{block}"));
+    let (code, _, err) = faultbox(&["run", "my_fault", "--model", "wasm,native", "--check", "--scenarios", dir.path()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`why` is still TODO"), "{err}");
+    // Explained: it passes.
+    dir.file("my_fault.toml", &format!("{head}\n{}", block.replace("why = \"TODO\"", "why = \"explained\"")));
+    let (code, _, err) = faultbox(&["run", "my_fault", "--model", "wasm,native", "--check", "--scenarios", dir.path()]);
+    assert_eq!(code, 0, "{err}");
+}

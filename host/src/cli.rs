@@ -557,7 +557,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 ExportFormat::Markdown => report.to_markdown(),
                 ExportFormat::Html => report.to_html(),
             })?;
-            Ok(if flaky || (args.check && report.summary.unexpected > 0) { 1 } else { 0 })
+            Ok(if flaky || (args.check && (report.summary.unexpected > 0 || unfinished(&scenarios))) { 1 } else { 0 })
         }
         Command::Run(args) => {
             let catalog = args.catalog.load()?;
@@ -570,10 +570,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 RunFormat::Table => {
                     let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();
                     print!("{}", text.join("\n"));
+                    if s.expectation(ExecutionModel::Wasm).unwritten {
+                        print!(
+                            "\n# {} has no [expect.*] yet. What was observed, to paste and explain\n\
+                             # (--check refuses a why that is still TODO):\n\n{}",
+                            s.manifest.display(),
+                            report::expect_block(&outcomes)
+                        );
+                    }
                 }
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
             }
-            Ok(if args.check && differs { 1 } else { 0 })
+            Ok(if args.check && (differs || unfinished(&[s])) { 1 } else { 0 })
         }
         Command::Wast(args) => wast(args),
         Command::Soak(args) => soak(args),
@@ -697,6 +705,17 @@ impl Exports {
         }
         Ok(())
     }
+}
+
+/// `--check`: whether any of `scenarios` has expectations still to write
+/// (none at all, or a `why` left as TODO); each is named on stderr.
+fn unfinished(scenarios: &[&crate::scenario::Scenario]) -> bool {
+    let mut any = false;
+    for why in scenarios.iter().filter_map(|s| s.unfinished()) {
+        eprintln!("faultbox: --check: {why}");
+        any = true;
+    }
+    any
 }
 
 /// The scenario called `name`; when there is none, the error suggests the

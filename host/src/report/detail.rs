@@ -46,7 +46,11 @@ pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
     }
     let exp = s.expectation(o.model);
     let mismatches = exp.mismatches(o);
-    let _ = writeln!(out, "  expected      {} ({})", exp.verdict, if mismatches.is_empty() { "matches" } else { "DIFFERS" });
+    if exp.unwritten {
+        let _ = writeln!(out, "  expected      nothing yet (the manifest has no [expect.*])");
+    } else {
+        let _ = writeln!(out, "  expected      {} ({})", exp.verdict, if mismatches.is_empty() { "matches" } else { "DIFFERS" });
+    }
     for m in mismatches {
         let _ = writeln!(out, "                - {m}");
     }
@@ -118,6 +122,40 @@ pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
         if !m.is_empty() {
             let _ = writeln!(out, "    (!) differs from the manifest: {}", m.join("; "));
         }
+    }
+    out
+}
+
+/// What the models did, as `[expect.*]` tables ready to paste into a new
+/// manifest, each `why` left as "TODO" (which `--check` refuses): the
+/// observation is where an expectation starts, never what makes it pass.
+/// The wasm engines after the first are written only where they differ.
+pub fn expect_block(outcomes: &[Outcome]) -> String {
+    let table = |o: &Outcome| {
+        let mut t = format!("verdict = \"{}\"\n", o.verdict);
+        if o.verdict != crate::outcome::Verdict::NotApplicable {
+            t.push_str(&format!("fault = \"{}\"\n", o.fault));
+            match &o.ending {
+                Ending::Trapped { trap, .. } => t.push_str(&format!("trap = \"{}\"\n", trap.name())),
+                Ending::Signaled { signal, .. } => t.push_str(&format!("signal = \"{signal}\"\n")),
+                _ => {}
+            }
+            if o.containment.reuse != crate::outcome::Reuse::NotChecked {
+                t.push_str(&format!("reuse = \"{}\"\n", o.containment.reuse));
+            }
+        }
+        t.push_str("why = \"TODO\"\n");
+        t
+    };
+    let wasm = outcomes.iter().find(|o| o.model == crate::model::ExecutionModel::Wasm).map(table);
+    let mut out = String::new();
+    for o in outcomes {
+        let t = table(o);
+        let is_wasm_engine = o.model.is_wasm() && o.model != crate::model::ExecutionModel::Wasm;
+        if is_wasm_engine && wasm.as_ref() == Some(&t) {
+            continue;
+        }
+        out.push_str(&format!("[expect.{}]\n{t}\n", o.model));
     }
     out
 }

@@ -7,7 +7,7 @@ mod markdown;
 mod table;
 pub mod term;
 
-pub use detail::{explain, run_detail};
+pub use detail::{expect_block, explain, run_detail};
 pub use table::{catalog_table, comparison_table};
 pub use term::Layout;
 

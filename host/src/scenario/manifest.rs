@@ -43,6 +43,8 @@ pub(super) struct ManifestFile {
     pub guest: GuestSpec,
     #[serde(default)]
     pub limits: Limits,
+    /// None at all: a new scenario, run before its expectations are written.
+    #[serde(default)]
     pub expect: BTreeMap<String, Expectation>,
 }
 
@@ -93,4 +95,22 @@ pub struct Expectation {
     pub reuse: Option<Reuse>,
     /// The mechanism that produces this outcome, in a sentence.
     pub why: String,
+    /// Stands in for a manifest without any `[expect.*]`: every outcome
+    /// differs from it, and `--check` refuses it.
+    #[serde(skip)]
+    pub unwritten: bool,
+}
+
+impl Expectation {
+    pub fn unwritten() -> Expectation {
+        Expectation {
+            verdict: Verdict::NotApplicable,
+            fault: None,
+            trap: None,
+            signal: None,
+            reuse: None,
+            why: "not written yet: the manifest has no [expect.*]".into(),
+            unwritten: true,
+        }
+    }
 }
