@@ -534,9 +534,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?;
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
             let mut runs = Vec::new();
+            let progress = (args.repeat > 1).then(|| report::progress::Progress::new("runs of the selection", args.repeat.into()));
             for _ in 0..args.repeat {
                 runs.push(supervisor.run_all(&scenarios, &models, jobs)?);
+                progress.iter().for_each(|p| p.inc());
             }
+            drop(progress);
             let stability = (args.repeat > 1).then(|| report::Stability::of(&runs));
             let flaky = stability.as_ref().is_some_and(|s| !s.flaky.is_empty());
             let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
@@ -793,9 +796,15 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     }
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-    let reports = crate::supervisor::parallel_map(&files, jobs, |f| supervisor.run_wast(f, args.model))
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let progress = report::progress::Progress::new("scripts", files.len() as u64);
+    let reports = crate::supervisor::parallel_map(&files, jobs, |f| {
+        let r = supervisor.run_wast(f, args.model);
+        progress.inc();
+        r
+    })
+    .into_iter()
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    drop(progress);
     let report = crate::spec::expect::WastReport::new(args.model, reports);
     match args.format {
         RunFormat::Table => print!("{}", report.text()),

@@ -4,6 +4,7 @@
 mod detail;
 mod html;
 mod markdown;
+pub mod progress;
 mod table;
 pub mod term;
 
