@@ -629,3 +629,30 @@ fn a_declared_but_untouched_memory_is_not_copied() {
     let peak_mib = usage.ru_maxrss as u64 / 1024;
     assert!(peak_mib < 400, "a worker reached {peak_mib} MiB for one touched byte");
 }
+
+/// Point 4: compiling is not guest time. Past its own budget it is its own
+/// outcome (n/a: the guest never ran), not a hung guest; within it, the
+/// run's deadline is the guest's alone.
+#[test]
+fn compile_time_has_its_own_budget_and_outcome() {
+    let dir = Scratch::new("compile-budget");
+    let body = "(local.get 0) ".to_string() + &"(i64.add (local.get 0)) (i64.mul (local.get 0)) ".repeat(60);
+    let funcs: String = (0..600).map(|i| format!("(func $f{i} (param i64) (result i64) {body})\n")).collect();
+    wat_scenario(
+        &dir,
+        "slow",
+        &format!("(module {funcs} (func (export \"fb_slow\") (param i64) (result i64) (call $f0 (local.get 0))))"),
+    );
+    let run = |budget: &str| {
+        let out = faultbox(
+            &["compare", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"],
+            &[("FAULTBOX_CACHE_DIR", "off"), ("FAULTBOX_COMPILE_BUDGET_MS", budget)],
+        );
+        outcomes(&out)[0].clone()
+    };
+    let starved = run("1");
+    assert_eq!(starved["verdict"], "n/a", "{starved}");
+    assert!(starved.to_string().contains("compile budget"), "{starved}");
+    let fed = run("120000");
+    assert_eq!(fed["verdict"], "ok", "{fed}");
+}

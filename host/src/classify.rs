@@ -583,6 +583,20 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
 }
 
 /// The model cannot run the scenario (a wasm-only module in the native model).
+/// A wasm run whose module did not compile within its compile budget: the
+/// guest never ran, so the model did not get to run the scenario.
+pub fn not_compiled(s: &Scenario, model: ExecutionModel, budget: std::time::Duration, wall_us: u64) -> Outcome {
+    let why = format!(
+        "the module did not compile within its {} ms compile budget (not guest time): the guest never ran",
+        budget.as_millis()
+    );
+    let mut outcome = not_applicable(s, model);
+    outcome.ending = Ending::NotApplicable { why: why.clone() };
+    outcome.evidence = vec![why];
+    outcome.cost.wall_us = wall_us;
+    outcome
+}
+
 pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
     let why = s.profile_gap(model).unwrap_or_else(|| s.expectation(model).why.clone());
     Outcome {

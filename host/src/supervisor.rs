@@ -17,6 +17,15 @@ use std::time::{Duration, Instant};
 /// (compiling a module on first use, starting, answering).
 const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
+/// How long compiling a wasm run's module may take (on first use; the
+/// result is cached): `$FAULTBOX_COMPILE_BUDGET_MS`, else two minutes.
+pub fn compile_budget() -> Duration {
+    std::env::var("FAULTBOX_COMPILE_BUDGET_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(120), Duration::from_millis)
+}
+
 pub struct Supervisor {
     pool: WorkerPool,
     /// Let native children print Rust's full panic backtraces
@@ -90,9 +99,13 @@ impl Supervisor {
         if let Request::Native(native) = &mut request {
             native.backtrace = self.native_backtrace;
         }
-        let answer = self.pool.call(WorkerKind::for_model(model), &request, deadline)?;
+        // Compiling the module is not the guest's time: it has a budget of
+        // its own, and the run's deadline starts once it is compiled.
+        let budget = model.is_wasm().then(compile_budget);
+        let answer = self.pool.call_phased(WorkerKind::for_model(model), &request, budget, deadline)?;
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
+            Err(lost) if lost.compiling => Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us)),
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
             Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
                 && obs.status == (ChildStatus::Exited { code: crate::native::EXIT_SETUP_FAILED }) =>

@@ -103,6 +103,15 @@ impl WasmRunner {
         &self.watchdog
     }
 
+    /// Compiles the request's module for its engine (or finds it compiled),
+    /// so that `run` spends its deadline on the guest only.
+    pub fn prepare(&mut self, req: &WasmRequest) -> anyhow::Result<()> {
+        let spec = EngineSpec::new(req.model, req.limits.wasm_stack_kib);
+        let cache = self.cache.clone();
+        self.engine_set(spec)?.instance_pre(&req.module, &cache)?;
+        Ok(())
+    }
+
     /// Runs one scenario. `Err` means the worker could not set the run up.
     pub fn run(&mut self, req: &WasmRequest) -> anyhow::Result<WasmObservation> {
         let spec = EngineSpec::new(req.model, req.limits.wasm_stack_kib);

@@ -77,6 +77,9 @@ pub struct Lost {
     pub stderr: OutputTail,
     /// Host operations it announced during the request, in order.
     pub host_calls: Vec<String>,
+    /// It was still compiling the run's module (its compile budget
+    /// passed): the guest never ran.
+    pub compiling: bool,
 }
 
 impl Lost {
@@ -225,23 +228,46 @@ impl Worker {
     /// covers writing the request and reading every byte of the answer: a
     /// worker stopped halfway through either is hung, not waited for.
     pub fn call(&mut self, request: &Request, deadline: Duration) -> Result<Message, Lost> {
+        self.call_phased(request, None, deadline)
+    }
+
+    /// [`Worker::call`] for a wasm run with a compile budget: the request
+    /// and the compilation get `compile_budget`, and `deadline` starts when
+    /// the worker says the module is compiled. A worker still compiling at
+    /// its budget is lost with `compiling` set.
+    pub fn call_phased(&mut self, request: &Request, compile_budget: Option<Duration>, deadline: Duration) -> Result<Message, Lost> {
+        let result = self.call_inner(request, compile_budget, deadline);
+        result.map_err(|(mut lost, compiling)| {
+            lost.compiling = compiling;
+            lost
+        })
+    }
+
+    fn call_inner(&mut self, request: &Request, compile_budget: Option<Duration>, deadline: Duration) -> Result<Message, (Lost, bool)> {
         self.stderr.lock().unwrap().clear();
         let mut host_calls = Vec::new();
-        let until = Instant::now() + deadline;
+        let mut compiling = compile_budget.is_some();
+        let mut until = Instant::now() + compile_budget.unwrap_or(deadline);
         let mut line = serde_json::to_vec(request).expect("requests serialize");
         line.push(b'\n');
         if let Err(hung) = self.write_all(&line, until) {
-            return Err(self.lost(hung, host_calls));
+            return Err((self.lost(hung, host_calls), compiling));
         }
         loop {
             let reply = match self.read_line(until) {
                 Ok(reply) => reply,
-                Err(hung) => return Err(self.lost(hung, host_calls)),
+                Err(hung) => return Err((self.lost(hung, host_calls), compiling)),
             };
             match serde_json::from_slice::<Message>(&reply) {
                 Ok(Message::HostCall { op }) => host_calls.push(op),
+                Ok(Message::Compiled { .. }) => {
+                    if compiling {
+                        compiling = false;
+                        until = Instant::now() + deadline;
+                    }
+                }
                 Ok(message) => return Ok(message),
-                Err(_) => return Err(self.lost(false, host_calls)),
+                Err(_) => return Err((self.lost(false, host_calls), compiling)),
             }
         }
     }
@@ -323,6 +349,7 @@ impl Worker {
             hung,
             stderr: self.stderr.lock().unwrap().finish(),
             host_calls,
+            compiling: false,
         }
     }
 
@@ -467,6 +494,17 @@ impl WorkerPool {
     /// Sends `request` to an idle worker of `kind` (starting one if none is
     /// idle). A worker that died is dropped; a live one goes back.
     pub fn call(&self, kind: WorkerKind, request: &Request, deadline: Duration) -> anyhow::Result<Result<Message, Lost>> {
+        self.call_phased(kind, request, None, deadline)
+    }
+
+    /// [`WorkerPool::call`] with a compile budget ([`Worker::call_phased`]).
+    pub fn call_phased(
+        &self,
+        kind: WorkerKind,
+        request: &Request,
+        compile_budget: Option<Duration>,
+        deadline: Duration,
+    ) -> anyhow::Result<Result<Message, Lost>> {
         // A worker that died while idle (killed from outside, or by a
         // guest's stray) is no fault of this request's guest: it is
         // replaced, and whatever it left behind is cleared away.
@@ -483,7 +521,7 @@ impl WorkerPool {
                 None => break Worker::spawn(&self.exe, kind)?,
             }
         };
-        let result = worker.call(request, deadline);
+        let result = worker.call_phased(request, compile_budget, deadline);
         match result {
             Ok(_) => self.idle.lock().unwrap().entry(kind).or_default().push(worker),
             // The interrupt stopped it: not a fault of the guest.

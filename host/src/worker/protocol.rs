@@ -72,6 +72,9 @@ pub enum Message {
     /// Sent (and flushed) just before host code that may kill the worker
     /// runs, so that a death can be attributed to it.
     HostCall { op: String },
+    /// A wasm run's module is compiled (or was already), after `us`: the
+    /// run's own deadline starts now. Compiling has a budget of its own.
+    Compiled { us: u64 },
     Wasm(WasmObservation),
     Native(NativeObservation),
     Wast(crate::spec::WastObservation),

@@ -62,7 +62,12 @@ struct WasmWorker {
 impl WasmWorker {
     fn serve(&mut self, request: Request) -> anyhow::Result<Message> {
         Ok(match request {
-            Request::Wasm(req) => Message::Wasm(self.runner.run(&req)?),
+            Request::Wasm(req) => {
+                let started = std::time::Instant::now();
+                self.runner.prepare(&req)?;
+                send(&Message::Compiled { us: started.elapsed().as_micros() as u64 });
+                Message::Wasm(self.runner.run(&req)?)
+            }
             Request::Wast(req) => {
                 if self.spec_engine.is_none() {
                     self.spec_engine = Some(crate::spec::exec::engine(self.model)?);
