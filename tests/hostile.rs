@@ -656,3 +656,33 @@ fn compile_time_has_its_own_budget_and_outcome() {
     let fed = run("120000");
     assert_eq!(fed["verdict"], "ok", "{fed}");
 }
+
+/// Point 14: with almost no threads or processes to be had (`ulimit -u`),
+/// faultbox says so in one line instead of panicking. The limit binds
+/// only an unprivileged user, so the child drops to `nobody` first.
+#[test]
+fn a_process_limit_is_one_line_not_a_panic() {
+    if unsafe { libc::geteuid() } != 0 {
+        return; // cannot switch to another user to make the limit bind
+    }
+    let mut cmd = Command::new(FAULTBOX);
+    cmd.args(["compare", "--model", "wasm"])
+        .env("FAULTBOX_CACHE_DIR", "off")
+        .current_dir("/")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let lim = libc::rlimit { rlim_cur: 4, rlim_max: 4 };
+            if libc::setrlimit(libc::RLIMIT_NPROC, &lim) != 0 || libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
