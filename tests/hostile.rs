@@ -686,3 +686,21 @@ fn a_process_limit_is_one_line_not_a_panic() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Point 2, past the load-time checks: a module the engine still refuses
+/// (here an instance larger than a pool slot: 70,000 globals) is that
+/// run's outcome, and the rest of the compare stands.
+#[test]
+fn a_module_the_engine_refuses_is_an_outcome() {
+    let dir = Scratch::new("refused-at-run");
+    wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
+    let globals = "(global i64 (i64.const 0))\n".repeat(70_000);
+    wat_scenario(&dir, "huge", &format!("(module {globals} (func (export \"fb_huge\") (param i64) (result i64) (i64.const 3)))"));
+    let out = faultbox(&["compare", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"], &[("FAULTBOX_CACHE_DIR", "off")]);
+    let all = outcomes(&out);
+    let by = |n: &str| all.iter().find(|o| o["scenario"] == n).unwrap().clone();
+    assert_eq!(by("forty_two")["ending"]["value"], 42);
+    let huge = by("huge");
+    assert_eq!(huge["verdict"], "n/a", "{huge}");
+    assert!(huge.to_string().contains("refused"), "{huge}");
+}

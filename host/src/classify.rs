@@ -590,6 +590,17 @@ pub fn not_compiled(s: &Scenario, model: ExecutionModel, budget: std::time::Dura
         "the module did not compile within its {} ms compile budget (not guest time): the guest never ran",
         budget.as_millis()
     );
+    not_run(s, model, why, wall_us)
+}
+
+/// A wasm run whose module the engine refused (compile or link): the guest
+/// never ran.
+pub fn refused(s: &Scenario, model: ExecutionModel, message: &str, wall_us: u64) -> Outcome {
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    not_run(s, model, format!("the engine refused the module, so the guest never ran: {message}"), wall_us)
+}
+
+fn not_run(s: &Scenario, model: ExecutionModel, why: String, wall_us: u64) -> Outcome {
     let mut outcome = not_applicable(s, model);
     outcome.ending = Ending::NotApplicable { why: why.clone() };
     outcome.evidence = vec![why];

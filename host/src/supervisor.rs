@@ -106,6 +106,7 @@ impl Supervisor {
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
             Err(lost) if lost.compiling => Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us)),
+            Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
             Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
                 && obs.status == (ChildStatus::Exited { code: crate::native::EXIT_SETUP_FAILED }) =>

@@ -104,12 +104,14 @@ impl WasmRunner {
     }
 
     /// Compiles the request's module for its engine (or finds it compiled),
-    /// so that `run` spends its deadline on the guest only.
-    pub fn prepare(&mut self, req: &WasmRequest) -> anyhow::Result<()> {
+    /// so that `run` spends its deadline on the guest only. `Ok(Some(why))`:
+    /// the engine refused the module (the guest's doing, e.g. more than a
+    /// pool slot holds); `Err`: the worker could not set up at all.
+    pub fn prepare(&mut self, req: &WasmRequest) -> anyhow::Result<Option<String>> {
         let spec = EngineSpec::new(req.model, req.limits.wasm_stack_kib);
         let cache = self.cache.clone();
-        self.engine_set(spec)?.instance_pre(&req.module, &cache)?;
-        Ok(())
+        let set = self.engine_set(spec)?;
+        Ok(set.instance_pre(&req.module, &cache).err().map(|e| format!("{e:#}")))
     }
 
     /// Runs one scenario. `Err` means the worker could not set the run up.

@@ -75,6 +75,9 @@ pub enum Message {
     /// A wasm run's module is compiled (or was already), after `us`: the
     /// run's own deadline starts now. Compiling has a budget of its own.
     Compiled { us: u64 },
+    /// The engine would not take the run's module (compile or link): the
+    /// guest never ran. The module's doing, not the worker's.
+    Refused { message: String },
     Wasm(WasmObservation),
     Native(NativeObservation),
     Wast(crate::spec::WastObservation),

@@ -64,9 +64,12 @@ impl WasmWorker {
         Ok(match request {
             Request::Wasm(req) => {
                 let started = std::time::Instant::now();
-                self.runner.prepare(&req)?;
+                let refused = self.runner.prepare(&req)?;
                 send(&Message::Compiled { us: started.elapsed().as_micros() as u64 });
-                Message::Wasm(self.runner.run(&req)?)
+                match refused {
+                    Some(message) => Message::Refused { message },
+                    None => Message::Wasm(self.runner.run(&req)?),
+                }
             }
             Request::Wast(req) => {
                 if self.spec_engine.is_none() {
