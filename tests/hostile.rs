@@ -704,3 +704,19 @@ fn a_module_the_engine_refuses_is_an_outcome() {
     assert_eq!(huge["verdict"], "n/a", "{huge}");
     assert!(huge.to_string().contains("refused"), "{huge}");
 }
+
+/// Point 6: a spec script is read once, by the supervisor; the worker runs
+/// the text it was sent, whatever the path holds by then (here: nothing).
+#[test]
+fn a_wast_script_is_read_once() {
+    use faultbox::spec::{WastRequest, exec};
+    let engine = exec::engine(faultbox::model::ExecutionModel::Wasm).unwrap();
+    let watchdog = faultbox::wasm::Watchdog::new();
+    let req = WastRequest {
+        path: PathBuf::from("/nonexistent/gone.wast"),
+        timeout_ms: 1000,
+        text: Some("(module (func (export \"g\") unreachable))\n(assert_trap (invoke \"g\") \"unreachable\")\n".into()),
+    };
+    let obs = exec::run(&engine, &watchdog, &req).unwrap();
+    assert!(!obs.directives.is_empty(), "{obs:?}");
+}

@@ -791,14 +791,16 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         return Err(BadInput::new("spec scripts run in a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
     }
     let files = files_with_extension(&args.files, "wast")?;
-    for f in &files {
-        crate::spec::script::check(f)?;
-    }
+    // Each script is read once, here: the worker runs this text.
+    let scripts = files
+        .iter()
+        .map(|f| crate::spec::script::check(f).map(|text| (f.clone(), text)))
+        .collect::<Result<Vec<_>, _>>()?;
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
     let progress = report::progress::Progress::new("scripts", files.len() as u64);
-    let reports = crate::supervisor::parallel_map(&files, jobs, |f| {
-        let r = supervisor.run_wast(f, args.model);
+    let reports = crate::supervisor::parallel_map(&scripts, jobs, |(f, text)| {
+        let r = supervisor.run_wast_text(f, text.clone(), args.model);
         progress.inc();
         r
     })

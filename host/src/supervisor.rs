@@ -137,8 +137,15 @@ impl Supervisor {
     /// Runs the trap directives of one spec script in `model`. A worker
     /// that dies is reported in the file's result, not as an error.
     pub fn run_wast(&self, path: &std::path::Path, model: ExecutionModel) -> anyhow::Result<crate::spec::expect::FileReport> {
+        let text = crate::spec::script::check(path)?;
+        self.run_wast_text(path, text, model)
+    }
+
+    /// [`Supervisor::run_wast`] for a script already read and checked:
+    /// the worker runs `text` and never reads the file again.
+    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: ExecutionModel) -> anyhow::Result<crate::spec::expect::FileReport> {
         use crate::spec::expect::FileReport;
-        let request = Request::Wast(crate::spec::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000 });
+        let request = Request::Wast(crate::spec::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
         match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600))? {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
             Ok(Message::Failed { message }) => anyhow::bail!("{model} worker could not run {}: {message}", path.display()),

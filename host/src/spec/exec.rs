@@ -89,7 +89,10 @@ fn no_announce(_: faultbox_guests::host::HostOp) {}
 
 /// Runs one script and reports every directive.
 pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::Result<WastObservation> {
-    let text = script::read(&req.path)?;
+    let text = match &req.text {
+        Some(text) => text.clone(),
+        None => script::read(&req.path)?,
+    };
     let mut store = Store::new(engine, RunState::new(u64::MAX, no_announce));
     store.set_epoch_deadline(1);
     let mut linker = Linker::new(engine);

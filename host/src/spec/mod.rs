@@ -22,6 +22,10 @@ pub struct WastRequest {
     pub path: PathBuf,
     /// Per-directive deadline, ms.
     pub timeout_ms: u64,
+    /// The script as the supervisor read and checked it: the worker runs
+    /// this, not whatever the path holds by now. `None`: read `path`.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// What one trap directive did. Written as the report's `Ending` is: a

@@ -27,9 +27,10 @@ fn parse_error(path: &Path, text: &str, e: wast::Error) -> BadInput {
 /// Checks that the script parses: the one thing that stops a run before it
 /// starts. Directives faultbox cannot run are reported as skipped when the
 /// script runs ([`unsupported`]), never rejected.
-pub fn check(path: &Path) -> Result<(), BadInput> {
+pub fn check(path: &Path) -> Result<String, BadInput> {
     let text = read(path)?;
-    with_directives(path, &text, |_| ())
+    with_directives(path, &text, |_| ())?;
+    Ok(text)
 }
 
 /// Why faultbox cannot run this directive, if it cannot: what wasmtime 48
