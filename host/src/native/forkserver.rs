@@ -264,6 +264,8 @@ impl ForkServer {
         let clock = crate::process::process_cpu_clock(pid.as_raw()).map_err(|e| failed("clock_getcpuclockid", e))?;
         let mut watched = Watched { stdout: TailBuffer::default(), stderr: TailBuffer::default(), killed: None };
         let mut open = [true, true];
+        // When the process group's CPU was last read, and what it was.
+        let mut group: Option<(Instant, Duration)> = None;
         let (buf, signals) = (&mut *self.read_buf, &self.signals);
         loop {
             // Checked on every wake-up, not only on a poll timeout: a child
@@ -272,9 +274,15 @@ impl ForkServer {
             let now = Instant::now();
             // A child that spends wall time without CPU may be waiting for
             // processes it started, which burn the budget for it: count
-            // its process group too. Only then: the scan reads /proc.
+            // its process group too. Only then, and at most every 20 ms:
+            // the scan reads /proc, and a child that floods its pipes
+            // wakes this loop thousands of times a second.
             if now.saturating_duration_since(budget.started) > used + Duration::from_millis(50) {
-                used += group_cpu_but(pid);
+                let stale = group.is_none_or(|(at, _)| now.saturating_duration_since(at) >= Duration::from_millis(20));
+                if stale {
+                    group = Some((now, group_cpu_but(pid)));
+                }
+                used += group.map_or(Duration::ZERO, |(_, cpu)| cpu);
             }
             if watched.killed.is_none() {
                 let out_of = if used >= budget.cpu {
