@@ -294,3 +294,22 @@ fn a_runaway_descendant_spends_the_guests_cpu_budget() {
     assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
     assert!(wait_until_gone(&tag, 5).is_empty(), "the busy descendant outlived the run");
 }
+
+/// An interrupt is not a rule broken by the modules still waiting to run:
+/// `fuzz` stops without saving any of them.
+#[test]
+fn an_interrupted_fuzz_saves_no_module() {
+    let saves = Scratch::new("fuzz-interrupted");
+    let mut fuzz = Command::new(FAULTBOX)
+        .args(["fuzz", "--modules", "1000000", "--save-dir", saves.path()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    unsafe { libc::kill(fuzz.id() as i32, libc::SIGHUP) };
+    let status = fuzz.wait().unwrap();
+    assert_eq!(status.code(), Some(129), "{status:?}");
+    let saved = std::fs::read_dir(&saves.0).unwrap().count();
+    assert_eq!(saved, 0, "an interrupt made {saved} modules 'rule breakers'");
+}

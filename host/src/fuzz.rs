@@ -252,11 +252,19 @@ pub fn run(supervisor: &Supervisor, s: &FuzzSettings, replay: &[(PathBuf, Vec<u8
             Some((_, bytes)) => bytes.clone(),
             None => generate(s.seed, i)?,
         };
+        // Once faultbox is stopping, every module left would fail to run:
+        // none of that is the module's doing.
+        if crate::worker::client::stopping() {
+            return Err(crate::worker::client::Interrupted.into());
+        }
         let judged = run_one(supervisor, s, i, module);
         progress.inc();
         anyhow::Ok(judged)
     });
     drop(progress);
+    if crate::worker::client::stopping() {
+        return Err(crate::worker::client::Interrupted.into());
+    }
     let mut sum = FuzzSummary {
         model: s.model.name().into(),
         seed: s.seed,
