@@ -221,6 +221,11 @@ pub struct RunArgs {
     /// Exit with 1 when an observed outcome differs from its manifest.
     #[arg(long)]
     pub check: bool,
+    /// Native: let Rust's default panic hook print a full, symbolized
+    /// backtrace in the child. Off by default: it costs a guest's abort
+    /// path ~150 ms of CPU, more than the fault itself.
+    #[arg(long)]
+    pub native_backtrace: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -565,7 +570,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => {
             let catalog = args.catalog.load()?;
             let s = scenario(&catalog, &args.scenario)?;
-            let supervisor = Supervisor::for_current_exe()?;
+            let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
             let models = args.models.chosen();
             let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
             let differs = outcomes.iter().any(|o| !s.expectation(o.model).mismatches(o).is_empty());
