@@ -507,7 +507,19 @@ fn control_characters_are_escaped_in_terminal_output() {
         assert!(!text.contains("\x1b]") && !text.contains("\x1b[2J") && !text.contains('\x07') && !text.contains('\r'), "{args:?}: {text:?}");
     }
     let text = String::from_utf8_lossy(&faultbox(&["run", "title", "--scenarios", dir.path(), "--model", "wasm"], &[]).stdout).into_owned();
-    assert!(text.contains("\\x1b]0;pwned\\x07"), "the output is shown, escaped: {text}");
+    assert!(text.contains("\\u001b]0;pwned\\u0007"), "the output is shown, escaped: {text}");
+    // The JSON report stays valid JSON whatever the guest wrote.
+    let dir2 = Scratch::new("escapes-json");
+    wat_scenario(
+        &dir2,
+        "del",
+        "(module (import \"fb\" \"write\" (func $w (param i32 i32))) (memory (export \"memory\") 1)\n\
+         (data (i32.const 16) \"\\7f\\c2\\9b2J\")\n\
+         (func (export \"fb_del\") (param i64) (result i64) (call $w (i32.const 16) (i32.const 5)) (i64.const 0)))",
+    );
+    let out = faultbox(&["run", "del", "--scenarios", dir2.path(), "--model", "wasm", "--format", "json"], &[]);
+    let o = &outcomes(&out)[0];
+    assert!(o["output_tail"].to_string().contains("2J"), "{o}");
 }
 
 /// Point 5: a module the script gives as valid that does not decode is a

@@ -95,9 +95,11 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
 /// `text` made safe to show on a terminal: guest output, panic messages
 /// and manifest text reach the reports, and a control character in them
 /// must not set the terminal's title, clear the screen or move the cursor.
-/// Every control character but newline and tab is shown escaped (`\x1b`,
-/// `\r`, `\u{9b}`); colour (SGR: `ESC [ digits ; m`) passes, since the
-/// reports colour their own text and a colour cannot do more than colour.
+/// Every control character but newline and tab is shown escaped, as JSON
+/// writes it (`\u001b`, `\r`, `\u009b`), so that the escape is also valid
+/// inside the JSON report's strings (serde leaves DEL and C1 raw); colour
+/// (SGR: `ESC [ digits ; m`) passes, since the reports colour their own
+/// text and a colour cannot do more than colour.
 pub fn escape_terminal(text: &str) -> std::borrow::Cow<'_, str> {
     use std::fmt::Write;
     if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
@@ -119,11 +121,8 @@ pub fn escape_terminal(text: &str) -> std::borrow::Cow<'_, str> {
         match c {
             '\n' | '\t' => out.push(c),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() && (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
             c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
@@ -139,10 +138,13 @@ mod tests {
     #[test]
     fn controls_are_escaped_and_colour_kept() {
         assert_eq!(escape_terminal("a\tb\nc"), "a\tb\nc");
-        assert_eq!(escape_terminal("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
-        assert_eq!(escape_terminal("\x1b[2J\r"), "\\x1b[2J\\r");
+        assert_eq!(escape_terminal("\x1b]0;title\x07"), "\\u001b]0;title\\u0007");
+        assert_eq!(escape_terminal("\x1b[2J\r"), "\\u001b[2J\\r");
         assert_eq!(escape_terminal("\x1b[1;31mred\x1b[0m"), "\x1b[1;31mred\x1b[0m");
-        assert_eq!(escape_terminal("\u{9b}2J"), "\\u{9b}2J");
+        assert_eq!(escape_terminal("\u{9b}2J\u{7f}"), "\\u009b2J\\u007f");
+        // Valid inside a JSON string, and decodes to the original.
+        let json = format!("\"{}\"", escape_terminal("a\u{7f}b"));
+        assert_eq!(serde_json::from_str::<String>(&json).unwrap(), "a\u{7f}b");
     }
 }
 
