@@ -123,9 +123,10 @@ pub enum Command {
         #[command(flatten)]
         catalog: CatalogArg,
     },
-    /// Run the assert_trap and assert_exhaustion directives of WebAssembly
-    /// spec-test scripts and report agreement with the spec's messages.
-    /// Directories are searched for *.wast files.
+    /// Run WebAssembly spec-test scripts: every directive is run and
+    /// compared (trap messages mapped to trap codes, returned values, modules
+    /// that must be rejected), or skipped with its reason. Directories are
+    /// searched for *.wast files.
     Wast(WastArgs),
     /// Measure the fault-to-usable-again cycle of every execution model.
     Bench(BenchArgs),
