@@ -83,7 +83,9 @@ pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let mut out = vec![BenchSamples::default(); cycles.len()];
-            for _ in 0..*iterations {
+            let mut progress = crate::worker::server::ProgressReporter::new();
+            for i in 0..*iterations {
+                progress.tick(i as u64);
                 for (cycle, samples) in cycles.iter().zip(out.iter_mut()) {
                     let t = Instant::now();
                     let (class, parts) = cycle.once()?;
@@ -137,7 +139,9 @@ pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<B
                 ChildStatus::Exited { code } => classify_status(None, Some(code)),
             };
             let (mut fork, mut exec, mut floor) = (BenchSamples::default(), BenchSamples::default(), BenchSamples::default());
-            for _ in 0..*iterations {
+            let mut progress = crate::worker::server::ProgressReporter::new();
+            for i in 0..*iterations {
+                progress.tick(i as u64);
                 if let Some(code) = server.pending_termination() {
                     return Err(ServerError::Terminated(code));
                 }
@@ -280,7 +284,17 @@ fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
 /// Runs the benchmark. `compare` is the catalog to time a full compare on.
 pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&Scenario], jobs: usize) -> anyhow::Result<BenchReport> {
     let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<Vec<BenchSamples>> {
-        match supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600))? {
+        // The cycles run in the worker, which reports how many are done.
+        let progress = match &req {
+            BenchRequest::WasmCycles { .. } => Some("wasm cycles"),
+            BenchRequest::NativeCycles { .. } => Some("native cycles"),
+            _ => None,
+        }
+        .map(|what| std::sync::Arc::new(crate::report::progress::Progress::new(what, iterations as u64)));
+        let reporting = progress.clone().map(|p| crate::worker::client::report_progress_to(move |done| p.set(done)));
+        let answer = supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600));
+        drop((reporting, progress));
+        match answer? {
             Ok(Message::Bench(samples)) => Ok(samples),
             Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),
             Ok(other) => anyhow::bail!("{kind:?} answered {other:?}"),

@@ -840,7 +840,12 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     };
     let supervisor = Supervisor::for_current_exe()?;
     let deadline = std::time::Duration::from_secs(args.seconds.unwrap_or(0) + 24 * 3600);
-    let report = match supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::worker::protocol::Request::Soak(request), deadline)? {
+    // A soak by time has no count to show progress against.
+    let progress = request.cycles.map(|n| std::sync::Arc::new(report::progress::Progress::new("cycles", n)));
+    let _reporting = progress.clone().map(|p| crate::worker::client::report_progress_to(move |done| p.set(done)));
+    let answer = supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::worker::protocol::Request::Soak(request), deadline);
+    drop((_reporting, progress));
+    let report = match answer? {
         Ok(crate::worker::protocol::Message::Soak(r)) => r,
         Ok(other) => anyhow::bail!("the worker answered {other:?}"),
         Err(lost) => anyhow::bail!("the wasm worker died during the soak: {}", lost.summary()),

@@ -77,9 +77,11 @@ pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport>
     let mut rss_samples = Vec::new();
     let started = Instant::now();
     let mut done = 0u64;
+    let mut progress = crate::worker::server::ProgressReporter::new();
     while done < planned && budget.is_none_or(|b| started.elapsed() < b) {
         let (class, _) = cycle.once()?;
         done += 1;
+        progress.tick(done);
         counts[class as usize] += 1;
         if done == warmup {
             rss_warm_kib = rss_kib();

@@ -28,6 +28,16 @@ impl Progress {
     /// One more step done.
     pub fn inc(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.draw(done);
+    }
+
+    /// `done` steps done in all (a worker's count).
+    pub fn set(&self, done: u64) {
+        self.done.store(done, Ordering::Relaxed);
+        self.draw(done);
+    }
+
+    fn draw(&self, done: u64) {
         let Some(drawn) = &self.drawn else { return };
         let Ok(mut last) = drawn.try_lock() else { return };
         if last.elapsed() < Duration::from_millis(100) && done < self.total {

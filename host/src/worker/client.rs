@@ -100,6 +100,29 @@ impl Lost {
     }
 }
 
+/// Where the progress a worker reports during a long request goes (the
+/// command's progress line); `None`: nowhere.
+static PROGRESS_HOOK: Mutex<Option<Box<dyn Fn(u64) + Send>>> = Mutex::new(None);
+
+/// Sends the progress workers report to `hook` until the guard is dropped.
+pub fn report_progress_to(hook: impl Fn(u64) + Send + 'static) -> ProgressGuard {
+    if let Ok(mut slot) = PROGRESS_HOOK.lock() {
+        *slot = Some(Box::new(hook));
+    }
+    ProgressGuard
+}
+
+/// Ends [`report_progress_to`] when dropped.
+pub struct ProgressGuard;
+
+impl Drop for ProgressGuard {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = PROGRESS_HOOK.lock() {
+            *slot = None;
+        }
+    }
+}
+
 /// One running worker process.
 pub struct Worker {
     child: Child,
@@ -260,6 +283,13 @@ impl Worker {
             };
             match serde_json::from_slice::<Message>(&reply) {
                 Ok(Message::HostCall { op }) => host_calls.push(op),
+                Ok(Message::Progress { done }) => {
+                    if let Ok(hook) = PROGRESS_HOOK.lock() {
+                        if let Some(hook) = hook.as_ref() {
+                            hook(done);
+                        }
+                    }
+                }
                 Ok(Message::Compiled { .. }) => {
                     if compiling {
                         compiling = false;

@@ -72,6 +72,9 @@ pub enum Message {
     /// Sent (and flushed) just before host code that may kill the worker
     /// runs, so that a death can be attributed to it.
     HostCall { op: String },
+    /// Sent now and then during a long request (soak, bench cycles): how
+    /// many of its steps are done, for the supervisor's progress line.
+    Progress { done: u64 },
     /// A wasm run's module is compiled (or was already), after `us`: the
     /// run's own deadline starts now. Compiling has a budget of its own.
     Compiled { us: u64 },

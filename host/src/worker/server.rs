@@ -23,6 +23,28 @@ pub fn send(message: &Message) {
     let _ = out.flush();
 }
 
+/// Reports a long request's progress to the supervisor, at most ten times
+/// a second: a line per cycle would cost more than the cycles.
+pub struct ProgressReporter {
+    last: std::time::Instant,
+}
+
+impl ProgressReporter {
+    pub fn new() -> ProgressReporter {
+        ProgressReporter { last: std::time::Instant::now() }
+    }
+
+    /// `done` steps are done; sends that when the last report is old.
+    pub fn tick(&mut self, done: u64) {
+        // Checked every 256 steps only: reading the clock per step would
+        // show in a 3 µs cycle.
+        if done % 256 == 0 && self.last.elapsed() >= std::time::Duration::from_millis(100) {
+            self.last = std::time::Instant::now();
+            send(&Message::Progress { done });
+        }
+    }
+}
+
 fn announce(op: HostOp) {
     send(&Message::HostCall { op: crate::host_ops::op_name(op).to_string() });
 }
