@@ -81,7 +81,7 @@ fn note_unchecked_guests(catalog: &Catalog) {
         if !exports_health {
             eprintln!(
                 "faultbox: note: {}: no `{}` export, so the instance cannot be checked after a fault (reuse not_checked, a trap reads contained)",
-                path.display(),
+                crate::process::escape_terminal(&path.display().to_string()),
                 crate::wasm::HEALTH_EXPORT
             );
         }
@@ -515,7 +515,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
             for bad in &broken {
-                eprintln!("faultbox: not listed: {bad}");
+                eprintln!("faultbox: not listed: {}", crate::process::escape_terminal(&bad.to_string()));
             }
             Ok(if broken.is_empty() { 0 } else { 1 })
         }
@@ -721,7 +721,7 @@ impl Exports {
 fn unfinished(scenarios: &[&crate::scenario::Scenario]) -> bool {
     let mut any = false;
     for why in scenarios.iter().filter_map(|s| s.unfinished()) {
-        eprintln!("faultbox: --check: {why}");
+        eprintln!("faultbox: --check: {}", crate::process::escape_terminal(&why.to_string()));
         any = true;
     }
     any

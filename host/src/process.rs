@@ -83,13 +83,27 @@ pub fn process_cpu_clock(pid: i32) -> std::io::Result<libc::clockid_t> {
 }
 
 /// Writes to stdout and flushes, returning any error (std's `print!`
-/// panics on one).
+/// panics on one). Colour codes are kept only where colour is wanted
+/// (`--color`, a terminal).
 pub fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     use anyhow::Context;
     use std::io::Write;
     let text = std::fmt::format(args);
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout();
     out.write_all(escape_terminal(&text).as_bytes()).and_then(|_| out.flush()).context("cannot write to stdout")
+}
+
+/// Whether the parameters of an SGR sequence (`ESC [ params m`) are ones
+/// faultbox's own palette writes: reset, bold, and the eight 256-colour
+/// foregrounds of the verdicts. Only those pass [`escape_terminal`]: a
+/// guest's own SGR (conceal, black on black) could hide the verdict lines
+/// that follow it, and outlive faultbox in the terminal.
+fn faultbox_colour(params: &str) -> bool {
+    const PALETTE: [&str; 8] = ["108", "78", "142", "174", "214", "203", "141", "245"];
+    match params {
+        "" | "0" | "1" => true,
+        p => p.strip_prefix("38;5;").is_some_and(|n| PALETTE.contains(&n)),
+    }
 }
 
 /// `text` made safe to show on a terminal: guest output, panic messages
@@ -112,6 +126,7 @@ pub fn escape_terminal(text: &str) -> std::borrow::Cow<'_, str> {
             let params = rest[1..].strip_prefix('[').map(|p| p.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count());
             if let Some(n) = params
                 && rest.as_bytes().get(2 + n) == Some(&b'm')
+                && faultbox_colour(&rest[2..2 + n])
             {
                 out.push_str(&rest[..3 + n]);
                 rest = &rest[3 + n..];
@@ -140,7 +155,11 @@ mod tests {
         assert_eq!(escape_terminal("a\tb\nc"), "a\tb\nc");
         assert_eq!(escape_terminal("\x1b]0;title\x07"), "\\u001b]0;title\\u0007");
         assert_eq!(escape_terminal("\x1b[2J\r"), "\\u001b[2J\\r");
-        assert_eq!(escape_terminal("\x1b[1;31mred\x1b[0m"), "\x1b[1;31mred\x1b[0m");
+        // Only faultbox's own palette passes: a guest's conceal (SGR 8) or
+        // a colour of its choosing is shown escaped.
+        assert_eq!(escape_terminal("\x1b[1m\x1b[38;5;203mcrashed\x1b[0m"), "\x1b[1m\x1b[38;5;203mcrashed\x1b[0m");
+        assert_eq!(escape_terminal("hello \x1b[8m"), "hello \\u001b[8m");
+        assert_eq!(escape_terminal("\x1b[1;31mred"), "\\u001b[1;31mred");
         assert_eq!(escape_terminal("\u{9b}2J\u{7f}"), "\\u009b2J\\u007f");
         // Valid inside a JSON string, and decodes to the original.
         let json = format!("\"{}\"", escape_terminal("a\u{7f}b"));

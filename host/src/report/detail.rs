@@ -16,7 +16,7 @@ fn us(v: Option<u64>) -> String {
 pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
     let mut out = String::new();
     let c = &o.containment;
-    let _ = writeln!(out, "{} in {}: {}", o.scenario, o.model, o.verdict);
+    let _ = writeln!(out, "{} in {}: {}", o.scenario, o.model, super::term::verdict(o.verdict));
     let _ = writeln!(out, "  scenario      {} (injects {})", s.summary, s.injects);
     let _ = writeln!(out, "  fault class   {}", o.fault);
     let _ = writeln!(out, "  ending        {}", ending_text(&o.ending));
@@ -112,7 +112,7 @@ pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
     for o in outcomes {
         let exp = s.expectation(o.model);
         let _ = writeln!(out);
-        let _ = writeln!(out, "  {}: {} — {}", o.model, o.verdict, ending_text(&o.ending));
+        let _ = writeln!(out, "  {}: {} — {}", o.model, super::term::verdict(o.verdict), ending_text(&o.ending));
         let _ = writeln!(out, "    why: {}", exp.why);
         for e in &o.evidence {
             let _ = writeln!(out, "    - {e}");

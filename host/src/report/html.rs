@@ -128,14 +128,14 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str(&format!(
-        "<title>faultbox: {} scenarios × {} models</title><style>{STYLE}</style></head><body>",
-        report.scenarios.len(),
-        report.models.len()
+        "<title>faultbox: {} × {}</title><style>{STYLE}</style></head><body>",
+        super::table::count(report.scenarios.len(), "scenario"),
+        super::table::count(report.models.len(), "model")
     ));
     out.push_str(&format!(
-        "<h1>faultbox: which execution model survives a guest fault?</h1><p>{} scenarios × {} execution models, faultbox {}.</p>",
-        report.scenarios.len(),
-        report.models.len(),
+        "<h1>faultbox: which execution model survives a guest fault?</h1><p>{} × {}, faultbox {}.</p>",
+        super::table::count(report.scenarios.len(), "scenario"),
+        super::table::count(report.models.len(), "execution model"),
         esc(&report.faultbox_version)
     ));
     out.push_str("<ul class=\"headline\">");

@@ -57,9 +57,9 @@ fn cell(o: &Outcome, row: &ScenarioResult) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "## faultbox: {} scenarios × {} execution models\n\n",
-        report.scenarios.len(),
-        report.models.len()
+        "## faultbox: {} × {}\n\n",
+        super::table::count(report.scenarios.len(), "scenario"),
+        super::table::count(report.models.len(), "execution model")
     ));
     for line in headline(report).into_iter().chain(null_contrast(report)) {
         out.push_str(&format!("- {line}\n"));

@@ -303,20 +303,24 @@ pub fn headline(report: &Report) -> Vec<String> {
             .collect();
         let count = |v: Verdict| faults.iter().filter(|o| o.verdict == v).count();
         let survived = faults.iter().filter(|o| o.containment.host_survived).count();
+        if faults.is_empty() {
+            // Nothing to say of recovery where no fault ran.
+            continue;
+        }
         lines.push(if m.name.is_wasm() {
             format!(
-                "{}: the wasm host survived {survived} of {} faults; the same instance was still usable after {}",
+                "{}: the wasm host survived {survived} of {}; the same instance was still usable after {}",
                 m.name,
-                faults.len(),
+                table::count(faults.len(), "fault"),
                 count(Verdict::Recovered)
             )
         } else {
             format!(
-                "{}: in-process recovery (catch_unwind, the analogue of Go's recover) caught {} of {} faults; \
+                "{}: in-process recovery (catch_unwind, the analogue of Go's recover) caught {} of {}; \
                  the process died in {} and was killed from outside in {}",
                 m.name,
                 count(Verdict::Recovered),
-                faults.len(),
+                table::count(faults.len(), "fault"),
                 count(Verdict::Crashed),
                 count(Verdict::Killed)
             )

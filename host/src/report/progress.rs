@@ -44,7 +44,13 @@ impl Progress {
             return;
         }
         *last = Instant::now();
-        let _ = write!(std::io::stderr(), "\r\x1b[2K{}", line(self.what, done, self.total, self.started.elapsed()));
+        let mut text = line(self.what, done, self.total, self.started.elapsed());
+        // A line wider than the terminal wraps, and `\r` then redraws only
+        // its last row: every redraw would leave a row behind.
+        if let Some(width) = stderr_width() {
+            text.truncate(width.saturating_sub(1));
+        }
+        let _ = write!(std::io::stderr(), "\r\x1b[2K{text}");
     }
 }
 
@@ -55,6 +61,14 @@ impl Drop for Progress {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
+}
+
+/// The width of the terminal on stderr, if it is one.
+fn stderr_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
 /// `[=====>     ] 120/1000 modules  12%  340/s  3s left`

@@ -290,7 +290,13 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         .iter()
         .flat_map(|row| {
             row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| {
-                format!("  {} / {}: {}", row.name, r.model, r.mismatches.join("; "))
+                // Wrapped like the summary: a mismatch list must fit too.
+                wrap(&format!("{} / {}: {}", row.name, r.model, r.mismatches.join("; ")), width.saturating_sub(4))
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, piece)| format!("{}{piece}", if k == 0 { "  " } else { "    " }))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         })
         .collect();
@@ -367,11 +373,17 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
                 format!("wat:{}", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default())
             }
         };
-        let expected = format!(
-            "{} / {}",
-            term::verdict(s.expectation(ExecutionModel::Wasm).verdict),
-            term::verdict(s.expectation(ExecutionModel::Native).verdict)
-        );
+        // A manifest without `[expect.*]` expects nothing yet; `n/a` would
+        // say the model cannot run it.
+        let expected = if s.unfinished().is_some() && s.expectation(ExecutionModel::Wasm).unwritten {
+            "none yet".to_string()
+        } else {
+            format!(
+                "{} / {}",
+                term::verdict(s.expectation(ExecutionModel::Wasm).verdict),
+                term::verdict(s.expectation(ExecutionModel::Native).verdict)
+            )
+        };
         let mut cells = vec![vec![s.name.clone()]];
         if !fit {
             cells.extend([vec![s.category.name().to_string()], vec![guest]]);

@@ -131,6 +131,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_colour_faultbox_writes_passes_the_terminal_escaping() {
+        let mut painted: Vec<String> = Verdict::ALL.iter().map(|v| verdict(*v)).collect();
+        painted.push(paint(Style::new().bold(), "heading"));
+        for text in painted {
+            assert_eq!(crate::process::escape_terminal(&text), text.as_str(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn colour_codes_take_no_room() {
         assert_eq!(width(&verdict(Verdict::Recovered)), "recovered".len());
         assert_eq!(width("plain"), 5);

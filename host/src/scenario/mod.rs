@@ -282,14 +282,17 @@ impl Catalog {
     /// The default catalog: `$FAULTBOX_SCENARIOS`, else `scenarios/` in the
     /// current directory, else the one in faultbox's source tree.
     pub fn default_dir() -> PathBuf {
-        if let Some(dir) = std::env::var_os("FAULTBOX_SCENARIOS") {
+        // Set but empty is as good as unset (`FAULTBOX_SCENARIOS= faultbox`).
+        if let Some(dir) = std::env::var_os("FAULTBOX_SCENARIOS").filter(|d| !d.is_empty()) {
             return dir.into();
         }
         let here = PathBuf::from("scenarios");
         if here.is_dir() {
             return here;
         }
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+        // The source tree's catalog, named without `host/..`.
+        let built = Path::new(env!("CARGO_MANIFEST_DIR"));
+        built.parent().map_or_else(|| built.join("../scenarios"), |root| root.join("scenarios"))
     }
 
     /// Loads every `*.toml` in `dir`. The first bad manifest is the error.
