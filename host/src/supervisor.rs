@@ -105,7 +105,10 @@ impl Supervisor {
         let answer = self.pool.call_phased(WorkerKind::for_model(model), &request, budget, deadline)?;
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
-            Err(lost) if lost.compiling => Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us)),
+            // Only a compile that ran out of its budget is "not compiled":
+            // a worker that died or was stopped while compiling is lost,
+            // with its signal and its last words, like any other.
+            Err(lost) if lost.compiling && lost.hung => Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us)),
             Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
             Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
