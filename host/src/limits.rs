@@ -90,6 +90,18 @@ pub fn wall_backstop(cpu: Duration) -> Duration {
     cpu * 10 + Duration::from_secs(5)
 }
 
+/// Which budget has run out, if any: the CPU time used against the
+/// budget first (a runaway), then the wall clock against its backstop.
+pub fn ran_out(cpu_used: Duration, cpu_budget: Duration, now: std::time::Instant, wall_until: std::time::Instant) -> Option<Deadline> {
+    if cpu_used >= cpu_budget {
+        Some(Deadline::Cpu)
+    } else if now >= wall_until {
+        Some(Deadline::Wall)
+    } else {
+        None
+    }
+}
+
 /// Which budget a run ran out of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -285,14 +285,7 @@ impl ForkServer {
                 used += group.map_or(Duration::ZERO, |(_, cpu)| cpu);
             }
             if watched.killed.is_none() {
-                let out_of = if used >= budget.cpu {
-                    Some(Deadline::Cpu)
-                } else if now >= budget.wall_until {
-                    Some(Deadline::Wall)
-                } else {
-                    None
-                };
-                if let Some(deadline) = out_of {
+                if let Some(deadline) = crate::limits::ran_out(used, budget.cpu, now, budget.wall_until) {
                     let _ = killpg(pid, NixSignal::SIGKILL);
                     let _ = kill(pid, NixSignal::SIGKILL);
                     watched.killed = Some(deadline);

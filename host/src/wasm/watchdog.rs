@@ -65,14 +65,7 @@ impl Watchdog {
                     };
                     let used = cpu_time(armed.clock).saturating_sub(armed.cpu_at_arm);
                     let now = Instant::now();
-                    let fired = if used >= armed.cpu_budget {
-                        Some(Deadline::Cpu)
-                    } else if now >= armed.wall_until {
-                        Some(Deadline::Wall)
-                    } else {
-                        None
-                    };
-                    match fired {
+                    match crate::limits::ran_out(used, armed.cpu_budget, now, armed.wall_until) {
                         Some(deadline) => {
                             armed.engine.increment_epoch();
                             state.fired = Some(deadline);
