@@ -79,3 +79,18 @@ fn explain_says_what_each_model_did_and_why() {
     assert!(text.contains("panic in a function that cannot unwind"), "{text}");
     assert!(text.contains("why:"), "{text}");
 }
+
+/// Manifests describe the default Wasm 3.0 profile. Under
+/// `--wasm-features 2.0` a 3.0 module is n/a, with the profile named as the
+/// reason, and `--check` does not hold that against its manifest.
+#[test]
+fn under_the_wasm_2_profile_a_wasm_3_scenario_is_na_and_check_passes() {
+    let json: serde_json::Value = serde_json::from_str(&faultbox(&[
+        "compare", "--wasm-features", "2.0", "--check", "--scenario", "gc_null_struct_get", "--format", "json",
+    ]))
+    .unwrap();
+    let o = &json["scenarios"][0]["outcomes"]["wasm"];
+    assert_eq!(o["verdict"], "n/a", "{o:#}");
+    assert!(o["evidence"].to_string().contains("Wasm 2.0 profile"), "{o:#}");
+    assert_eq!(o["mismatches"], serde_json::json!([]), "{o:#}");
+}

@@ -574,7 +574,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
             let models = args.models.chosen();
             let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
-            let differs = outcomes.iter().any(|o| !s.expectation(o.model).mismatches(o).is_empty());
+            let differs = outcomes.iter().any(|o| !s.mismatches(o).is_empty());
             match args.format {
                 RunFormat::Table => {
                     let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();

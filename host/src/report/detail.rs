@@ -45,7 +45,7 @@ pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
         let _ = writeln!(out, "    - {e}");
     }
     let exp = s.expectation(o.model);
-    let mismatches = exp.mismatches(o);
+    let mismatches = s.mismatches(o);
     if exp.unwritten {
         let _ = writeln!(out, "  expected      nothing yet (the manifest has no [expect.*])");
     } else {
@@ -118,7 +118,7 @@ pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
             let _ = writeln!(out, "    - {e}");
         }
         let _ = writeln!(out, "    reuse: {} ({})", o.containment.reuse, o.containment.reuse_detail.join("; "));
-        let m = exp.mismatches(o);
+        let m = s.mismatches(o);
         if !m.is_empty() {
             let _ = writeln!(out, "    (!) differs from the manifest: {}", m.join("; "));
         }

@@ -210,7 +210,7 @@ impl Report {
                 .take(models.len())
                 .map(|mut o| {
                     let e = s.expectation(o.model);
-                    let mismatches = e.mismatches(&o);
+                    let mismatches = s.mismatches(&o);
                     o.output_tail = o.output_tail.map(capped);
                     ModelResult { why: e.why.clone(), mismatches, outcome: o }
                 })
