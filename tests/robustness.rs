@@ -95,19 +95,25 @@ fn sigterm_during_compare_stops_every_worker_and_child() {
     interrupt_stops_everything(libc::SIGTERM, 143);
 }
 
+/// `faultbox run NAME --model native --format json` on the catalog in
+/// `dir`, its processes tagged with `tag`: the one outcome.
+fn run_native_tagged(dir: &Scratch, name: &str, tag: &str) -> Value {
+    let out = Command::new(FAULTBOX)
+        .args(["run", name, "--model", "native", "--format", "json", "--scenarios", dir.path()])
+        .env("FAULTBOX_TEST_TAG", tag)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let outcomes: Value = serde_json::from_slice(&out.stdout).unwrap();
+    outcomes[0].clone()
+}
+
 #[test]
 fn strays_are_gone_when_the_run_ends() {
     let dir = busy_catalog();
     std::fs::remove_file(dir.0.join("runaway.toml")).unwrap();
     let tag = new_tag("strays");
-    let out = Command::new(FAULTBOX)
-        .args(["run", "strays", "--model", "native", "--format", "json", "--scenarios", dir.path()])
-        .env("FAULTBOX_TEST_TAG", &tag)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let evidence = outcome[0]["evidence"].to_string();
+    let evidence = run_native_tagged(&dir, "strays", &tag)["evidence"].to_string();
     assert!(evidence.contains("2 stray process(es) left behind were killed"), "{evidence}");
     assert!(tagged_processes(&tag).is_empty(), "the sleeping strays are still there");
 }
@@ -280,14 +286,7 @@ fn a_runaway_descendant_spends_the_guests_cpu_budget() {
     );
     let tag = new_tag("descendant");
     let started = Instant::now();
-    let out = Command::new(FAULTBOX)
-        .args(["run", "descendant", "--model", "native", "--format", "json", "--scenarios", dir.path()])
-        .env("FAULTBOX_TEST_TAG", &tag)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let o = &outcome[0];
+    let o = &run_native_tagged(&dir, "descendant", &tag);
     assert_eq!(o["fault"], "timeout", "{o}");
     assert_eq!(o["ending"]["deadline"], "cpu", "{o}");
     // Long before the wall-clock backstop (8 s for this budget).

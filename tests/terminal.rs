@@ -3,9 +3,10 @@
 //! verdicts when colour is wanted, and draws with ASCII when the locale or
 //! the terminal cannot show box lines.
 
-use std::process::Command;
+mod common;
 
-const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
+use common::{FAULTBOX, Scratch};
+use std::process::Command;
 
 /// faultbox with a clean, known terminal environment plus `env`.
 fn faultbox(args: &[&str], env: &[(&str, &str)]) -> String {
@@ -113,13 +114,11 @@ fn a_copy_of_the_scenarios_folder_runs_elsewhere() {
             }
         }
     }
-    let dir = std::env::temp_dir().join(format!("faultbox-test-{}-copied-catalog", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")), &dir.join("elsewhere"));
-    let catalog = dir.join("elsewhere");
+    let dir = Scratch::new("copied-catalog");
+    copy(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")), &dir.0.join("elsewhere"));
+    let catalog = dir.0.join("elsewhere");
     let list = faultbox(&["list", "--scenarios", catalog.to_str().unwrap()], &[]);
     let run = faultbox(&["run", "gc_bad_cast", "--model", "wasm", "--check", "--scenarios", catalog.to_str().unwrap()], &[]);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(list.contains("gc_bad_cast") && list.contains("indirect_call_null"), "{list}");
     assert!(run.contains("recovered"), "{run}");
 }

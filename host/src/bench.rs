@@ -290,10 +290,9 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             BenchRequest::NativeCycles { .. } => Some("native cycles"),
             _ => None,
         }
-        .map(|what| std::sync::Arc::new(crate::report::progress::Progress::new(what, iterations as u64)));
-        let reporting = progress.clone().map(|p| crate::worker::client::report_progress_to(move |done| p.set(done)));
+        .map(|what| crate::report::progress::WorkerProgress::new(what, iterations as u64));
         let answer = supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600));
-        drop((reporting, progress));
+        drop(progress);
         match answer? {
             Ok(Message::Bench(samples)) => Ok(samples),
             Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),

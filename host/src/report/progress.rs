@@ -47,10 +47,25 @@ impl Progress {
         let mut text = line(self.what, done, self.total, self.started.elapsed());
         // A line wider than the terminal wraps, and `\r` then redraws only
         // its last row: every redraw would leave a row behind.
-        if let Some(width) = stderr_width() {
+        if let Some(width) = super::term::width_of(libc::STDERR_FILENO) {
             text.truncate(width.saturating_sub(1));
         }
         let _ = write!(std::io::stderr(), "\r\x1b[2K{text}");
+    }
+}
+
+/// A progress line fed by the count a worker reports during a long
+/// request (soak, bench cycles); it ends when this is dropped.
+pub struct WorkerProgress {
+    _reporting: crate::worker::client::ProgressGuard,
+}
+
+impl WorkerProgress {
+    pub fn new(what: &'static str, total: u64) -> WorkerProgress {
+        let progress = Progress::new(what, total);
+        // The hook holds the only Progress: unhooking drops it, which
+        // clears the line.
+        WorkerProgress { _reporting: crate::worker::client::report_progress_to(move |done| progress.set(done)) }
     }
 }
 
@@ -61,14 +76,6 @@ impl Drop for Progress {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
-}
-
-/// The width of the terminal on stderr, if it is one.
-fn stderr_width() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
 /// `[=====>     ] 120/1000 modules  12%  340/s  3s left`

@@ -47,9 +47,14 @@ fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
+    width_of(libc::STDOUT_FILENO)
+}
+
+/// The width of the terminal on descriptor `fd`, if it is one.
+pub(crate) fn width_of(fd: libc::c_int) -> Option<usize> {
     // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
     (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 

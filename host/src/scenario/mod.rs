@@ -358,7 +358,10 @@ impl Catalog {
         }
         let found: Vec<_> = self.scenarios.iter().filter(|s| s.name.contains(f)).collect();
         if found.is_empty() {
-            return Err(self.get(f).unwrap_err());
+            return Err(BadInput::new(format!(
+                "--scenario `{f}` matched nothing: it keeps the scenarios whose name contains it, and no name in {} does (see `faultbox list`)",
+                self.dir.display()
+            )));
         }
         Ok(found)
     }
