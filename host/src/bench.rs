@@ -234,6 +234,9 @@ pub struct BenchReport {
     /// Median fork-server cycle ÷ median platform floor (`native-floor`:
     /// fork a child that faults at once, reap it).
     pub native_over_floor: Option<f64>,
+    /// The wasm-explicit floor: the medians of its instantiation and its
+    /// call to the trap, added, µs.
+    pub wasm_explicit_floor_us: Option<f64>,
     /// Median wasm-explicit cycle ÷ the sum of the medians of its
     /// instantiation and its call to the trap: what classifying and
     /// handing the instance over add to the latency from one fault to a
@@ -383,17 +386,16 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         _ => None,
     };
     let explicit = configurations.iter().find(|c| c.name == "wasm-explicit");
-    let explicit_floor = explicit.and_then(|c| Some(c.parts_median_us.get("instantiate")? + c.parts_median_us.get("call_to_trap")?));
-    let wasm_explicit_over_floor = match (explicit, explicit_floor) {
-        (Some(c), Some(floor)) if floor > 0.0 => Some(c.cycle.median_us / floor),
-        _ => None,
+    let wasm_explicit_floor_us = explicit
+        .and_then(|c| Some(c.parts_median_us.get("instantiate")? + c.parts_median_us.get("call_to_trap")?))
+        .filter(|floor| *floor > 0.0);
+    let over_floor = |extra: &str| {
+        let (c, floor) = (explicit?, wasm_explicit_floor_us?);
+        Some((c.cycle.median_us + c.parts_median_us.get(extra).copied().unwrap_or(0.0)) / floor)
     };
-    let wasm_explicit_cpu_over_floor = match (explicit, explicit_floor) {
-        (Some(c), Some(floor)) if floor > 0.0 => {
-            Some((c.cycle.median_us + c.parts_median_us.get("reaper_drop").copied().unwrap_or(0.0)) / floor)
-        }
-        _ => None,
-    };
+    // Latency: the cycle alone. CPU: the reaper's drop of the faulted
+    // instance added, wherever it ran.
+    let (wasm_explicit_over_floor, wasm_explicit_cpu_over_floor) = (over_floor(""), over_floor("reaper_drop"));
 
     let started = Instant::now();
     let outcomes = supervisor.run_all(compare, &ExecutionModel::ALL, jobs)?;
@@ -432,6 +434,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         wasm_over_native,
         fork_server_speedup,
         native_over_floor,
+        wasm_explicit_floor_us,
         wasm_explicit_over_floor,
         wasm_explicit_cpu_over_floor,
         backtrace_cost_us,
@@ -482,8 +485,7 @@ impl BenchReport {
                 floor.cycle.median_us
             ));
         }
-        if let (Some(r), Some(c)) = (self.wasm_explicit_over_floor, self.configurations.iter().find(|c| c.name == "wasm-explicit")) {
-            let floor = c.parts_median_us.get("instantiate").unwrap_or(&0.0) + c.parts_median_us.get("call_to_trap").unwrap_or(&0.0);
+        if let (Some(r), Some(floor)) = (self.wasm_explicit_over_floor, self.wasm_explicit_floor_us) {
             out.push_str(&format!(
                 "wasm-explicit cycle is {r:.2}× its instantiate + call-to-trap ({floor:.2} µs) from fault to a usable fresh instance; \
                  {:.2}× in CPU, counting the reaper thread's drop of the faulted instance\n",

@@ -114,6 +114,14 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
     (class, evidence)
 }
 
+/// How a dead process ended, as an outcome says it.
+fn process_ending(status: ChildStatus) -> Ending {
+    match status {
+        ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
+        ChildStatus::Exited { code } => Ending::Exited { code },
+    }
+}
+
 /// Lines the Rust runtime prints when a panic cannot unwind (a panic in an
 /// `extern "C"` function, a panic while panicking): its last words before
 /// `abort()`.
@@ -417,7 +425,8 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         Some(_) if r.stage == ChildStage::Running => recorded_fault(&facts),
         _ => None,
     };
-    let mut killed = obs.killed_at.is_some();
+    // A child dying of a fault it recorded was not stopped from outside.
+    let killed = obs.killed_at.is_some() && dying_of.is_none();
     let (fault, ending, host_survived) = if let (Some(deadline), Some((class, ev))) = (obs.killed_at, dying_of) {
         evidence.extend(ev);
         let recorded = r.fault_us.map_or_else(String::new, |us| format!(" {} ms into the scenario", us / 1000));
@@ -430,12 +439,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             obs.wall_us / 1000,
             obs.cpu_us / 1000
         ));
-        killed = false;
-        let ending = match obs.status {
-            ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
-            ChildStatus::Exited { code } => Ending::Exited { code },
-        };
-        (class, ending, false)
+        (class, process_ending(obs.status), false)
     } else if let Some(deadline) = obs.killed_at {
         let (cpu_ms, wall_ms) = (obs.cpu_us / 1000, obs.wall_us / 1000);
         let class = match deadline {
@@ -489,11 +493,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     } else {
         let (class, ev) = classify_death(&facts);
         evidence.extend(ev);
-        let ending = match obs.status {
-            ChildStatus::Signaled { signal, core_dumped } => Ending::Signaled { signal, core_dumped },
-            ChildStatus::Exited { code } => Ending::Exited { code },
-        };
-        (class, ending, false)
+        (class, process_ending(obs.status), false)
     };
     evidence.extend(depth_evidence(r.progress));
     if obs.strays_killed > 0 {

@@ -302,12 +302,9 @@ impl FuzzSummary {
 
     pub fn text(&self) -> String {
         let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        // A `timeout` here is fuel running out (out_of_fuel), not the clock.
-        let classes: Vec<String> = self
-            .classes
-            .iter()
-            .map(|(c, n)| if c == "timeout" { format!("{c} {n} (fuel spent)") } else { format!("{c} {n}") })
-            .collect();
+        // A `timeout` is fuel running out or the CPU budget: the trap
+        // codes line (out_of_fuel, interrupt) says which.
+        let classes: Vec<String> = self.classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
         let traps: Vec<String> = self.trap_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
         let steps: u64 = self.classes.values().sum();
         let mut out = format!(

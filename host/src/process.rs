@@ -55,6 +55,40 @@ pub fn terminate(pid: i32, grace: Duration) {
     }
 }
 
+/// Every pid in /proc.
+pub fn all_pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse().ok())
+}
+
+/// Indices into [`stat_fields`]: `/proc/<pid>/stat` field n (1-based, as
+/// proc(5) numbers them) is index n - 3, the fields after the command.
+pub const STAT_PPID: usize = 1;
+pub const STAT_PGRP: usize = 2;
+pub const STAT_UTIME: usize = 11;
+pub const STAT_STIME: usize = 12;
+pub const STAT_CUTIME: usize = 13;
+pub const STAT_CSTIME: usize = 14;
+
+/// The numeric fields of `/proc/<pid>/stat` after the parenthesised
+/// command (which may itself hold spaces and parentheses); the state
+/// letter reads as 0.
+pub fn stat_fields(pid: u32) -> Option<Vec<u64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(") ")?.1.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+}
+
+/// Puts `fd` in non-blocking mode (best effort: a descriptor that refuses
+/// stays as it was, and its reads block as before).
+pub fn set_nonblocking(fd: std::os::fd::RawFd) {
+    // SAFETY: fcntl on a descriptor the caller owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
 /// The CPU time `clock` has counted (a thread's or a process's CPU clock);
 /// zero when it cannot be read (the process is gone).
 pub fn cpu_time(clock: libc::clockid_t) -> Duration {

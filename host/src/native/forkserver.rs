@@ -345,7 +345,7 @@ impl ForkServer {
                 let _ = killpg(pid, NixSignal::SIGKILL);
                 for (i, fd) in streams.iter().enumerate() {
                     let tail = if i == 0 { &mut watched.stdout } else { &mut watched.stderr };
-                    set_nonblocking(*fd);
+                    crate::process::set_nonblocking(fd.as_raw_fd());
                     let mut drained = 0;
                     while drained < DRAIN_CAP {
                         match nix::unistd::read(*fd, buf) {
@@ -382,32 +382,19 @@ struct Budget {
 /// From /proc, in clock ticks: coarse, but only needed for a child that
 /// waits while its descendants run.
 fn group_cpu_but(leader: Pid) -> Duration {
+    use crate::process::{STAT_CSTIME, STAT_CUTIME, STAT_PGRP, STAT_STIME, STAT_UTIME, stat_fields};
     // SAFETY: sysconf with a constant name.
     let tick = Duration::from_secs(1) / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32);
-    // The fields after the parenthesised command: state is field 3.
-    let fields = |pid: &str| -> Option<Vec<u64>> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        Some(stat.rsplit_once(") ")?.1.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
-    };
-    let (leader_pid, mut ticks) = (leader.as_raw().to_string(), 0u64);
-    // Field n (1-based) is index n - 3 here: pgrp 5, utime 14, stime 15,
-    // cutime 16, cstime 17.
-    if let Some(f) = fields(&leader_pid) {
-        ticks += f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0);
-    }
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
-        if pid == leader_pid {
-            continue;
-        }
-        if let Some(f) = fields(pid) {
-            if f.get(2).copied() == Some(leader.as_raw() as u64) {
-                ticks += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-            }
-        }
-    }
-    tick * ticks as u32
+    let leader = leader.as_raw() as u32;
+    let field = |f: &[u64], i: usize| f.get(i).copied().unwrap_or(0);
+    let reaped = stat_fields(leader).map_or(0, |f| field(&f, STAT_CUTIME) + field(&f, STAT_CSTIME));
+    let group: u64 = crate::process::all_pids()
+        .filter(|&pid| pid != leader)
+        .filter_map(stat_fields)
+        .filter(|f| field(f, STAT_PGRP) == leader as u64)
+        .map(|f| field(&f, STAT_UTIME) + field(&f, STAT_STIME))
+        .sum();
+    tick * (reaped + group) as u32
 }
 
 fn pending_termination(signals: &SignalFd) -> Option<i32> {
@@ -428,13 +415,6 @@ fn private_buffer(len: usize) -> anyhow::Result<&'static mut [u8]> {
 
 fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-}
-
-fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>) {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
-        let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
-    }
 }
 
 /// Reaps `pid`, returning how it ended and its resource usage.

@@ -148,9 +148,11 @@ pub fn engine_refusal(bytes: &[u8]) -> Option<String> {
         profile: WasmProfile::Wasm3,
         ..EngineSpec::new(ExecutionModel::Wasm, 512)
     };
-    let engine = match spec.build() {
+    // Built once: every `.wat` scenario of a catalog is checked with it.
+    static ENGINE: std::sync::OnceLock<Result<wasmtime::Engine, String>> = std::sync::OnceLock::new();
+    let engine = match ENGINE.get_or_init(|| spec.build().map_err(|e| format!("{e:#}"))) {
         Ok(engine) => engine,
-        Err(e) => return Some(format!("cannot build an engine to check it: {e:#}")),
+        Err(e) => return Some(format!("cannot build an engine to check it: {e}")),
     };
     if let Err(e) = wasmtime::Module::validate(&engine, bytes) {
         return Some(format!("the wasm engines cannot take it: {e:#}"));

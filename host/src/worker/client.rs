@@ -221,7 +221,7 @@ impl Worker {
         // Every read and write to the worker is bounded by a deadline: the
         // supervisor's ends of the pipes never block.
         for fd in [stdout.as_raw_fd()].into_iter().chain(stdin.as_ref().map(|s| s.as_raw_fd())) {
-            set_nonblocking(fd);
+            crate::process::set_nonblocking(fd);
         }
         let mut err = child.stderr.take().expect("piped stderr");
         let stderr = Arc::new(Mutex::new(TailBuffer::default()));
@@ -459,26 +459,9 @@ pub fn kill_strays() {
 
 /// Pids whose parent is `parent`, from /proc.
 fn children_of(parent: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
-                // After the parenthesised command: state, then the parent.
-                stat.rsplit_once(") ").and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok()) == Some(parent)
-            })
-        })
+    crate::process::all_pids()
+        .filter(|&pid| crate::process::stat_fields(pid).and_then(|f| f.get(crate::process::STAT_PPID).copied()) == Some(parent as u64))
         .collect()
-}
-
-fn set_nonblocking(fd: i32) {
-    // SAFETY: fcntl on an fd this process owns.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-        }
-    }
 }
 
 /// Waits until `fd` is ready for `what` or `until` passes: `Ok(false)` at
