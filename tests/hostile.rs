@@ -678,8 +678,27 @@ fn a_process_limit_is_one_line_not_a_panic() {
     if unsafe { libc::geteuid() } != 0 {
         return; // cannot switch to another user to make the limit bind
     }
-    let mut cmd = Command::new(FAULTBOX);
-    cmd.args(["compare", "--model", "wasm"])
+    // `nobody` must be able to run the binary and read a catalog wherever
+    // the tree was cloned (a `mktemp -d` folder is 0700): both are copied
+    // into a scratch folder it can enter.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Scratch::new("nproc");
+    wat_scenario(
+        &dir,
+        "forty_two",
+        "(module (func (export \"fb_forty_two\") (param i64) (result i64) (i64.const 42))\n\
+         (func (export \"fb_health\") (result i64) (i64.const 0)))",
+    );
+    let exe = dir.0.join("faultbox");
+    std::fs::copy(FAULTBOX, &exe).unwrap();
+    for p in [&dir.0, &exe] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for f in ["forty_two.wat", "forty_two.toml"] {
+        std::fs::set_permissions(dir.0.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let mut cmd = Command::new(&exe);
+    cmd.args(["compare", "--model", "wasm", "--scenarios", dir.path()])
         .env("FAULTBOX_CACHE_DIR", "off")
         .current_dir("/")
         .stdout(std::process::Stdio::null())
