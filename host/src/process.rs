@@ -77,6 +77,21 @@ pub fn stat_fields(pid: u32) -> Option<Vec<u64>> {
     Some(stat.rsplit_once(") ")?.1.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
 }
 
+/// This process's resident set, KiB: the second field of
+/// `/proc/self/statm` (pages) times the page size; zero when it cannot be
+/// read.
+pub fn resident_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * page_size() as u64 / 1024
+}
+
+/// The size of a memory page, bytes (at least 4096).
+pub fn page_size() -> usize {
+    // SAFETY: sysconf with a constant name.
+    (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as usize
+}
+
 /// Puts `fd` in non-blocking mode (best effort: a descriptor that refuses
 /// stays as it was, and its reads block as before).
 pub fn set_nonblocking(fd: std::os::fd::RawFd) {

@@ -4,6 +4,7 @@
 
 use crate::limits::Limits;
 use crate::outcome::FaultClass;
+use crate::process::resident_kib;
 use crate::wasm::ModuleCache;
 use crate::wasm::cycle::TrapCycle;
 use crate::wasm::EngineSpec;
@@ -47,15 +48,6 @@ pub struct SoakReport {
     pub classes: BTreeMap<String, u64>,
 }
 
-/// This process's resident set, KiB (second field of /proc/self/statm).
-pub fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    // SAFETY: sysconf with a constant name.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    pages * page / 1024
-}
-
 /// Runs the soak (in a wasm worker).
 pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
     let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?
@@ -70,7 +62,7 @@ pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport>
         Some(n) => (n / 10).max(1),
         None => 100_000,
     };
-    let rss_start_kib = rss_kib();
+    let rss_start_kib = resident_kib();
     let mut rss_warm_kib = rss_start_kib;
     // Counted by index: no allocation inside the loop being measured.
     let mut counts = [0u64; FaultClass::Unknown as usize + 1];
@@ -84,13 +76,13 @@ pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport>
         progress.tick(done);
         counts[class as usize] += 1;
         if done == warmup {
-            rss_warm_kib = rss_kib();
+            rss_warm_kib = resident_kib();
         }
         if done % sample_every == 0 {
-            rss_samples.push((done, rss_kib()));
+            rss_samples.push((done, resident_kib()));
         }
     }
-    let rss_end_kib = rss_kib();
+    let rss_end_kib = resident_kib();
     let classes = FaultClass::ALL
         .iter()
         .filter(|c| counts[**c as usize] > 0)
