@@ -230,8 +230,8 @@ fn fake_worker(dir: &Scratch, script: &str) -> PathBuf {
     p
 }
 
-fn wasm_request(module: Vec<u8>) -> faultbox::worker::protocol::Request {
-    use faultbox::worker::protocol::{ModuleSource, Request, WasmRequest};
+fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
+    use faultbox::protocol::{ModuleSource, Request, WasmRequest};
     Request::Wasm(WasmRequest {
         model: faultbox::model::ExecutionModel::Wasm,
         module: ModuleSource::Bytes(module),
@@ -741,7 +741,8 @@ fn a_module_the_engine_refuses_is_an_outcome() {
 /// the text it was sent, whatever the path holds by then (here: nothing).
 #[test]
 fn a_wast_script_is_read_once() {
-    use faultbox::spec::{WastRequest, exec};
+    use faultbox::protocol::WastRequest;
+    use faultbox::worker::wast as exec;
     let engine = exec::engine(faultbox::model::ExecutionModel::Wasm).unwrap();
     let watchdog = faultbox::wasm::Watchdog::new();
     let req = WastRequest {

@@ -211,7 +211,7 @@ fn random_modules_end_classified_and_never_kill_the_worker() {
 fn saved_modules_replay() {
     let dir = Scratch::new("replay");
     for i in 0..3 {
-        std::fs::write(dir.0.join(format!("m{i}.wasm")), faultbox::fuzz::generate(11, i).unwrap()).unwrap();
+        std::fs::write(dir.0.join(format!("m{i}.wasm")), faultbox::commands::fuzz::generate(11, i).unwrap()).unwrap();
     }
     let report = json(&["fuzz", "--replay", dir.path(), "--format", "json"]);
     assert_eq!(report["modules"], 3);

@@ -4,6 +4,9 @@
 //! fault classes and verdicts, whichever model and whichever process they
 //! came from.
 
+pub mod fuzz;
+pub mod wast;
+
 use crate::limits::Deadline;
 use crate::model::ExecutionModel;
 use crate::outcome::{
@@ -11,7 +14,7 @@ use crate::outcome::{
 };
 use crate::scenario::Scenario;
 use crate::worker::client::Lost;
-use crate::worker::protocol::{
+use crate::protocol::{
     ChildStage, ChildStatus, HealthCheck, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
     WasmObservation,
 };

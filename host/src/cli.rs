@@ -589,7 +589,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             if !args.model.is_wasm() {
                 return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
             }
-            let settings = crate::fuzz::FuzzSettings {
+            let settings = crate::commands::fuzz::FuzzSettings {
                 modules: args.modules,
                 seed: args.seed,
                 model: args.model,
@@ -602,7 +602,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let replay = replay_modules(&args.replay)?;
             let supervisor = Supervisor::for_current_exe()?;
-            let summary = crate::fuzz::run(&supervisor, &settings, &replay)?;
+            let summary = crate::commands::fuzz::run(&supervisor, &settings, &replay)?;
             match args.format {
                 RunFormat::Table => print!("{}", summary.text()),
                 RunFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
@@ -791,7 +791,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     // Each script is read once, here: the worker runs this text.
     let scripts = files
         .iter()
-        .map(|f| crate::spec::script::check(f).map(|text| (f.clone(), text)))
+        .map(|f| crate::worker::wast::script::check(f).map(|text| (f.clone(), text)))
         .collect::<Result<Vec<_>, _>>()?;
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -804,7 +804,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     .into_iter()
     .collect::<anyhow::Result<Vec<_>>>()?;
     drop(progress);
-    let report = crate::spec::expect::WastReport::new(args.model, reports);
+    let report = crate::classify::wast::WastReport::new(args.model, reports);
     match args.format {
         RunFormat::Table => print!("{}", report.text()),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -819,7 +819,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let catalog = args.catalog.load()?;
     let s = scenario(&catalog, &args.scenario)?;
     cycles_by_itself(s)?;
-    let crate::worker::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
+    let crate::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
     let request = crate::soak::SoakRequest {
         model: args.model,
         module: w.module,
@@ -833,10 +833,10 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let deadline = std::time::Duration::from_secs(args.seconds.unwrap_or(0) + 24 * 3600);
     // A soak by time has no count to show progress against.
     let progress = request.cycles.map(|n| report::progress::WorkerProgress::new("cycles", n));
-    let answer = supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::worker::protocol::Request::Soak(request), deadline);
+    let answer = supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::protocol::Request::Soak(request), deadline);
     drop(progress);
     let report = match answer? {
-        Ok(crate::worker::protocol::Message::Soak(r)) => r,
+        Ok(crate::protocol::Message::Soak(r)) => r,
         Ok(other) => anyhow::bail!("the worker answered {other:?}"),
         Err(lost) => anyhow::bail!("the wasm worker died during the soak: {}", lost.summary()),
     };

@@ -8,7 +8,7 @@ use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
 use crate::worker::client::WorkerPool;
-use crate::worker::protocol::{ChildStage, ChildStatus, Message, ModuleSource, NativeRequest, Request, WasmRequest};
+use crate::protocol::{ChildStage, ChildStatus, Message, ModuleSource, NativeRequest, Request, WasmRequest};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -112,7 +112,7 @@ impl Supervisor {
             Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
             Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
-                && obs.status == (ChildStatus::Exited { code: crate::native::EXIT_SETUP_FAILED }) =>
+                && obs.status == (ChildStatus::Exited { code: crate::protocol::EXIT_SETUP_FAILED }) =>
             {
                 anyhow::bail!("the native child for {} could not start: {}", s.name, obs.stderr.tail.trim())
             }
@@ -139,16 +139,16 @@ impl Supervisor {
 impl Supervisor {
     /// Runs the trap directives of one spec script in `model`. A worker
     /// that dies is reported in the file's result, not as an error.
-    pub fn run_wast(&self, path: &std::path::Path, model: ExecutionModel) -> anyhow::Result<crate::spec::expect::FileReport> {
-        let text = crate::spec::script::check(path)?;
+    pub fn run_wast(&self, path: &std::path::Path, model: ExecutionModel) -> anyhow::Result<crate::classify::wast::FileReport> {
+        let text = crate::worker::wast::script::check(path)?;
         self.run_wast_text(path, text, model)
     }
 
     /// [`Supervisor::run_wast`] for a script already read and checked:
     /// the worker runs `text` and never reads the file again.
-    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: ExecutionModel) -> anyhow::Result<crate::spec::expect::FileReport> {
-        use crate::spec::expect::FileReport;
-        let request = Request::Wast(crate::spec::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
+    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: ExecutionModel) -> anyhow::Result<crate::classify::wast::FileReport> {
+        use crate::classify::wast::FileReport;
+        let request = Request::Wast(crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
         match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600))? {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
             Ok(Message::Failed { message }) => anyhow::bail!("{model} worker could not run {}: {message}", path.display()),

@@ -9,7 +9,7 @@
 //! wasmtime's single null_reference. `assert_exception` names no message:
 //! faultbox's own "uncaught exception" stands for it.
 
-use super::{DirectiveResult, Observed, WastObservation};
+use crate::protocol::{DirectiveResult, Observed, UNCAUGHT, WastObservation};
 use crate::outcome::{FaultClass, TrapCode};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ pub fn expected_traps(message: &str) -> Option<&'static [TrapCode]> {
         &[HeapMisaligned]
     } else if m.starts_with("expected shared memory") {
         &[AtomicWaitNonSharedMemory]
-    } else if m == super::exec::UNCAUGHT {
+    } else if m == UNCAUGHT {
         &[UncaughtException]
     } else if m.starts_with("allocation size too large") {
         &[AllocationTooLarge]
@@ -88,7 +88,7 @@ pub struct Judged {
 
 /// Whether what was observed is what a directive of this kind expects.
 /// - trap directives: a trap whose code the expected message stands for;
-/// - `assert_return`: the values, matched (see [`super::values`]);
+/// - `assert_return`: the values, matched (see `worker::wast::values`);
 ///   `invoke`: any values, without a trap;
 /// - `assert_invalid`, `assert_malformed`: the module rejected by the text
 ///   parser, the decoder or the validator. Only *that* it is rejected is

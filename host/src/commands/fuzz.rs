@@ -3,48 +3,15 @@
 //! classified, no worker dies, no run exceeds its deadline. A module that
 //! breaks one is saved as a regression case.
 
+use crate::classify::fuzz::{Judgement, judge};
 use crate::model::ExecutionModel;
-use crate::outcome::{FaultClass, TrapCode};
+use crate::protocol::{FuzzRequest, Message, Request};
 use crate::supervisor::Supervisor;
 use crate::worker::WorkerKind;
-use crate::worker::protocol::{Message, Request};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Supervisor → wasm worker.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FuzzRequest {
-    pub module: Vec<u8>,
-    /// Fuel for instantiation and for each call.
-    pub fuel: u64,
-    pub memory_bytes: u64,
-    /// Deadline for instantiation and for each call, ms.
-    pub timeout_ms: u64,
-    /// At most this many exported functions are called.
-    pub max_calls: u32,
-}
-
-/// How one step ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FuzzEnding {
-    Completed,
-    Trapped(TrapCode),
-    /// Not a trap: a failure faultbox cannot classify.
-    Error(String),
-}
-
-/// Worker → supervisor.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FuzzReport {
-    /// Set when the module did not compile: why.
-    pub compile_error: Option<String>,
-    pub instantiate: Option<FuzzEnding>,
-    /// (export, ending) for each call.
-    pub calls: Vec<(String, FuzzEnding)>,
-    pub wall_us: u64,
-}
 
 /// The module generator's settings: Wasm 2.0 features (what the wasm model
 /// enables by default and supports on every engine), no imports, every
@@ -94,57 +61,6 @@ pub fn generate(seed: u64, index: u64) -> anyhow::Result<Vec<u8>> {
     let mut u = arbitrary::Unstructured::new(&bytes);
     let module = wasm_smith::Module::new(smith_config(), &mut u)?;
     Ok(module.to_bytes())
-}
-
-/// What one module did, judged against the rules.
-#[derive(Clone, Debug, Serialize)]
-pub struct Judgement {
-    pub index: u64,
-    /// Broken rules; empty when the module behaved.
-    pub broken: Vec<String>,
-    /// Fault classes of its steps.
-    pub classes: Vec<FaultClass>,
-    pub trap_codes: Vec<TrapCode>,
-    pub calls: usize,
-    /// Instantiation completed (no trap in the start function or segments).
-    pub instantiated: bool,
-}
-
-fn class_of(e: &FuzzEnding) -> Option<FaultClass> {
-    match e {
-        FuzzEnding::Completed => Some(FaultClass::None),
-        FuzzEnding::Trapped(t) => Some(t.fault_class()),
-        FuzzEnding::Error(_) => None,
-    }
-}
-
-/// Checks one report against the rules.
-pub fn judge(index: u64, report: &FuzzReport, deadline_us: u64) -> Judgement {
-    let mut j = Judgement {
-        index,
-        broken: Vec::new(),
-        classes: Vec::new(),
-        trap_codes: Vec::new(),
-        calls: report.calls.len(),
-        instantiated: report.instantiate == Some(FuzzEnding::Completed),
-    };
-    if let Some(why) = &report.compile_error {
-        j.broken.push(format!("a valid module did not compile: {why}"));
-    }
-    let steps = report.instantiate.iter().map(|e| ("instantiation".to_string(), e)).chain(report.calls.iter().map(|(n, e)| (format!("call {n}"), e)));
-    for (step, e) in steps {
-        match class_of(e) {
-            Some(c) => j.classes.push(c),
-            None => j.broken.push(format!("{step} ended unclassified: {e:?}")),
-        }
-        if let FuzzEnding::Trapped(t) = e {
-            j.trap_codes.push(*t);
-        }
-    }
-    if report.wall_us > deadline_us {
-        j.broken.push(format!("ran {} ms, past its {} ms deadline", report.wall_us / 1000, deadline_us / 1000));
-    }
-    j
 }
 
 /// Settings of one fuzz run.
@@ -296,48 +212,8 @@ pub fn run(supervisor: &Supervisor, s: &FuzzSettings, replay: &[(PathBuf, Vec<u8
 }
 
 impl FuzzSummary {
+    /// No module broke a rule.
     pub fn ok(&self) -> bool {
         self.rule_breakers.is_empty()
-    }
-
-    pub fn text(&self) -> String {
-        let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        // A `timeout` is fuel running out or the CPU budget: the trap
-        // codes line (out_of_fuel, interrupt) says which.
-        let classes: Vec<String> = self.classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        let traps: Vec<String> = self.trap_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        let steps: u64 = self.classes.values().sum();
-        let mut out = format!(
-            "fuzz: {} in {}, {:.1} s\n  \
-             {} instantiated, {} trapped while instantiating (start function or segment initialisation)\n  \
-             {} into the instantiated modules\n  \
-             fault classes over the {} (instantiations and calls): {}\n  \
-             trap codes: {}\n  \
-             workers lost: {}\n",
-            if self.replayed {
-                format!("{} (replayed)", plural(self.modules, "saved module", "saved modules"))
-            } else {
-                format!("{} (seed {})", plural(self.modules, "random module", "random modules"), self.seed)
-            },
-            self.model,
-            self.seconds,
-            self.instantiated,
-            self.modules - self.instantiated.min(self.modules),
-            plural(self.calls, "call", "calls"),
-            plural(steps, "step", "steps"),
-            if classes.is_empty() { "none".to_string() } else { classes.join(", ") },
-            if traps.is_empty() { "none".to_string() } else { traps.join(", ") },
-            self.workers_lost
-        );
-        if self.rule_breakers.is_empty() {
-            out.push_str("every step ended classified, no worker died, and no module ran past its wall-clock deadline\n");
-        } else {
-            out.push_str(&format!("{} broke a rule:\n", if self.rule_breakers.len() == 1 { "1 module".to_string() } else { format!("{} modules", self.rule_breakers.len()) }));
-            for b in &self.rule_breakers {
-                let saved = b.saved.as_ref().map(|p| format!(" (saved as {})", p.display())).unwrap_or_default();
-                out.push_str(&format!("  module {}: {}{saved}\n", b.index, b.broken.join("; ")));
-            }
-        }
-        out
     }
 }

@@ -4,7 +4,7 @@
 //! the report region; the child never talks to the supervisor.
 
 use super::region::Region;
-use crate::worker::protocol::NativeRequest;
+use crate::protocol::NativeRequest;
 use faultbox_guests::host::{self, HostOp, Hooks};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
@@ -13,8 +13,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-/// Exit codes for a child that could not even start the scenario.
-pub const EXIT_SETUP_FAILED: i32 = 120;
+pub use crate::protocol::EXIT_SETUP_FAILED;
 
 /// What the fork server prepares before it forks, so that the child does
 /// as little as possible between fork and the scenario: every page the

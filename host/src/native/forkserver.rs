@@ -10,7 +10,7 @@ use super::child;
 use super::region::{Region, now_ns};
 use crate::limits::Deadline;
 use crate::outcome::Signal;
-use crate::worker::protocol::{ChildStatus, NativeObservation, NativeRequest, TailBuffer};
+use crate::protocol::{ChildStatus, NativeObservation, NativeRequest, TailBuffer};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal as NixSignal, kill, killpg};
 use nix::sys::signalfd::{SfdFlags, SignalFd};

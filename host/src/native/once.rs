@@ -4,7 +4,7 @@
 
 use super::child;
 use super::region::Region;
-use crate::worker::protocol::NativeRequest;
+use crate::protocol::NativeRequest;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Becomes the scenario process. Never returns.

@@ -4,7 +4,7 @@
 //! survives its death.
 
 use crate::outcome::Progress;
-use crate::worker::protocol::{ChildReport, ChildStage};
+use crate::protocol::{ChildReport, ChildStage};
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::Relaxed};

@@ -1,6 +1,7 @@
 //! Reports: the comparison as data ([`Report`]) and its renderings. The
 //! reporter knows outcomes and scenarios, never an engine.
 
+pub mod fuzz;
 mod detail;
 mod html;
 mod markdown;

@@ -13,7 +13,7 @@
 
 use super::{EngineSet, EngineSpec, ModuleCache, RunState, instantiate, trap::trap_of};
 use crate::outcome::FaultClass;
-use crate::worker::protocol::ModuleSource;
+use crate::protocol::ModuleSource;
 use crate::limits::Limits;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};

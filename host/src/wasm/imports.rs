@@ -3,7 +3,7 @@
 
 use crate::host_ops;
 use crate::outcome::Progress;
-use crate::worker::protocol::TailBuffer;
+use crate::protocol::TailBuffer;
 use faultbox_guests::host::HostOp;
 use wasmtime::{Caller, Extern, Linker, ResourceLimiter};
 
@@ -99,7 +99,7 @@ pub fn define(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap("fb", "write", |mut caller: Caller<'_, RunState>, ptr: i32, len: i32| {
         let len = len as u32 as usize;
-        let keep = len.min(crate::worker::protocol::OUTPUT_TAIL_BYTES);
+        let keep = len.min(crate::protocol::OUTPUT_TAIL_BYTES);
         // Only the tail is copied; the rest of a large write is counted,
         // as is any part of the range that lies outside memory.
         let skipped = len - keep;

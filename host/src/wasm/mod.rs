@@ -23,7 +23,7 @@ pub use imports::RunState;
 pub use modules::ModuleCache;
 pub use trap::{trap_code, trap_of};
 
-use crate::worker::protocol::{HealthCheck, ModuleSource, WasmEnding, WasmObservation, WasmRequest};
+use crate::protocol::{HealthCheck, ModuleSource, WasmEnding, WasmObservation, WasmRequest};
 use faultbox_guests::host::HostOp;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

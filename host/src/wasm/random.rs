@@ -3,7 +3,7 @@
 //! budget, an epoch deadline and the store's memory limit.
 
 use super::{Allocation, EngineSpec, RunState, WasmRunner, trap};
-use crate::fuzz::{FuzzEnding, FuzzReport, FuzzRequest};
+use crate::protocol::{FuzzEnding, FuzzReport, FuzzRequest};
 use crate::model::ExecutionModel;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};

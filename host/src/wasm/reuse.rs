@@ -2,7 +2,7 @@
 //! call, a comparison after it, then the guest's health check.
 
 use super::imports::RunState;
-use crate::worker::protocol::ReuseFacts;
+use crate::protocol::ReuseFacts;
 use wasmtime::{Extern, Instance, Store, Val};
 
 /// State of an instance just before the scenario call.
@@ -140,7 +140,7 @@ pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapsh
         }
     }
     ReuseFacts {
-        health: crate::worker::protocol::HealthCheck::Missing,
+        health: crate::protocol::HealthCheck::Missing,
         stack_pointer,
         globals_changed,
         memory_changed_bytes: live.changed,

@@ -1,7 +1,7 @@
 //! From wasmtime's errors to faultbox's observations.
 
 use crate::outcome::TrapCode;
-use crate::worker::protocol::WasmEnding;
+use crate::protocol::WasmEnding;
 use wasmtime::{Trap, WasmBacktrace};
 
 /// faultbox's name for a wasmtime trap: its variant name in snake_case.

@@ -2,7 +2,7 @@
 //! answer under a deadline, and notice when the worker dies or hangs.
 
 use super::WorkerKind;
-use super::protocol::{Message, OutputTail, Request, TailBuffer};
+use crate::protocol::{Message, OutputTail, Request, TailBuffer};
 use crate::outcome::Signal;
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};

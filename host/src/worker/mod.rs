@@ -3,8 +3,11 @@
 //! [`protocol`] messages; [`client`] is its side, [`server`] theirs.
 
 pub mod client;
-pub mod protocol;
 pub mod server;
+pub mod wast;
+
+/// The protocol, where it was before it became a layer of its own.
+pub use crate::protocol;
 
 use crate::model::ExecutionModel;
 

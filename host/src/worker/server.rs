@@ -2,7 +2,7 @@
 //! answers each with one message on stdout.
 
 use super::WorkerKind;
-use super::protocol::{Message, Request};
+use crate::protocol::{Message, Request};
 use crate::model::ExecutionModel;
 use crate::native::{ForkServer, ServerError};
 use crate::wasm::WasmRunner;
@@ -95,10 +95,10 @@ impl WasmWorker {
             }
             Request::Wast(req) => {
                 if self.spec_engine.is_none() {
-                    self.spec_engine = Some(crate::spec::exec::engine(self.model)?);
+                    self.spec_engine = Some(super::wast::engine(self.model)?);
                 }
                 let engine = self.spec_engine.as_ref().unwrap();
-                Message::Wast(crate::spec::exec::run(engine, self.runner.watchdog(), &req)?)
+                Message::Wast(super::wast::run(engine, self.runner.watchdog(), &req)?)
             }
             Request::Bench(req) => Message::Bench(crate::bench::serve_wasm(&req, self.runner.cache())?),
             Request::Soak(req) => Message::Soak(crate::soak::run(&req, self.runner.cache())?),

@@ -1,7 +1,14 @@
-//! Running a spec script in the worker: one store per script, modules
-//! linked against `spectest` and against each other by `register`.
+//! Running a spec script in the worker (`faultbox wast`): one store per
+//! script, modules linked against `spectest` and against each other by
+//! `register`. The only part of `wast` that knows wasmtime.
+//!
+//! - [`script`]: reading a script (the supervisor checks it with this too).
+//! - [`values`]: `assert_return`'s expected values against returned ones.
 
-use super::{DirectiveResult, Observed, WastObservation, WastRequest, script, values};
+pub mod script;
+pub mod values;
+
+use crate::protocol::{DirectiveResult, Observed, UNCAUGHT, WastObservation, WastRequest};
 use crate::model::ExecutionModel;
 use crate::wasm::{EngineSpec, RunState, Watchdog, WasmProfile, trap_of};
 use std::collections::HashMap;
@@ -149,7 +156,6 @@ fn define_spectest(linker: &mut Linker<RunState>, store: &mut Store<RunState>) -
 }
 
 /// What `assert_exception` expects: the spec names no message.
-pub const UNCAUGHT: &str = "uncaught exception";
 
 fn describe(err: &wasmtime::Error) -> Observed {
     match trap_of(err) {

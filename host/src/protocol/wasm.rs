@@ -1,0 +1,105 @@
+//! A scenario run in a wasm worker: the request, and what the worker saw.
+
+use super::OutputTail;
+use crate::limits::{Deadline, Limits};
+use crate::model::ExecutionModel;
+use crate::outcome::{Progress, TrapCode};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Which module a wasm run uses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ModuleSource {
+    /// The embedded Rust guest (`guests/` compiled to wasm32).
+    Guest,
+    /// A wasm text file.
+    Wat(PathBuf),
+    /// A module given inline (random modules, tests).
+    Bytes(Vec<u8>),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WasmRequest {
+    pub model: ExecutionModel,
+    pub module: ModuleSource,
+    /// Export to call: `(i64) -> i64`.
+    pub export: String,
+    pub arg: i64,
+    pub limits: Limits,
+    /// Check afterwards whether the same instance is still sound.
+    pub check_reuse: bool,
+}
+
+/// How a wasm call ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WasmEnding {
+    Completed { value: i64 },
+    Trapped { trap: TrapCode, message: String, frames: Vec<String> },
+    HostError { message: String },
+    HostPanic { message: String },
+    /// Instantiation or the call failed for a reason that is not a trap.
+    Failed { message: String },
+}
+
+/// What the health check on the same instance found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum HealthCheck {
+    /// `fb_health` returned this value.
+    Returned(i64),
+    /// `fb_health` did not return: how it ended.
+    Failed(String),
+    /// The module has no `fb_health` export.
+    Missing,
+}
+
+/// Facts about the instance after the call, before and after `fb_health`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReuseFacts {
+    pub health: HealthCheck,
+    /// `__stack_pointer` before and after the call, if the module exports it.
+    pub stack_pointer: Option<(u32, u32)>,
+    /// Exported globals whose value changed: "name: before -> after".
+    pub globals_changed: Vec<String>,
+    /// Bytes of live linear memory that changed: everything but the dead
+    /// part of the shadow stack (below the stack pointer at entry).
+    pub memory_changed_bytes: u64,
+    /// Where: runs of changed addresses, inclusive.
+    pub memory_changed_runs: Vec<(u32, u32)>,
+    /// Bytes that changed below the stack pointer at entry: the call's own
+    /// frames, and any stray write that landed there (a null write does).
+    pub dead_stack_changed_bytes: u64,
+    pub dead_stack_changed_runs: Vec<(u32, u32)>,
+    /// Memory size before and after, in bytes.
+    pub memory_size: Option<(u64, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WasmObservation {
+    pub ending: WasmEnding,
+    pub progress: Option<Progress>,
+    /// The message the guest's panic hook passed out before aborting.
+    pub guest_panic: Option<String>,
+    /// Memory or table growth the store limits refused.
+    pub refused_growth: Vec<String>,
+    /// The host operation in progress when the call ended, if any.
+    pub host_call: Option<String>,
+    /// The wasm fault address wasmtime attached, if any.
+    pub fault_detail: Option<String>,
+    pub reuse: Option<ReuseFacts>,
+    /// The budget the watchdog enforced on the call (or the instantiation),
+    /// if one ran out.
+    pub deadline: Option<Deadline>,
+    /// Instantiating the instance the scenario ran in, µs.
+    pub instantiate_us: u64,
+    /// The scenario call, µs.
+    pub call_us: u64,
+    /// CPU time of the worker thread during the call, µs.
+    pub call_cpu_us: Option<u64>,
+    /// The health check on the same instance, µs.
+    pub health_us: Option<u64>,
+    /// A fresh instance plus its health check, µs.
+    pub fresh_context_us: Option<u64>,
+    /// Guest output (through `fb.write`).
+    pub output: OutputTail,
+}
+
