@@ -13,9 +13,8 @@ use crate::outcome::{
     Containment, Cost, Ending, FaultClass, Outcome, Progress, Reuse, Signal, TrapCode, Verdict,
 };
 use crate::scenario::Scenario;
-use crate::worker::client::Lost;
 use crate::protocol::{
-    ChildStage, ChildStatus, HealthCheck, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
+    ChildStage, ChildStatus, HealthCheck, Lost, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
     WasmObservation,
 };
 use faultbox_guests::HEALTH_OK;

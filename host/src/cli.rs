@@ -531,7 +531,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?;
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
             let mut runs = Vec::new();
-            let progress = (args.repeat > 1).then(|| report::progress::Progress::new("runs of the selection", args.repeat.into()));
+            let progress = (args.repeat > 1).then(|| crate::commands::progress::Progress::new("runs of the selection", args.repeat.into()));
             for _ in 0..args.repeat {
                 runs.push(supervisor.run_all(&scenarios, &models, jobs)?);
                 progress.iter().for_each(|p| p.inc());
@@ -795,7 +795,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         .collect::<Result<Vec<_>, _>>()?;
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-    let progress = report::progress::Progress::new("scripts", files.len() as u64);
+    let progress = crate::commands::progress::Progress::new("scripts", files.len() as u64);
     let reports = crate::supervisor::parallel_map(&scripts, jobs, |(f, text)| {
         let r = supervisor.run_wast_text(f, text.clone(), args.model);
         progress.inc();
@@ -832,7 +832,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let supervisor = Supervisor::for_current_exe()?;
     let deadline = std::time::Duration::from_secs(args.seconds.unwrap_or(0) + 24 * 3600);
     // A soak by time has no count to show progress against.
-    let progress = request.cycles.map(|n| report::progress::WorkerProgress::new("cycles", n));
+    let progress = request.cycles.map(|n| crate::commands::progress::WorkerProgress::new("cycles", n));
     let answer = supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::protocol::Request::Soak(request), deadline);
     drop(progress);
     let report = match answer? {

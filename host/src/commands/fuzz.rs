@@ -162,7 +162,7 @@ pub fn run(supervisor: &Supervisor, s: &FuzzSettings, replay: &[(PathBuf, Vec<u8
     let started = std::time::Instant::now();
     let count = if replay.is_empty() { s.modules } else { replay.len() as u64 };
     let indices: Vec<u64> = (0..count).collect();
-    let progress = crate::report::progress::Progress::new("modules", count);
+    let progress = crate::commands::progress::Progress::new("modules", count);
     let results = crate::supervisor::parallel_map(&indices, s.jobs, |&i| {
         let module = match replay.get(i as usize) {
             Some((_, bytes)) => bytes.clone(),

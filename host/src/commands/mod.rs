@@ -3,3 +3,4 @@
 //! prints it.
 
 pub mod fuzz;
+pub mod progress;

@@ -20,6 +20,7 @@ pub use native::*;
 pub use wasm::*;
 pub use wast::*;
 
+use crate::outcome::Signal;
 use serde::{Deserialize, Serialize};
 
 /// The most guest output kept per stream; the rest is counted, not kept.
@@ -109,6 +110,41 @@ impl TailBuffer {
         let mut bytes = a.to_vec();
         bytes.extend_from_slice(b);
         OutputTail { total_bytes: self.total, kept_bytes: bytes.len() as u64, tail: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+}
+
+
+/// A worker that died or stopped answering during a request: the facts
+/// the worker client gathered, for `classify` to decide on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lost {
+    pub signal: Option<Signal>,
+    pub exit_code: Option<i32>,
+    /// It stopped answering and was killed.
+    pub hung: bool,
+    pub stderr: OutputTail,
+    /// Host operations it announced during the request, in order.
+    pub host_calls: Vec<String>,
+    /// It was still compiling the run's module (its compile budget
+    /// passed): the guest never ran.
+    pub compiling: bool,
+}
+
+impl Lost {
+    /// How the worker ended, in one line: the signal or exit code, and the
+    /// last line it wrote to stderr.
+    pub fn summary(&self) -> String {
+        let how = match (self.signal, self.exit_code) {
+            (Some(s), _) => format!("killed by {}", s.name()),
+            (None, Some(code)) => format!("exited with {code}"),
+            (None, None) if self.hung => "stopped answering".to_string(),
+            (None, None) => "ended".to_string(),
+        };
+        let how = if self.hung && self.signal.is_some() { format!("stopped answering and was {how}") } else { how };
+        match self.stderr.tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+            Some(last) => format!("{how}; its last words: {last}"),
+            None => how,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ pub mod fuzz;
 mod detail;
 mod html;
 mod markdown;
-pub mod progress;
+pub use crate::commands::progress;
 mod table;
 pub mod term;
 

@@ -47,16 +47,9 @@ fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    width_of(libc::STDOUT_FILENO)
+    crate::commands::progress::width_of(libc::STDOUT_FILENO)
 }
 
-/// The width of the terminal on descriptor `fd`, if it is one.
-pub(crate) fn width_of(fd: libc::c_int) -> Option<usize> {
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
-    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
-}
 
 /// Box-drawing characters need a UTF-8 locale and a terminal that is not
 /// `dumb`.

@@ -15,6 +15,7 @@ pub mod random;
 mod reuse;
 mod trap;
 mod watchdog;
+pub mod wat;
 
 pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, PROFILE_ENV, WasmProfile, engine_refusal, profile_table};
 pub use watchdog::Watchdog;
@@ -69,7 +70,7 @@ impl EngineSet {
 pub fn module_bytes(source: &ModuleSource) -> anyhow::Result<Vec<u8>> {
     Ok(match source {
         ModuleSource::Guest => GUEST_WASM.to_vec(),
-        ModuleSource::Wat(path) => crate::scenario::parse_wat(path).map_err(anyhow::Error::from)?,
+        ModuleSource::Wat(path) => wat::parse_wat(path).map_err(anyhow::Error::from)?,
         ModuleSource::Bytes(bytes) => bytes.clone(),
     })
 }

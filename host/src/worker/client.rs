@@ -2,8 +2,9 @@
 //! answer under a deadline, and notice when the worker dies or hangs.
 
 use super::WorkerKind;
-use crate::protocol::{Message, OutputTail, Request, TailBuffer};
+pub use crate::protocol::Lost;
 use crate::outcome::Signal;
+use crate::protocol::{Message, Request, TailBuffer};
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::collections::HashMap;
@@ -66,39 +67,6 @@ impl std::fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
-
-/// A worker that died or stopped answering during a request.
-#[derive(Clone, Debug)]
-pub struct Lost {
-    pub signal: Option<Signal>,
-    pub exit_code: Option<i32>,
-    /// It stopped answering and was killed.
-    pub hung: bool,
-    pub stderr: OutputTail,
-    /// Host operations it announced during the request, in order.
-    pub host_calls: Vec<String>,
-    /// It was still compiling the run's module (its compile budget
-    /// passed): the guest never ran.
-    pub compiling: bool,
-}
-
-impl Lost {
-    /// How the worker ended, in one line: the signal or exit code, and the
-    /// last line it wrote to stderr.
-    pub fn summary(&self) -> String {
-        let how = match (self.signal, self.exit_code) {
-            (Some(s), _) => format!("killed by {}", s.name()),
-            (None, Some(code)) => format!("exited with {code}"),
-            (None, None) if self.hung => "stopped answering".to_string(),
-            (None, None) => "ended".to_string(),
-        };
-        let how = if self.hung && self.signal.is_some() { format!("stopped answering and was {how}") } else { how };
-        match self.stderr.tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
-            Some(last) => format!("{how}; its last words: {last}"),
-            None => how,
-        }
-    }
-}
 
 /// Where the progress a worker reports during a long request goes (the
 /// command's progress line); `None`: nowhere.

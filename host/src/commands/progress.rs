@@ -47,7 +47,7 @@ impl Progress {
         let mut text = line(self.what, done, self.total, self.started.elapsed());
         // A line wider than the terminal wraps, and `\r` then redraws only
         // its last row: every redraw would leave a row behind.
-        if let Some(width) = super::term::width_of(libc::STDERR_FILENO) {
+        if let Some(width) = width_of(libc::STDERR_FILENO) {
             text.truncate(width.saturating_sub(1));
         }
         let _ = write!(std::io::stderr(), "\r\x1b[2K{text}");
@@ -98,4 +98,12 @@ mod tests {
         let l = line("modules", 250, 1000, Duration::from_secs(5));
         assert!(l.starts_with("[======                  ] 250/1000 modules  25%  50/s  15s left"), "{l}");
     }
+}
+
+/// The width of the terminal (the progress line's and the report's) on descriptor `fd`, if it is one.
+pub(crate) fn width_of(fd: libc::c_int) -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
