@@ -14,7 +14,7 @@ use crate::outcome::{
 };
 use crate::scenario::Scenario;
 use crate::protocol::{
-    ChildStage, ChildStatus, HealthCheck, Lost, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
+    BenchSamples, ChildStage, ChildStatus, CycleEnding, HealthCheck, Lost, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
     WasmObservation,
 };
 use faultbox_guests::HEALTH_OK;
@@ -114,6 +114,36 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
         _ => FaultClass::Unknown,
     };
     (class, evidence)
+}
+
+/// The fault class of one native bench cycle, from how its child ended:
+/// the same rules as a compare's native run ([`classify_death`]), so a
+/// guest panic is `panic` here too.
+pub fn cycle_ending(e: &CycleEnding) -> FaultClass {
+    let panics: &[String] = if e.panicked { std::slice::from_ref(&PANIC_SEEN) } else { &[] };
+    match e.status {
+        ChildStatus::Exited { code: 0 } if e.panicked => FaultClass::Panic,
+        ChildStatus::Exited { code: 0 } => FaultClass::None,
+        ChildStatus::Exited { code } => {
+            classify_death(&DeathFacts { signal: None, exit_code: Some(code), stderr: "", host_call: None, panics, alloc_failures: 0 }).0
+        }
+        ChildStatus::Signaled { signal, .. } => {
+            classify_death(&DeathFacts { signal: Some(signal), exit_code: None, stderr: "", host_call: None, panics, alloc_failures: 0 }).0
+        }
+    }
+}
+
+/// The panic a cycle's facts stand for (its message is not sent).
+static PANIC_SEEN: String = String::new();
+
+/// Fault class → cycles of one bench configuration: the classes wasm cycles
+/// observed and native cycles' endings classified.
+pub fn cycle_classes(s: &BenchSamples) -> std::collections::BTreeMap<String, u64> {
+    let mut classes = s.classes.clone();
+    for (e, n) in &s.endings {
+        *classes.entry(cycle_ending(e).name().to_string()).or_default() += n;
+    }
+    classes
 }
 
 /// How a dead process ended, as an outcome says it.

@@ -612,13 +612,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(args) => {
             let catalog = args.catalog.load()?;
             let s = scenario(&catalog, &args.scenario)?;
-            cycles_by_itself(s)?;
+            crate::commands::cycles_by_itself(s)?;
             let exports = Exports::open(&[(args.export_json.as_deref(), ExportFormat::Json)])?;
             let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-            let report = crate::bench::run(&supervisor, s, args.iterations, &all, jobs)?;
+            let report = crate::commands::bench::run(&supervisor, s, args.iterations, &all, jobs)?;
             let json = serde_json::to_string_pretty(&report)? + "\n";
             match args.format {
                 RunFormat::Table => print!("{}", report.text()),
@@ -626,7 +626,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             exports.write(|_| json.clone())?;
             let Some(baseline) = baseline else { return Ok(0) };
-            let slower = crate::bench::regressions(&report, &baseline, args.max_regression as f64);
+            let slower = crate::commands::bench::regressions(&report, &baseline, args.max_regression as f64);
             for line in &slower {
                 eprintln!("bench: {line}");
             }
@@ -818,28 +818,8 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     }
     let catalog = args.catalog.load()?;
     let s = scenario(&catalog, &args.scenario)?;
-    cycles_by_itself(s)?;
-    let crate::protocol::Request::Wasm(w) = Supervisor::request(s, args.model) else { unreachable!() };
-    let request = crate::soak::SoakRequest {
-        model: args.model,
-        module: w.module,
-        export: w.export,
-        arg: w.arg,
-        limits: w.limits,
-        cycles: if args.seconds.is_some() { None } else { Some(args.cycles.unwrap_or(100_000)) },
-        seconds: args.seconds,
-    };
     let supervisor = Supervisor::for_current_exe()?;
-    let deadline = std::time::Duration::from_secs(args.seconds.unwrap_or(0) + 24 * 3600);
-    // A soak by time has no count to show progress against.
-    let progress = request.cycles.map(|n| crate::commands::progress::WorkerProgress::new("cycles", n));
-    let answer = supervisor.pool().call(WorkerKind::Wasm(args.model), &crate::protocol::Request::Soak(request), deadline);
-    drop(progress);
-    let report = match answer? {
-        Ok(crate::protocol::Message::Soak(r)) => r,
-        Ok(other) => anyhow::bail!("the worker answered {other:?}"),
-        Err(lost) => anyhow::bail!("the wasm worker died during the soak: {}", lost.summary()),
-    };
+    let report = crate::commands::soak::soak(&supervisor, s, args.model, args.cycles, args.seconds)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text(&s.name)),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -868,17 +848,3 @@ fn replay_modules(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Vec<u8>)>, BadInput
         .collect()
 }
 
-/// bench and soak cycle a fault that ends by itself; one that only ends at
-/// its deadline would measure the deadline.
-fn cycles_by_itself(s: &crate::scenario::Scenario) -> Result<(), BadInput> {
-    use crate::outcome::FaultClass;
-    let ends_at_deadline = s.injects == FaultClass::Timeout
-        || ExecutionModel::ALL.iter().any(|m| s.expectation(*m).fault == Some(FaultClass::Timeout));
-    if ends_at_deadline {
-        return Err(BadInput::in_file(
-            &s.manifest,
-            format!("`{}` only ends at its deadline: bench and soak need a fault that ends by itself", s.name),
-        ));
-    }
-    Ok(())
-}

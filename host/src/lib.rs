@@ -16,7 +16,6 @@
 //! - [`report`]: renderings of the comparison.
 //! - [`spec`]: spec-test scripts (`.wast`) run and classified.
 
-pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod error;
@@ -28,7 +27,6 @@ pub mod process;
 pub mod outcome;
 pub mod report;
 pub mod scenario;
-pub mod soak;
 pub mod commands;
 pub mod protocol;
 pub mod supervisor;

@@ -7,8 +7,8 @@ use crate::model::ExecutionModel;
 use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
-use crate::worker::client::WorkerPool;
-use crate::protocol::{ChildStage, ChildStatus, Message, ModuleSource, NativeRequest, Request, WasmRequest};
+use crate::worker::client::{CallError, WorkerPool};
+use crate::protocol::{Message, ModuleSource, NativeRequest, Request, WasmRequest};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -102,28 +102,23 @@ impl Supervisor {
         // Compiling the module is not the guest's time: it has a budget of
         // its own, and the run's deadline starts once it is compiled.
         let budget = model.is_wasm().then(compile_budget);
-        let answer = self.pool.call_phased(WorkerKind::for_model(model), &request, budget, deadline)?;
+        let answer = self.pool.call_phased(WorkerKind::for_model(model), &request, budget, deadline);
         let wall_us = started.elapsed().as_micros() as u64;
         match answer {
             // Only a compile that ran out of its budget is "not compiled":
             // a worker that died or was stopped while compiling is lost,
             // with its signal and its last words, like any other.
-            Err(lost) if lost.compiling && lost.hung => Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us)),
-            Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
-            Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
-            Ok(Message::Native(obs)) if obs.report.stage == ChildStage::NotStarted
-                && obs.status == (ChildStatus::Exited { code: crate::protocol::EXIT_SETUP_FAILED }) =>
-            {
-                anyhow::bail!("the native child for {} could not start: {}", s.name, obs.stderr.tail.trim())
+            Err(CallError::Lost(lost)) if lost.compiling && lost.hung => {
+                Ok(classify::not_compiled(s, model, budget.unwrap_or_default(), wall_us))
             }
-            Ok(Message::Native(obs)) => Ok(classify::native(s, &obs, wall_us)),
-            Ok(Message::Failed { message }) => {
-                anyhow::bail!("{model} worker could not run {}: {message}", s.name)
-            }
-            Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", s.name),
             // A hostile native guest could kill the fork server too; the
             // next run starts a new one.
-            Err(lost) => Ok(classify::worker_lost(s, model, &lost, wall_us)),
+            Err(CallError::Lost(lost)) => Ok(classify::worker_lost(s, model, &lost, wall_us)),
+            Err(e) => Err(anyhow::Error::from(e).context(format!("{model} could not run {}", s.name))),
+            Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
+            Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
+            Ok(Message::Native(obs)) => Ok(classify::native(s, &obs, wall_us)),
+            Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", s.name),
         }
     }
 
@@ -149,14 +144,14 @@ impl Supervisor {
     pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: ExecutionModel) -> anyhow::Result<crate::classify::wast::FileReport> {
         use crate::classify::wast::FileReport;
         let request = Request::Wast(crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
-        match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600))? {
+        match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600)) {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
-            Ok(Message::Failed { message }) => anyhow::bail!("{model} worker could not run {}: {message}", path.display()),
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),
-            Err(lost) => {
+            Err(CallError::Lost(lost)) => {
                 let how = lost.signal.map_or_else(|| format!("exit {}", lost.exit_code.unwrap_or(-1)), |s| s.name());
                 Ok(FileReport::lost(path.to_path_buf(), format!("{how}: {}", lost.stderr.tail.lines().last().unwrap_or_default())))
             }
+            Err(e) => Err(anyhow::Error::from(e).context(format!("{model} could not run {}", path.display()))),
         }
     }
 }

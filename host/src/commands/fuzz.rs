@@ -8,6 +8,7 @@ use crate::model::ExecutionModel;
 use crate::protocol::{FuzzRequest, Message, Request};
 use crate::supervisor::Supervisor;
 use crate::worker::WorkerKind;
+use crate::worker::client::CallError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -142,9 +143,9 @@ pub fn run_one(supervisor: &Supervisor, s: &FuzzSettings, index: u64, module: Ve
     let answer = supervisor.pool().call(kind, &Request::Fuzz(request.clone()), Duration::from_micros(deadline_us * 2));
     let module = request.module;
     match answer {
-        Ok(Ok(Message::Fuzz(report))) => (judge(index, &report, deadline_us), false, module),
-        Ok(Ok(other)) => (failed(format!("unexpected answer {other:?}")), false, module),
-        Ok(Err(lost)) => {
+        Ok(Message::Fuzz(report)) => (judge(index, &report, deadline_us), false, module),
+        Ok(other) => (failed(format!("unexpected answer {other:?}")), false, module),
+        Err(CallError::Lost(lost)) => {
             let why = if lost.hung {
                 "the worker stopped answering (hung)".to_string()
             } else {
@@ -152,7 +153,7 @@ pub fn run_one(supervisor: &Supervisor, s: &FuzzSettings, index: u64, module: Ve
             };
             (failed(why), true, module)
         }
-        Err(e) => (failed(format!("faultbox failed: {e:#}")), false, module),
+        Err(e) => (failed(format!("faultbox failed: {:#}", anyhow::Error::from(e))), false, module),
     }
 }
 

@@ -10,13 +10,17 @@
 //! [`Message`]), output tails, and what the supervisor learns of a worker
 //! that was lost.
 
+mod bench;
 mod fuzz;
 mod native;
+mod soak;
 mod wasm;
 mod wast;
 
+pub use bench::*;
 pub use fuzz::*;
 pub use native::*;
+pub use soak::*;
 pub use wasm::*;
 pub use wast::*;
 
@@ -36,9 +40,9 @@ pub enum Request {
     /// Run the trap directives of one spec script (`faultbox wast`).
     Wast(WastRequest),
     /// Measure fault-to-usable-again cycles in the worker (`faultbox bench`).
-    Bench(crate::bench::BenchRequest),
+    Bench(BenchRequest),
     /// Trap-and-recover cycles in one worker, watching its RSS (`faultbox soak`).
-    Soak(crate::soak::SoakRequest),
+    Soak(SoakRequest),
     /// Run one random module (`faultbox fuzz`).
     Fuzz(FuzzRequest),
 }
@@ -62,8 +66,8 @@ pub enum Message {
     Native(NativeObservation),
     Wast(WastObservation),
     /// One sample set per configuration, in request order.
-    Bench(Vec<crate::bench::BenchSamples>),
-    Soak(crate::soak::SoakReport),
+    Bench(Vec<BenchSamples>),
+    Soak(SoakReport),
     Fuzz(FuzzReport),
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },

@@ -1,7 +1,9 @@
 //! Reports: the comparison as data ([`Report`]) and its renderings. The
 //! reporter knows outcomes and scenarios, never an engine.
 
+pub mod bench;
 pub mod fuzz;
+pub mod soak;
 mod detail;
 mod html;
 mod markdown;

@@ -4,7 +4,7 @@
 use super::WorkerKind;
 pub use crate::protocol::Lost;
 use crate::outcome::Signal;
-use crate::protocol::{Message, Request, TailBuffer};
+use crate::protocol::{ChildStage, ChildStatus, Message, Request, TailBuffer};
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::collections::HashMap;
@@ -67,6 +67,33 @@ impl std::fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+/// Why a call through the [`WorkerPool`] brought no answer to use. Every
+/// caller handles each case once: a lost worker is a guest's doing (its
+/// facts go to `classify`), a tool failure is faultbox's own, an interrupt
+/// makes the result meaningless.
+#[derive(Debug)]
+pub enum CallError {
+    /// The worker died or stopped answering during the request.
+    Lost(Lost),
+    /// faultbox itself failed: a worker that could not start, a request the
+    /// worker could not carry out (`Message::Failed`), a native child whose
+    /// setup failed before the guest ran.
+    Tool(anyhow::Error),
+    /// An interrupt stopped the worker.
+    Interrupted,
+}
+
+impl From<CallError> for anyhow::Error {
+    /// For callers to whom a lost worker is an error too (bench, soak).
+    fn from(e: CallError) -> anyhow::Error {
+        match e {
+            CallError::Lost(lost) => anyhow::anyhow!("the worker was lost: it {}", lost.summary()),
+            CallError::Tool(e) => e,
+            CallError::Interrupted => Interrupted.into(),
+        }
+    }
+}
 
 /// Where the progress a worker reports during a long request goes (the
 /// command's progress line); `None`: nowhere.
@@ -474,7 +501,7 @@ impl WorkerPool {
 
     /// Sends `request` to an idle worker of `kind` (starting one if none is
     /// idle). A worker that died is dropped; a live one goes back.
-    pub fn call(&self, kind: WorkerKind, request: &Request, deadline: Duration) -> anyhow::Result<Result<Message, Lost>> {
+    pub fn call(&self, kind: WorkerKind, request: &Request, deadline: Duration) -> Result<Message, CallError> {
         self.call_phased(kind, request, None, deadline)
     }
 
@@ -485,7 +512,7 @@ impl WorkerPool {
         request: &Request,
         compile_budget: Option<Duration>,
         deadline: Duration,
-    ) -> anyhow::Result<Result<Message, Lost>> {
+    ) -> Result<Message, CallError> {
         // A worker that died while idle (killed from outside, or by a
         // guest's stray) is no fault of this request's guest: it is
         // replaced, and whatever it left behind is cleared away.
@@ -499,18 +526,30 @@ impl WorkerPool {
                     w.shutdown();
                     kill_strays();
                 }
-                None => break Worker::spawn(&self.exe, kind)?,
+                None => break Worker::spawn(&self.exe, kind).map_err(CallError::Tool)?,
             }
         };
         let result = worker.call_phased(request, compile_budget, deadline);
         match result {
             Ok(_) => self.idle.lock().unwrap().entry(kind).or_default().push(worker),
             // The interrupt stopped it: not a fault of the guest.
-            Err(_) if stopping() => return Err(Interrupted.into()),
+            Err(_) if stopping() => return Err(CallError::Interrupted),
             // A fork server that died leaves its strays to us.
             Err(_) => kill_strays(),
         }
-        Ok(result)
+        match result {
+            Err(lost) => Err(CallError::Lost(lost)),
+            Ok(Message::Failed { message }) => {
+                Err(CallError::Tool(anyhow::anyhow!("the {} worker could not carry out the request: {message}", kind.arg())))
+            }
+            Ok(Message::Native(obs))
+                if obs.report.stage == ChildStage::NotStarted
+                    && obs.status == (ChildStatus::Exited { code: crate::protocol::EXIT_SETUP_FAILED }) =>
+            {
+                Err(CallError::Tool(anyhow::anyhow!("the native child could not start: {}", obs.stderr.tail.trim())))
+            }
+            Ok(message) => Ok(message),
+        }
     }
 
     /// Stops every idle worker.

@@ -2,8 +2,10 @@
 //! server (native children). The supervisor talks to them with
 //! [`protocol`] messages; [`client`] is its side, [`server`] theirs.
 
+pub mod bench;
 pub mod client;
 pub mod server;
+pub mod soak;
 pub mod wast;
 
 /// The protocol, where it was before it became a layer of its own.

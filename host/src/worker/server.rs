@@ -100,8 +100,8 @@ impl WasmWorker {
                 let engine = self.spec_engine.as_ref().unwrap();
                 Message::Wast(super::wast::run(engine, self.runner.watchdog(), &req)?)
             }
-            Request::Bench(req) => Message::Bench(crate::bench::serve_wasm(&req, self.runner.cache())?),
-            Request::Soak(req) => Message::Soak(crate::soak::run(&req, self.runner.cache())?),
+            Request::Bench(req) => Message::Bench(super::bench::serve_wasm(&req, self.runner.cache())?),
+            Request::Soak(req) => Message::Soak(super::soak::run(&req, self.runner.cache())?),
             Request::Fuzz(req) => Message::Fuzz(crate::wasm::random::run(&mut self.runner, self.model, &req)?),
             other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
         })
@@ -165,7 +165,7 @@ fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u6
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(Request::Bench(req)) => match crate::bench::serve_native(&req, &mut server) {
+            Ok(Request::Bench(req)) => match super::bench::serve_native(&req, &mut server) {
                 Ok(samples) => Message::Bench(samples),
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },

@@ -5,181 +5,16 @@
 //! no protocol round trip is counted; the supervisor only computes the
 //! statistics.
 
-use crate::classify::{DeathFacts, classify_death};
-use crate::native::{ForkServer, ServerError};
-use crate::limits::Limits;
+use crate::error::BadInput;
 use crate::model::ExecutionModel;
-use crate::outcome::{FaultClass, Signal};
+use crate::protocol::{BenchRequest, BenchSamples, Message, Request, WasmConfig};
 use crate::scenario::Scenario;
 use crate::supervisor::Supervisor;
-use crate::wasm::cycle::{TrapCycle, compile_times};
-use crate::wasm::{EngineSpec, ModuleCache};
 use crate::worker::WorkerKind;
-use crate::worker::protocol::{Message, ModuleSource, NativeRequest, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use crate::error::BadInput;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// One wasm configuration to cycle.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct WasmConfig {
-    pub model: ExecutionModel,
-    pub backtraces: bool,
-}
-
-/// Supervisor → worker: run cycles and send back the samples. The
-/// configurations of one request run interleaved, cycle by cycle, so that
-/// a noisy machine slows them all alike and their ratios hold.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum BenchRequest {
-    /// Wasm: fresh pooled instance, faulting call, trap classified, per
-    /// configuration.
-    WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, limits: Limits, iterations: u32 },
-    /// Wasm: Cranelift/Pulley compile time of the module, and its load
-    /// time from the module cache.
-    WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
-    /// Native: through the fork server (fork, fault, reap, classify),
-    /// through fork+exec of a fresh worker per run, and the platform's
-    /// floor (the fork server forks a child that faults at once and reaps
-    /// it), interleaved.
-    NativeCycles { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
-    /// The platform's own trap round trips (ud2 → SIGILL, unmapped load →
-    /// SIGSEGV), measured in the fork server.
-    TrapFloor { iterations: u32 },
-}
-
-/// Worker → supervisor.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct BenchSamples {
-    /// Whole cycles, ns.
-    pub cycles_ns: Vec<u64>,
-    /// Named parts of a cycle, ns per cycle.
-    pub parts_ns: BTreeMap<String, Vec<u64>>,
-    /// Fault classes the cycles observed.
-    pub classes: BTreeMap<String, u64>,
-}
-
-impl BenchSamples {
-    fn record(&mut self, total: u64, class: FaultClass) {
-        self.cycles_ns.push(total);
-        *self.classes.entry(class.name().to_string()).or_default() += 1;
-    }
-
-    fn part(&mut self, name: &str, ns: u64) {
-        self.parts_ns.entry(name.to_string()).or_default().push(ns);
-    }
-}
-
-/// Runs a wasm bench request (in the wasm worker).
-pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec<BenchSamples>> {
-    match req {
-        BenchRequest::WasmCycles { configs, module, export, arg, limits, iterations } => {
-            let cycles = configs
-                .iter()
-                .map(|c| {
-                    let mut spec = EngineSpec::new(c.model, limits.wasm_stack_kib);
-                    spec.backtraces = c.backtraces;
-                    TrapCycle::new(spec, module, export, *arg, limits, cache)
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut out = vec![BenchSamples::default(); cycles.len()];
-            let mut progress = crate::worker::server::ProgressReporter::new();
-            for i in 0..*iterations {
-                progress.tick(i as u64);
-                for (cycle, samples) in cycles.iter().zip(out.iter_mut()) {
-                    let t = Instant::now();
-                    let (class, parts) = cycle.once()?;
-                    samples.record(t.elapsed().as_nanos() as u64, class);
-                    samples.part("instantiate", parts.instantiate_ns);
-                    samples.part("call_to_trap", parts.trap_ns);
-                    samples.part("classify", parts.classify_ns);
-                    samples.part("hand_over", parts.hand_over_ns);
-                }
-            }
-            for (cycle, samples) in cycles.iter().zip(out.iter_mut()) {
-                // Off the cycle, on the reaper thread.
-                for ns in cycle.take_drop_times() {
-                    samples.part("reaper_drop", ns);
-                }
-            }
-            Ok(out)
-        }
-        BenchRequest::WasmCompile { model, module, wasm_stack_kib } => {
-            let (compile, load) = compile_times(EngineSpec::new(*model, *wasm_stack_kib), module, cache)?;
-            let mut out = BenchSamples::default();
-            out.part("compile", compile);
-            out.part("cache_load", load);
-            Ok(vec![out])
-        }
-        other => anyhow::bail!("the wasm worker does not run {other:?}"),
-    }
-}
-
-/// Classifies a native child's death from its status alone (what a
-/// supervisor knows without the report region).
-fn classify_status(signal: Option<Signal>, code: Option<i32>) -> FaultClass {
-    if signal.is_none() && code == Some(0) {
-        return FaultClass::None;
-    }
-    classify_death(&DeathFacts { signal, exit_code: code, stderr: "", host_call: None, panics: &[], alloc_failures: 0 }).0
-}
-
-/// Runs a native bench request (in the fork server). A termination signal
-/// ends it like any other fork-server work.
-pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<BenchSamples>, ServerError> {
-    use crate::worker::protocol::ChildStatus;
-    use std::os::unix::process::ExitStatusExt;
-    let failed = |e: std::io::Error| ServerError::Failed(format!("fork+exec: {e}"));
-    match req {
-        BenchRequest::NativeCycles { request, exe, iterations } => {
-            let json = serde_json::to_string(request).expect("requests serialize");
-            let limit = Duration::from_millis(request.limits.timeout_ms);
-            let status_class = |status: ChildStatus| match status {
-                ChildStatus::Signaled { signal, .. } => classify_status(Some(signal), None),
-                ChildStatus::Exited { code } => classify_status(None, Some(code)),
-            };
-            let (mut fork, mut exec, mut floor) = (BenchSamples::default(), BenchSamples::default(), BenchSamples::default());
-            let mut progress = crate::worker::server::ProgressReporter::new();
-            for i in 0..*iterations {
-                progress.tick(i as u64);
-                if let Some(code) = server.pending_termination() {
-                    return Err(ServerError::Terminated(code));
-                }
-                let (ns, status) = server.fork_floor()?;
-                floor.record(ns, status_class(status));
-
-                let t = Instant::now();
-                let obs = server.run(request)?;
-                fork.record(t.elapsed().as_nanos() as u64, status_class(obs.status));
-                let parts = server.last_cycle();
-                fork.part("prepare", parts.prepare_ns);
-                fork.part("fork", parts.fork_ns);
-                fork.part("child_start", parts.child_start_ns);
-                fork.part("child_setup", parts.child_setup_ns);
-                fork.part("scenario_start", parts.scenario_start_ns);
-                fork.part("fault_to_death_seen", parts.fault_to_death_seen_ns);
-                fork.part("reap", parts.reap_ns);
-
-                let t = Instant::now();
-                let status = crate::native::exec_cycle(exe, &json, limit).map_err(failed)?;
-                let class = classify_status(status.signal().map(Signal), status.code());
-                exec.record(t.elapsed().as_nanos() as u64, class);
-            }
-            Ok(vec![fork, exec, floor])
-        }
-        BenchRequest::TrapFloor { iterations } => {
-            let mut out = BenchSamples::default();
-            if let Some((ud2, segv)) = crate::native::probe::trap_round_trips(*iterations) {
-                out.parts_ns.insert("ud2_sigill".into(), ud2);
-                out.parts_ns.insert("unmapped_load_sigsegv".into(), segv);
-            }
-            Ok(vec![out])
-        }
-        other => Err(ServerError::Failed(format!("the fork server does not run {other:?}"))),
-    }
-}
 
 /// Median, p99 and rate of a set of samples.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -272,14 +107,12 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             BenchRequest::NativeCycles { .. } => Some("native cycles"),
             _ => None,
         }
-        .map(|what| crate::report::progress::WorkerProgress::new(what, iterations as u64));
+        .map(|what| super::progress::WorkerProgress::new(what, iterations as u64));
         let answer = supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600));
         drop(progress);
-        match answer? {
-            Ok(Message::Bench(samples)) => Ok(samples),
-            Ok(Message::Failed { message }) => anyhow::bail!("{kind:?}: {message}"),
-            Ok(other) => anyhow::bail!("{kind:?} answered {other:?}"),
-            Err(lost) => anyhow::bail!("the {} worker died during the benchmark: {}", kind.arg(), lost.summary()),
+        match answer.map_err(|e| anyhow::Error::from(e).context(format!("the benchmark's {} worker", kind.arg())))? {
+            Message::Bench(samples) => Ok(samples),
+            other => anyhow::bail!("{kind:?} answered {other:?}"),
         }
     };
     let Request::Wasm(w) = Supervisor::request(s, ExecutionModel::Wasm) else { unreachable!() };
@@ -288,7 +121,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         description,
         cycle: Stats::of(&s.cycles_ns),
         parts_median_us: median_parts(&s.parts_ns),
-        classes: s.classes,
+        classes: crate::classify::cycle_classes(&s),
     };
 
     let wasm_models = [ExecutionModel::Wasm, ExecutionModel::WasmExplicit, ExecutionModel::WasmPulley];
@@ -405,63 +238,6 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         compare_ms,
         compare_jobs: jobs,
     })
-}
-
-impl BenchReport {
-    pub fn text(&self) -> String {
-        let mut out = format!("faultbox bench: scenario {}, {} cycles per configuration\n\n", self.scenario, self.iterations);
-        out.push_str(&format!("{:<22} {:>12} {:>12} {:>14}  {}\n", "configuration", "median", "p99", "cycles/s", "observed"));
-        for c in &self.configurations {
-            let classes: Vec<String> = c.classes.iter().map(|(k, n)| format!("{k}×{n}")).collect();
-            out.push_str(&format!(
-                "{:<22} {:>9.1} µs {:>9.1} µs {:>14.0}  {}\n",
-                c.name,
-                c.cycle.median_us,
-                c.cycle.p99_us,
-                c.cycle.cycles_per_second,
-                classes.join(", ")
-            ));
-        }
-        out.push('\n');
-        for c in &self.configurations {
-            if !c.parts_median_us.is_empty() {
-                let parts: Vec<String> = c.parts_median_us.iter().map(|(k, v)| format!("{k} {v:.2} µs")).collect();
-                out.push_str(&format!("{} cycle breakdown (medians): {}\n", c.name, parts.join(", ")));
-            }
-        }
-        out.push_str(&format!("backtrace capture adds {:.2} µs to a wasm trap cycle (median)\n", self.backtrace_cost_us));
-        if let (Some(ud2), Some(segv)) = (self.platform_trap_us.get("ud2_sigill"), self.platform_trap_us.get("unmapped_load_sigsegv")) {
-            out.push_str(&format!(
-                "the platform's own trap round trip, no runtime involved (medians): ud2 -> SIGILL {ud2:.2} µs, \
-                 unmapped load -> SIGSEGV {segv:.2} µs: the kernel's share of a signals-based trap\n"
-            ));
-        }
-        for (m, r) in &self.native_over_wasm {
-            out.push_str(&format!("{m} cycle is {r:.1}× faster than a native fork-server cycle\n"));
-        }
-        if let (Some(r), Some(floor)) = (self.native_over_floor, self.configurations.iter().find(|c| c.name == "native-floor")) {
-            out.push_str(&format!(
-                "native fork-server cycle is {r:.2}× the platform's fork floor ({:.1} µs: fork, trap, reap)\n",
-                floor.cycle.median_us
-            ));
-        }
-        if let (Some(r), Some(floor)) = (self.wasm_explicit_over_floor, self.wasm_explicit_floor_us) {
-            out.push_str(&format!(
-                "wasm-explicit cycle is {r:.2}× its instantiate + call-to-trap ({floor:.2} µs) from fault to a usable fresh instance; \
-                 {:.2}× in CPU, counting the reaper thread's drop of the faulted instance\n",
-                self.wasm_explicit_cpu_over_floor.unwrap_or(f64::NAN)
-            ));
-        }
-        if let Some(r) = self.fork_exec_over_fork_server {
-            out.push_str(&format!("fork server cycle is {r:.2}× faster than fork+exec\n"));
-        }
-        for (m, ms) in &self.compile_ms {
-            let cached = self.cache_load_ms.get(m).map(|c| format!("{c:.2} ms")).unwrap_or_else(|| "not measured".into());
-            out.push_str(&format!("one-off compile of the module ({m}): {ms:.1} ms; from faultbox's module cache: {cached}\n"));
-        }
-        out.push_str(&format!("full compare (every scenario × every model, --jobs {}): {:.0} ms\n", self.compare_jobs, self.compare_ms));
-        out
-    }
 }
 
 /// The noise threshold `bench --baseline` uses unless told otherwise, in
@@ -630,36 +406,6 @@ impl Comparison {
         self.regressions().next().is_some()
     }
 
-    /// One line per configuration (`native cycle  270.0 µs → 281.0 µs
-    /// +4.1%  (noise ±10%)`), then a verdict line.
-    pub fn text(&self) -> String {
-        let noise = self.noise_percent;
-        let mut out = format!("against baseline `{}` ({}), median cycle:\n", self.baseline, self.baseline_file.display());
-        for c in &self.changes {
-            let verdict = match c.verdict {
-                Verdict::Regressed => "REGRESSED",
-                Verdict::Improved => "improved",
-                Verdict::WithinNoise => "within noise",
-            };
-            out.push_str(&format!(
-                "  {:<22} {:>9.1} µs → {:>9.1} µs  {:>+7.1}%  (noise ±{noise}%)  {verdict}\n",
-                c.name, c.baseline_median_us, c.median_us, c.change_percent
-            ));
-        }
-        for n in &self.new {
-            out.push_str(&format!("  {n:<22} not in the baseline\n"));
-        }
-        for n in &self.missing {
-            out.push_str(&format!("  {n:<22} in the baseline, not measured in this run\n"));
-        }
-        let slower: Vec<&str> = self.regressions().map(|c| c.name.as_str()).collect();
-        if slower.is_empty() {
-            out.push_str(&format!("no configuration regressed beyond the noise threshold of {noise}%\n"));
-        } else {
-            out.push_str(&format!("regressed beyond the noise threshold of {noise}%: {}\n", slower.join(", ")));
-        }
-        out
-    }
 }
 
 /// The configurations whose median cycle is more than `max_percent`

@@ -1,0 +1,84 @@
+//! Fault-to-usable-again cycles measured inside a worker (`faultbox bench`).
+
+use super::{ChildStatus, ModuleSource, NativeRequest};
+use crate::limits::Limits;
+use crate::model::ExecutionModel;
+use crate::outcome::FaultClass;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One wasm configuration to cycle.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct WasmConfig {
+    pub model: ExecutionModel,
+    pub backtraces: bool,
+}
+
+/// Supervisor → worker: run cycles and send back the samples. The
+/// configurations of one request run interleaved, cycle by cycle, so that
+/// a noisy machine slows them all alike and their ratios hold.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BenchRequest {
+    /// Wasm: fresh pooled instance, faulting call, trap classified, per
+    /// configuration.
+    WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, limits: Limits, iterations: u32 },
+    /// Wasm: Cranelift/Pulley compile time of the module, and its load
+    /// time from the module cache.
+    WasmCompile { model: ExecutionModel, module: ModuleSource, wasm_stack_kib: u64 },
+    /// Native: through the fork server (fork, fault, reap, classify),
+    /// through fork+exec of a fresh worker per run, and the platform's
+    /// floor (the fork server forks a child that faults at once and reaps
+    /// it), interleaved.
+    NativeCycles { request: NativeRequest, exe: std::path::PathBuf, iterations: u32 },
+    /// The platform's own trap round trips (ud2 → SIGILL, unmapped load →
+    /// SIGSEGV), measured in the fork server.
+    TrapFloor { iterations: u32 },
+}
+
+/// Worker → supervisor.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BenchSamples {
+    /// Whole cycles, ns.
+    pub cycles_ns: Vec<u64>,
+    /// Named parts of a cycle, ns per cycle.
+    pub parts_ns: BTreeMap<String, Vec<u64>>,
+    /// Fault classes the cycles observed (wasm cycles).
+    pub classes: BTreeMap<String, u64>,
+    /// How native cycles' children ended, with counts.
+    #[serde(default)]
+    pub endings: Vec<(CycleEnding, u64)>,
+}
+
+impl BenchSamples {
+    /// One wasm cycle, and the class the cycle observed.
+    pub fn record(&mut self, total: u64, class: FaultClass) {
+        self.cycles_ns.push(total);
+        *self.classes.entry(class.name().to_string()).or_default() += 1;
+    }
+
+    /// One native cycle, and how its child ended: `classify` decides the
+    /// class on the supervisor's side.
+    pub fn record_ending(&mut self, total: u64, ending: CycleEnding) {
+        self.cycles_ns.push(total);
+        match self.endings.iter_mut().find(|(e, _)| *e == ending) {
+            Some((_, n)) => *n += 1,
+            None => self.endings.push((ending, 1)),
+        }
+    }
+
+    /// One cycle's part `name`, ns.
+    pub fn part(&mut self, name: &str, ns: u64) {
+        self.parts_ns.entry(name.to_string()).or_default().push(ns);
+    }
+}
+
+/// How a native cycle's child ended, as far as the fork server saw it: the
+/// facts `classify::cycle_ending` turns into a fault class.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CycleEnding {
+    pub status: ChildStatus,
+    /// The child's panic hook saw a panic (the report region says so; a
+    /// fork+exec cycle has no region and never sets it).
+    pub panicked: bool,
+}
+

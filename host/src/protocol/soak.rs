@@ -1,0 +1,43 @@
+//! Trap-and-recover cycles in one wasm worker, watching its resident set
+//! (`faultbox soak`).
+
+use super::ModuleSource;
+use crate::limits::Limits;
+use crate::model::ExecutionModel;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Supervisor → wasm worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoakRequest {
+    pub model: ExecutionModel,
+    pub module: ModuleSource,
+    pub export: String,
+    pub arg: i64,
+    pub limits: Limits,
+    /// Stop after this many cycles...
+    pub cycles: Option<u64>,
+    /// ...or after this long.
+    pub seconds: Option<u64>,
+}
+
+/// Worker → supervisor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoakReport {
+    pub model: ExecutionModel,
+    pub cycles: u64,
+    pub seconds: f64,
+    /// Resident set before the first cycle, KiB.
+    pub rss_start_kib: u64,
+    /// After the warm-up (the first 1% of cycles, at most 10,000): the pool
+    /// slots are resident by then.
+    pub rss_warm_kib: u64,
+    pub rss_end_kib: u64,
+    /// From the warm mark to the end, percent.
+    pub growth_percent: f64,
+    /// (cycle, RSS KiB) at every tenth of the run.
+    pub rss_samples: Vec<(u64, u64)>,
+    /// Fault classes the cycles observed.
+    pub classes: BTreeMap<String, u64>,
+}
+

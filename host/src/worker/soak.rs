@@ -1,0 +1,65 @@
+//! `faultbox soak`, the worker's side: many trap-and-recover cycles in one
+//! wasm worker, watching the worker's resident memory. A runtime that leaks
+//! per trap, or a pool that never gives memory back, shows up here.
+
+use crate::outcome::FaultClass;
+use crate::process::resident_kib;
+use crate::protocol::{SoakReport, SoakRequest};
+use crate::wasm::EngineSpec;
+use crate::wasm::ModuleCache;
+use crate::wasm::cycle::TrapCycle;
+use std::time::{Duration, Instant};
+
+/// Runs the soak (in a wasm worker).
+pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
+    let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?
+        .with_inline_drop();
+    let budget = req.seconds.map(Duration::from_secs);
+    let planned = req.cycles.unwrap_or(u64::MAX);
+    let warmup = match req.cycles {
+        Some(n) => (n / 100).clamp(1, 10_000),
+        None => 10_000,
+    };
+    let sample_every = match req.cycles {
+        Some(n) => (n / 10).max(1),
+        None => 100_000,
+    };
+    let rss_start_kib = resident_kib();
+    let mut rss_warm_kib = rss_start_kib;
+    // Counted by index: no allocation inside the loop being measured.
+    let mut counts = [0u64; FaultClass::Unknown as usize + 1];
+    let mut rss_samples = Vec::new();
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut progress = super::server::ProgressReporter::new();
+    while done < planned && budget.is_none_or(|b| started.elapsed() < b) {
+        let (class, _) = cycle.once()?;
+        done += 1;
+        progress.tick(done);
+        counts[class as usize] += 1;
+        if done == warmup {
+            rss_warm_kib = resident_kib();
+        }
+        if done % sample_every == 0 {
+            rss_samples.push((done, resident_kib()));
+        }
+    }
+    let rss_end_kib = resident_kib();
+    let classes = FaultClass::ALL
+        .iter()
+        .filter(|c| counts[**c as usize] > 0)
+        .map(|c| (c.name().to_string(), counts[*c as usize]))
+        .collect();
+    Ok(SoakReport {
+        model: req.model,
+        cycles: done,
+        seconds: started.elapsed().as_secs_f64(),
+        rss_start_kib,
+        rss_warm_kib,
+        rss_end_kib,
+        growth_percent: 100.0 * (rss_end_kib as f64 - rss_warm_kib as f64) / rss_warm_kib.max(1) as f64,
+        rss_samples,
+        classes,
+    })
+}
+
