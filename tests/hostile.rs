@@ -233,7 +233,7 @@ fn fake_worker(dir: &Scratch, script: &str) -> PathBuf {
 fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
     use faultbox::protocol::{ModuleSource, Request, WasmRequest};
     Request::Wasm(WasmRequest {
-        model: faultbox::model::ExecutionModel::Wasm,
+        model: faultbox::model::WasmEngine::Cranelift,
         module: ModuleSource::Bytes(module),
         export: "fb_x".into(),
         arg: 0,
@@ -743,7 +743,7 @@ fn a_module_the_engine_refuses_is_an_outcome() {
 fn a_wast_script_is_read_once() {
     use faultbox::protocol::WastRequest;
     use faultbox::worker::wast as exec;
-    let engine = exec::engine(faultbox::model::ExecutionModel::Wasm).unwrap();
+    let engine = exec::engine(faultbox::model::WasmEngine::Cranelift).unwrap();
     let watchdog = faultbox::wasm::Watchdog::new();
     let req = WastRequest {
         path: PathBuf::from("/nonexistent/gone.wast"),

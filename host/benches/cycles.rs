@@ -34,7 +34,7 @@ fn main() {
 fn wasm_cycle(bencher: divan::Bencher, model: ExecutionModel) {
     let limits = Limits::default();
     let cycle = TrapCycle::new(
-        EngineSpec::new(model, limits.wasm_stack_kib),
+        EngineSpec::new(model.wasm_engine().expect("a wasm model"), limits.wasm_stack_kib),
         &ModuleSource::Guest,
         &format!("fb_{ENTRY}"),
         0,

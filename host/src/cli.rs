@@ -586,13 +586,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Wast(args) => wast(args),
         Command::Soak(args) => soak(args),
         Command::Fuzz(args) => {
-            if !args.model.is_wasm() {
-                return Err(BadInput::new("fuzz runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
-            }
+            let engine = wasm_only(args.model, "fuzz runs")?;
             let settings = crate::commands::fuzz::FuzzSettings {
                 modules: args.modules,
                 seed: args.seed,
-                model: args.model,
+                model: engine,
                 fuel: args.fuel,
                 memory_bytes: args.memory_mib << 20,
                 timeout_ms: args.timeout_ms,
@@ -784,9 +782,7 @@ fn files_with_extension(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, Ba
 }
 
 fn wast(args: &WastArgs) -> anyhow::Result<i32> {
-    if !args.model.is_wasm() {
-        return Err(BadInput::new("spec scripts run in a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
-    }
+    let engine = wasm_only(args.model, "spec scripts run in")?;
     let files = files_with_extension(&args.files, "wast")?;
     // Each script is read once, here: the worker runs this text.
     let scripts = files
@@ -797,7 +793,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
     let progress = crate::commands::progress::Progress::new("scripts", files.len() as u64);
     let reports = crate::supervisor::parallel_map(&scripts, jobs, |(f, text)| {
-        let r = supervisor.run_wast_text(f, text.clone(), args.model);
+        let r = supervisor.run_wast_text(f, text.clone(), engine);
         progress.inc();
         r
     })
@@ -812,14 +808,18 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     Ok(if report.all_agree() { 0 } else { 1 })
 }
 
+/// The wasm engine of `model` for a command that only runs wasm (`what`:
+/// "fuzz runs"), or bad input naming the command.
+fn wasm_only(model: ExecutionModel, what: &str) -> Result<crate::model::WasmEngine, BadInput> {
+    model.wasm_engine().ok_or_else(|| BadInput::new(format!("{what} a wasm model (wasm, wasm-explicit or wasm-pulley), not native")))
+}
+
 fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
-    if !args.model.is_wasm() {
-        return Err(BadInput::new("soak runs a wasm model (wasm, wasm-explicit or wasm-pulley), not native").into());
-    }
+    let engine = wasm_only(args.model, "soak runs")?;
     let catalog = args.catalog.load()?;
     let s = scenario(&catalog, &args.scenario)?;
     let supervisor = Supervisor::for_current_exe()?;
-    let report = crate::commands::soak::soak(&supervisor, s, args.model, args.cycles, args.seconds)?;
+    let report = crate::commands::soak::soak(&supervisor, s, engine, args.cycles, args.seconds)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text(&s.name)),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -45,7 +45,17 @@ impl ExecutionModel {
     }
 
     pub fn is_wasm(self) -> bool {
-        self != ExecutionModel::Native
+        self.wasm_engine().is_some()
+    }
+
+    /// The wasm engine of a wasm model; `None` for native.
+    pub fn wasm_engine(self) -> Option<WasmEngine> {
+        match self {
+            ExecutionModel::Wasm => Some(WasmEngine::Cranelift),
+            ExecutionModel::WasmExplicit => Some(WasmEngine::Explicit),
+            ExecutionModel::WasmPulley => Some(WasmEngine::Pulley),
+            ExecutionModel::Native => None,
+        }
     }
 
     pub fn description(self) -> &'static str {
@@ -55,6 +65,51 @@ impl ExecutionModel {
             ExecutionModel::WasmPulley => "wasmtime, Pulley interpreter",
             ExecutionModel::Native => "native code in a forked child, inside catch_unwind",
         }
+    }
+}
+
+/// One of the wasm models: which engine a wasm worker builds. A separate
+/// type from [`ExecutionModel`] so that a wasm worker, an engine or a wasm
+/// request cannot be given the native model. Written as the model's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum WasmEngine {
+    /// `wasm`: Cranelift, signals-based traps.
+    #[serde(rename = "wasm")]
+    Cranelift,
+    /// `wasm-explicit`: Cranelift, explicit checks, no signal handlers.
+    #[serde(rename = "wasm-explicit")]
+    Explicit,
+    /// `wasm-pulley`: the Pulley interpreter.
+    #[serde(rename = "wasm-pulley")]
+    Pulley,
+}
+
+impl WasmEngine {
+    pub const ALL: [WasmEngine; 3] = [WasmEngine::Cranelift, WasmEngine::Explicit, WasmEngine::Pulley];
+
+    /// The execution model this engine is.
+    pub fn model(self) -> ExecutionModel {
+        match self {
+            WasmEngine::Cranelift => ExecutionModel::Wasm,
+            WasmEngine::Explicit => ExecutionModel::WasmExplicit,
+            WasmEngine::Pulley => ExecutionModel::WasmPulley,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.model().name()
+    }
+}
+
+impl From<WasmEngine> for ExecutionModel {
+    fn from(e: WasmEngine) -> ExecutionModel {
+        e.model()
+    }
+}
+
+impl fmt::Display for WasmEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

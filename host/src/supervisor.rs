@@ -3,7 +3,7 @@
 //! comes back, including a worker that does not come back.
 
 use crate::classify;
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, WasmEngine};
 use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
@@ -57,28 +57,34 @@ impl Supervisor {
 
     /// The request that runs `s` in `model`.
     pub fn request(s: &Scenario, model: ExecutionModel) -> Request {
-        match (&s.guest, model) {
-            (_, ExecutionModel::Native) => Request::Native(NativeRequest {
-                entry: s.guest.entry().to_string(),
-                arg: s.arg,
-                limits: s.limits.clone(),
-                backtrace: false,
-            }),
-            (guest, model) => Request::Wasm(WasmRequest {
-                model,
-                // The module the manifest's load validated, not the file
-                // again: it may have changed, or be something else by now.
-                module: match (guest, s.wat_module()) {
-                    (Guest::Wat { .. }, Some(bytes)) => ModuleSource::Bytes(bytes.to_vec()),
-                    (Guest::Wat { path, .. }, None) => ModuleSource::Wat(path.clone()),
-                    (Guest::Rust { .. }, _) => ModuleSource::Guest,
-                },
-                export: guest.export_name(),
-                arg: s.arg,
-                limits: s.limits.clone(),
-                check_reuse: true,
-            }),
+        match model.wasm_engine() {
+            Some(engine) => Request::Wasm(Self::wasm_request(s, engine)),
+            None => Request::Native(Self::native_request(s)),
         }
+    }
+
+    /// The request that runs `s` in a wasm worker with `engine`.
+    pub fn wasm_request(s: &Scenario, engine: WasmEngine) -> WasmRequest {
+        let guest = &s.guest;
+        WasmRequest {
+            model: engine,
+            // The module the manifest's load validated, not the file
+            // again: it may have changed, or be something else by now.
+            module: match (guest, s.wat_module()) {
+                (Guest::Wat { .. }, Some(bytes)) => ModuleSource::Bytes(bytes.to_vec()),
+                (Guest::Wat { path, .. }, None) => ModuleSource::Wat(path.clone()),
+                (Guest::Rust { .. }, _) => ModuleSource::Guest,
+            },
+            export: guest.export_name(),
+            arg: s.arg,
+            limits: s.limits.clone(),
+            check_reuse: true,
+        }
+    }
+
+    /// The request that runs `s` in a forked child of the fork server.
+    pub fn native_request(s: &Scenario) -> NativeRequest {
+        NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false }
     }
 
     /// Runs one scenario in one model. `Err` only for failures of faultbox
@@ -134,17 +140,17 @@ impl Supervisor {
 impl Supervisor {
     /// Runs the trap directives of one spec script in `model`. A worker
     /// that dies is reported in the file's result, not as an error.
-    pub fn run_wast(&self, path: &std::path::Path, model: ExecutionModel) -> anyhow::Result<crate::classify::wast::FileReport> {
+    pub fn run_wast(&self, path: &std::path::Path, model: WasmEngine) -> anyhow::Result<crate::classify::wast::FileReport> {
         let text = crate::worker::wast::script::check(path)?;
         self.run_wast_text(path, text, model)
     }
 
     /// [`Supervisor::run_wast`] for a script already read and checked:
     /// the worker runs `text` and never reads the file again.
-    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: ExecutionModel) -> anyhow::Result<crate::classify::wast::FileReport> {
+    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: WasmEngine) -> anyhow::Result<crate::classify::wast::FileReport> {
         use crate::classify::wast::FileReport;
         let request = Request::Wast(crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
-        match self.pool.call(WorkerKind::for_model(model), &request, Duration::from_secs(600)) {
+        match self.pool.call(WorkerKind::Wasm(model), &request, Duration::from_secs(600)) {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),
             Err(CallError::Lost(lost)) => {

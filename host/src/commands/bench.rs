@@ -6,7 +6,7 @@
 //! statistics.
 
 use crate::error::BadInput;
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, WasmEngine};
 use crate::protocol::{BenchRequest, BenchSamples, Message, Request, WasmConfig};
 use crate::scenario::Scenario;
 use crate::supervisor::Supervisor;
@@ -115,7 +115,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             other => anyhow::bail!("{kind:?} answered {other:?}"),
         }
     };
-    let Request::Wasm(w) = Supervisor::request(s, ExecutionModel::Wasm) else { unreachable!() };
+    let w = Supervisor::wasm_request(s, WasmEngine::Cranelift);
     let measured = |name: &str, description: String, s: BenchSamples| Measured {
         name: name.into(),
         description,
@@ -124,7 +124,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         classes: crate::classify::cycle_classes(&s),
     };
 
-    let wasm_models = [ExecutionModel::Wasm, ExecutionModel::WasmExplicit, ExecutionModel::WasmPulley];
+    let wasm_models = WasmEngine::ALL;
     let mut compile_ms = BTreeMap::new();
     let mut cache_load_ms = BTreeMap::new();
     for model in wasm_models {
@@ -144,9 +144,9 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
     // in guest code only, so sharing a process with signal handlers does
     // not change what the explicit-checks and Pulley engines do.
     let mut configs: Vec<WasmConfig> = wasm_models.iter().map(|&model| WasmConfig { model, backtraces: true }).collect();
-    configs.insert(1, WasmConfig { model: ExecutionModel::Wasm, backtraces: false });
+    configs.insert(1, WasmConfig { model: WasmEngine::Cranelift, backtraces: false });
     let samples = call(
-        WorkerKind::Wasm(ExecutionModel::Wasm),
+        WorkerKind::Wasm(WasmEngine::Cranelift),
         BenchRequest::WasmCycles {
             configs: configs.clone(),
             module: w.module.clone(),
@@ -161,7 +161,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         .zip(samples)
         .map(|(c, samples)| {
             if c.backtraces {
-                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", c.model.description());
+                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", c.model.model().description());
                 measured(c.model.name(), d, samples)
             } else {
                 measured(&format!("{}-no-backtrace", c.model.name()), "as wasm, with wasm backtrace capture off".into(), samples)
@@ -170,7 +170,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         .collect();
 
     if s.runs_in(ExecutionModel::Native) {
-        let Request::Native(n) = Supervisor::request(s, ExecutionModel::Native) else { unreachable!() };
+        let n = Supervisor::native_request(s);
         let exe = supervisor.pool().exe().to_path_buf();
         let mut both = call(WorkerKind::Native, BenchRequest::NativeCycles { request: n, exe, iterations })?.into_iter();
         let (fork, exec, floor) = (both.next().unwrap_or_default(), both.next().unwrap_or_default(), both.next().unwrap_or_default());

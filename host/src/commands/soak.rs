@@ -1,7 +1,7 @@
 //! `faultbox soak`: many trap-and-recover cycles of one scenario in one
 //! wasm worker (see `worker::soak`), watching the worker's resident set.
 
-use crate::model::ExecutionModel;
+use crate::model::WasmEngine;
 use crate::protocol::{Message, Request, SoakReport, SoakRequest};
 use crate::scenario::Scenario;
 use crate::supervisor::Supervisor;
@@ -14,12 +14,12 @@ use crate::worker::WorkerKind;
 pub fn soak(
     supervisor: &Supervisor,
     s: &Scenario,
-    model: ExecutionModel,
+    model: WasmEngine,
     cycles: Option<u64>,
     seconds: Option<u64>,
 ) -> anyhow::Result<SoakReport> {
     super::cycles_by_itself(s)?;
-    let Request::Wasm(w) = Supervisor::request(s, model) else { unreachable!() };
+    let w = Supervisor::wasm_request(s, model);
     let request = SoakRequest {
         model,
         module: w.module,

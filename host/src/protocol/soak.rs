@@ -3,14 +3,14 @@
 
 use super::ModuleSource;
 use crate::limits::Limits;
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, WasmEngine};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Supervisor → wasm worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SoakRequest {
-    pub model: ExecutionModel,
+    pub model: WasmEngine,
     pub module: ModuleSource,
     pub export: String,
     pub arg: i64,

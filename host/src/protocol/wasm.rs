@@ -2,7 +2,7 @@
 
 use super::OutputTail;
 use crate::limits::{Deadline, Limits};
-use crate::model::ExecutionModel;
+use crate::model::WasmEngine;
 use crate::outcome::{Progress, TrapCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ pub enum ModuleSource {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WasmRequest {
-    pub model: ExecutionModel,
+    pub model: WasmEngine,
     pub module: ModuleSource,
     /// Export to call: `(i64) -> i64`.
     pub export: String,

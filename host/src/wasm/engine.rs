@@ -1,7 +1,7 @@
 //! Engine configuration per wasm execution model, and the WebAssembly
 //! feature profile (2.0 or 3.0) the engines accept.
 
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, WasmEngine};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
@@ -146,7 +146,7 @@ pub fn engine_refusal(bytes: &[u8]) -> Option<String> {
     let spec = EngineSpec {
         allocation: Allocation::OnDemand,
         profile: WasmProfile::Wasm3,
-        ..EngineSpec::new(ExecutionModel::Wasm, 512)
+        ..EngineSpec::new(WasmEngine::Cranelift, 512)
     };
     // Built once: every `.wat` scenario of a catalog is checked with it.
     static ENGINE: std::sync::OnceLock<Result<wasmtime::Engine, String>> = std::sync::OnceLock::new();
@@ -218,7 +218,7 @@ pub enum Allocation {
 /// What an engine is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EngineSpec {
-    pub model: ExecutionModel,
+    pub model: WasmEngine,
     pub wasm_stack_kib: u64,
     pub allocation: Allocation,
     pub backtraces: bool,
@@ -228,7 +228,7 @@ pub struct EngineSpec {
 }
 
 impl EngineSpec {
-    pub fn new(model: ExecutionModel, wasm_stack_kib: u64) -> EngineSpec {
+    pub fn new(model: WasmEngine, wasm_stack_kib: u64) -> EngineSpec {
         EngineSpec {
             model,
             wasm_stack_kib,
@@ -253,20 +253,19 @@ impl EngineSpec {
             .consume_fuel(self.fuel)
             .wasm_backtrace_max_frames(if self.backtraces { NonZeroUsize::new(BACKTRACE_FRAMES) } else { None });
         match self.model {
-            ExecutionModel::Wasm => {}
-            ExecutionModel::WasmExplicit => {
+            WasmEngine::Cranelift => {}
+            WasmEngine::Explicit => {
                 config.signals_based_traps(false);
             }
-            ExecutionModel::WasmPulley => {
+            WasmEngine::Pulley => {
                 config.target("pulley64").map_err(anyhow::Error::from)?;
             }
-            ExecutionModel::Native => anyhow::bail!("the native model has no wasm engine"),
         }
         // Every proposal is set explicitly, on or off: wasmtime's defaults
         // move between releases, the profile must not.
         config.wasm_features(NOT_WASM3, false);
         for p in &PROPOSALS {
-            let on = self.profile == WasmProfile::Wasm3 && unsupported(self.model, p).is_none();
+            let on = self.profile == WasmProfile::Wasm3 && unsupported(self.model.into(), p).is_none();
             config.wasm_features(p.flags, on);
         }
         if self.allocation == Allocation::Pooling {

@@ -11,21 +11,21 @@ pub mod wast;
 /// The protocol, where it was before it became a layer of its own.
 pub use crate::protocol;
 
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, WasmEngine};
 
 /// Which worker process serves a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WorkerKind {
     /// One wasm worker per wasm model: a model without signal handlers must
     /// not share a process with one that installed them.
-    Wasm(ExecutionModel),
+    Wasm(WasmEngine),
     /// The fork server.
     Native,
 }
 
 impl WorkerKind {
     pub fn for_model(model: ExecutionModel) -> WorkerKind {
-        if model.is_wasm() { WorkerKind::Wasm(model) } else { WorkerKind::Native }
+        model.wasm_engine().map_or(WorkerKind::Native, WorkerKind::Wasm)
     }
 
     /// The hidden `faultbox worker <arg>` that starts this worker.
@@ -37,9 +37,6 @@ impl WorkerKind {
     }
 
     pub fn from_arg(arg: &str) -> Option<WorkerKind> {
-        match ExecutionModel::from_name(arg)? {
-            ExecutionModel::Native => Some(WorkerKind::Native),
-            m => Some(WorkerKind::Wasm(m)),
-        }
+        Some(WorkerKind::for_model(ExecutionModel::from_name(arg)?))
     }
 }

@@ -3,7 +3,7 @@
 
 use super::WorkerKind;
 use crate::protocol::{Message, Request};
-use crate::model::ExecutionModel;
+use crate::model::WasmEngine;
 use crate::native::{ForkServer, ServerError};
 use crate::wasm::WasmRunner;
 use faultbox_guests::host::HostOp;
@@ -75,7 +75,7 @@ fn parse(line: &str) -> Result<Request, Message> {
 
 /// The wasm worker's state between requests.
 struct WasmWorker {
-    model: ExecutionModel,
+    model: WasmEngine,
     runner: WasmRunner,
     /// The Wasm 2.0 engine for spec scripts, built on first use.
     spec_engine: Option<wasmtime::Engine>,
@@ -108,7 +108,7 @@ impl WasmWorker {
     }
 }
 
-fn serve_wasm(model: ExecutionModel, stdin: BufReader<std::fs::File>) -> i32 {
+fn serve_wasm(model: WasmEngine, stdin: BufReader<std::fs::File>) -> i32 {
     let mut worker = WasmWorker { model, runner: WasmRunner::new(announce), spec_engine: None };
     for line in stdin.lines() {
         let Ok(line) = line else { break };

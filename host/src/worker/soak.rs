@@ -51,7 +51,7 @@ pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport>
         .map(|c| (c.name().to_string(), counts[*c as usize]))
         .collect();
     Ok(SoakReport {
-        model: req.model,
+        model: req.model.into(),
         cycles: done,
         seconds: started.elapsed().as_secs_f64(),
         rss_start_kib,
