@@ -378,6 +378,25 @@ def trap_leak_probe(engine, module, limit=100000):
         return {"sp_initial": sp0, "leak_per_trap": leak, "calls": limit, "health": "still HEALTH_OK"}
 
 
+def sp_reset_probe(engine, module):
+    """recursion_large_frames, then the host puts __stack_pointer back to
+    its value after _initialize (what a host could do after any trap), then
+    fb_health, fb_clean_run and fb_use_after_free on the same instance."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = WasmRun(engine, module, tmp)
+        run.call("_initialize")
+        sp0 = run.sp()
+        c = run.call("fb_recursion_large_frames", 0)
+        sp1 = run.sp()
+        run.exports["__stack_pointer"].set_value(run.store, sp0)
+        after = [_brief(run.call("fb_health")), _brief(run.call("fb_clean_run", 0)),
+                 _brief(run.call("fb_use_after_free", 0))]
+        healthy = sum(1 for _ in range(REPEAT_ROUNDS) if run.call("fb_health").get("value") == HEALTH_OK)
+        return {"call": _brief(c), "sp_after_trap": sp1, "sp_reset_to": sp0,
+                "health": after[0], "clean_run": after[1], "use_after_free": after[2],
+                "health_rounds": f"{healthy}/{REPEAT_ROUNDS}"}
+
+
 # ------------------------------------------------------------------ main
 
 def main():
@@ -393,6 +412,19 @@ def main():
     engines = a.engine or ["cranelift"]
     results = {"runs": [], "meta": {}}
     runs = [r for r in RUNS if not a.only or r["name"] in a.only]
+
+    native_names = None
+    if a.lib:
+        import ctypes
+        lib = ctypes.CDLL(os.path.abspath(a.lib))
+        # a NULL-terminated array of names; 64 is more than the table holds
+        arr = (ctypes.c_char_p * 64).in_dll(lib, "fb_scenario_names")
+        native_names = []
+        for p in arr:
+            if p is None:
+                break
+            native_names.append(p.decode())
+        results["meta"]["native_scenarios"] = native_names
 
     wasm = {}
     if a.wasm or a.wasm_stack_first:
@@ -413,6 +445,17 @@ def main():
         eng, mod, _ = next(iter(wasm.values()))
         results["meta"]["wasm_exports"] = sorted(e.name for e in mod.exports)
         results["meta"]["wasm_imports"] = sorted(f"{i.module}.{i.name}" for i in mod.imports)
+        if native_names is not None:
+            exported = {e.name[3:] for e in mod.exports if e.name.startswith("fb_")} - {"health"}
+            results["meta"]["native_only"] = sorted(set(native_names) - exported)
+            if exported - set(native_names):
+                print(f"wasm exports without a table entry: {sorted(exported - set(native_names))}", file=sys.stderr)
+                sys.exit(1)
+        if not a.only:
+            for label, (eng, mod, kind) in wasm.items():
+                if kind == "cranelift":
+                    results["meta"][f"sp_reset_{label}"] = p = sp_reset_probe(eng, mod)
+                    print(f"sp reset probe ({label}): {p}", file=sys.stderr)
         if a.wasm and not a.only:
             for k in engines[:1]:
                 eng, mod, _ = wasm[k]
@@ -461,6 +504,9 @@ def print_tables(results):
         print("Module exports: " + ", ".join(f"`{e}`" for e in m["wasm_exports"]) + "\n")
         comp = ", ".join(f"{k[10:]} {v} s" for k, v in m.items() if k.startswith("compile_s_"))
         print(f"Module compile times: {comp}\n")
+    if m.get("native_scenarios"):
+        print("libguest.so `fb_scenario_names`: " + ", ".join(f"`{n}`" for n in m["native_scenarios"])
+              + "; native only: " + (", ".join(f"`{n}`" for n in m.get("native_only", [])) or "none") + "\n")
     leaks = [(k[10:], v) for k, v in m.items() if k.startswith("trap_leak_")]
     if leaks:
         print("## Repeated traps on one instance: the shadow stack leaks\n")
@@ -471,6 +517,17 @@ def print_tables(results):
         for k, p in leaks:
             print(f"| {k} | {p['sp_initial']} | {p['leak_per_trap']} | {p['calls']} (sp then {p.get('sp_before_health')}) | "
                   f"{p.get('last_call', '')} | {p['health']} | {p.get('clean_run', '')} | {_esc(' '.join(p.get('stderr_tail', [])))} |")
+        print()
+    resets = [(k[9:], v) for k, v in m.items() if k.startswith("sp_reset_")]
+    if resets:
+        print("## After the shadow stack overflowed: put `__stack_pointer` back, then?\n")
+        print("`fb_recursion_large_frames(0)` on a fresh instance; then the host sets the exported "
+              "`__stack_pointer` back to its value after `_initialize`; then calls on the same instance.\n")
+        print("| module (engine) | scenario | `__stack_pointer` after the trap → reset to | fb_health | fb_clean_run | fb_use_after_free | fb_health × 10 |")
+        print("|---|---|---|---|---|---|---|")
+        for k, p in resets:
+            print(f"| {k} | {p['call']} | {p['sp_after_trap']} → {p['sp_reset_to']} | {p['health']} | "
+                  f"{p['clean_run']} | {p['use_after_free']} | {p['health_rounds']} |")
         print()
     print("## native\n")
     print("| scenario | arg | ending | stderr | progress | health after | SIGSEGV blocked after | repeated in the same process |")

@@ -36,6 +36,14 @@ static void progress(int64_t value) {
 
 #define NOINLINE __attribute__((noinline))
 
+#ifndef __wasm__
+/* The scenario names natively, NULL-terminated, for a host that wants to
+ * enumerate them (in wasm the exports are the list). */
+#define FB_NAME(name) #name,
+__attribute__((visibility("default"))) const char *const fb_scenario_names[] = {
+    FB_SCENARIOS(FB_NAME, FB_NAME) 0};
+#endif
+
 /* Opaque values: loads the optimiser must perform at run time. */
 static volatile uintptr_t opaque_null = 0;
 static volatile uintptr_t opaque_wild = 0xDEADBEE0u;
