@@ -28,6 +28,8 @@ if command -v "$clang" >/dev/null; then
   command -v wasm-ld >/dev/null || command -v wasm-ld-14 >/dev/null || missing+=("wasm-ld: apt-get install -y lld")
   if [ -z "${WASI_SYSROOT:-}" ] && [ ! -f /usr/lib/wasm32-wasi/libc.a ]; then
     missing+=("wasi-libc (/usr/lib/wasm32-wasi/libc.a): apt-get install -y wasi-libc")
+  elif [ -n "${WASI_SYSROOT:-}" ] && [ ! -f "$WASI_SYSROOT/include/stdio.h" ] && [ ! -f "$WASI_SYSROOT/include/wasm32-wasi/stdio.h" ]; then
+    missing+=("a wasi sysroot at WASI_SYSROOT=$WASI_SYSROOT (no include/stdio.h there)")
   fi
   rt="$("$clang" --target=wasm32-wasi -print-libgcc-file-name 2>/dev/null || true)"
   [ -n "$rt" ] && [ -f "$rt" ] || missing+=("compiler-rt for wasm32 ($rt): apt-get install -y libclang-rt-14-dev-wasm32")
