@@ -16,6 +16,12 @@
 //! - [`report`]: renderings of the comparison.
 //! - [`spec`]: spec-test scripts (`.wast`) run and classified.
 
+// One clear sentence instead of a page of unresolved `libc` items.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "faultbox runs on Linux only: it needs pidfd, signalfd, prctl, close_range, /proc and fork-server semantics (see host/src/process.rs)"
+);
+
 pub mod classify;
 pub mod cli;
 pub mod error;

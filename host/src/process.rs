@@ -1,6 +1,34 @@
-//! Process plumbing shared by the supervisor and the workers: waiting for a
-//! process to end without reaping it, stopping it in order, and reading
-//! CPU clocks.
+//! The platform module: every Linux-specific call faultbox makes, behind a
+//! small documented function, and the process plumbing shared by the
+//! supervisor and the workers (waiting for a process to end without
+//! reaping it, stopping it in order, reading CPU clocks).
+//!
+//! faultbox runs on Linux only (`lib.rs` refuses to build elsewhere). What
+//! it needs of the kernel, and where:
+//! - **pidfd** (`pidfd_open`, Linux 5.3+): wait for a process to end
+//!   without reaping it ([`pidfd_open`], [`wait_exit`], [`terminate`]).
+//! - **signalfd**: the fork server reads its termination signals as data
+//!   ([`termination_fd`], [`pending_termination`]).
+//! - **prctl**: child subreaper ([`become_subreaper`]) and parent-death
+//!   signal ([`die_with_parent`]).
+//! - **close_range** (Linux 5.9+): a scenario child drops the fork
+//!   server's descriptors ([`close_descriptors_from`]).
+//! - **/proc**: resident set and address space ([`resident_kib`],
+//!   [`open_statm`], [`address_space_bytes`]), a thread's children
+//!   ([`open_children_files`], [`children_listed`]), every process's
+//!   `stat` ([`all_pids`], [`stat_fields`], [`group_cpu_time`]).
+//! - **CPU clocks** (`clock_getcpuclockid`, `pthread_getcpuclockid`):
+//!   budgets counted in CPU time ([`process_cpu_clock`],
+//!   [`current_thread_cpu_clock`], [`cpu_time`]).
+//! - **madvise(MADV_DONTFORK)** and glibc's **mallopt**: memory a forked
+//!   child does not inherit ([`unforked_buffer`]), one malloc arena
+//!   ([`single_malloc_arena`]).
+//! - **PAGEMAP_SCAN** (Linux 6.7+): used by wasmtime's pooling allocator
+//!   itself, asked for in `wasm/engine.rs` with `Enabled::Auto`, so an older
+//!   kernel only resets pool slots more slowly.
+//!
+//! fork, wait4, pipes, poll, rlimits and process groups are POSIX and are
+//! called where they are used.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -92,6 +120,143 @@ pub fn page_size() -> usize {
     (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as usize
 }
 
+/// The length of a clock tick, the unit of `/proc/<pid>/stat`'s CPU times.
+pub fn clock_tick() -> Duration {
+    // SAFETY: sysconf with a constant name.
+    Duration::from_secs(1) / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32)
+}
+
+/// CPU time of the rest of `leader`'s process group (its descendants that
+/// did not leave it), and of the children `leader` has already reaped.
+/// From `/proc`, in clock ticks: coarse, and a scan of every process.
+pub fn group_cpu_time(leader: i32) -> Duration {
+    let leader = leader as u32;
+    let field = |f: &[u64], i: usize| f.get(i).copied().unwrap_or(0);
+    let reaped = stat_fields(leader).map_or(0, |f| field(&f, STAT_CUTIME) + field(&f, STAT_CSTIME));
+    let group: u64 = all_pids()
+        .filter(|&pid| pid != leader)
+        .filter_map(stat_fields)
+        .filter(|f| field(f, STAT_PGRP) == leader as u64)
+        .map(|f| field(&f, STAT_UTIME) + field(&f, STAT_STIME))
+        .sum();
+    clock_tick() * (reaped + group) as u32
+}
+
+/// This process's `/proc/self/statm`, opened once to be read by
+/// [`address_space_bytes`] on every run.
+pub fn open_statm() -> std::io::Result<std::fs::File> {
+    std::fs::File::open("/proc/self/statm")
+}
+
+/// A process's address-space size, from an open `/proc/<pid>/statm` (its
+/// first field, in pages). Read with `pread` at offset 0: procfs renders
+/// the file anew on every read, and an open descriptor spares the path
+/// walk on every run.
+pub fn address_space_bytes(statm: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 128];
+    let n = statm.read_at(&mut buf, 0)?;
+    let pages = std::str::from_utf8(&buf[..n]).ok().and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok());
+    let pages = pages.ok_or_else(|| std::io::Error::other("statm: no page count"))?;
+    Ok(pages * page_size() as u64)
+}
+
+/// The `/proc/<pid>/task/<tid>/children` files of the calling thread (the
+/// children it forks) and of the main thread (the orphans the kernel hands
+/// a subreaper), opened once for [`children_listed`].
+pub fn open_children_files() -> std::io::Result<Vec<std::fs::File>> {
+    let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw() as u32);
+    let mut files = vec![std::fs::File::open(format!("/proc/{pid}/task/{tid}/children"))?];
+    if tid != pid {
+        files.push(std::fs::File::open(format!("/proc/{pid}/task/{pid}/children"))?);
+    }
+    Ok(files)
+}
+
+/// The pids an open `children` file ([`open_children_files`]) lists now.
+pub fn children_listed(file: &std::fs::File) -> Vec<i32> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The file can be longer than one buffer when many strays were left.
+    while let Ok(n) = file.read_at(&mut buf, text.len() as u64) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&text).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+/// Makes this process a child subreaper: orphans of its descendants are
+/// re-parented to it (not to init), so that they can be found and killed.
+pub fn become_subreaper() -> std::io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Has the kernel send `signal` to this process when the thread that
+/// forked it ends. Async-signal-safe (one system call): usable between
+/// fork and exec. The parent may already be gone when it takes effect:
+/// the caller checks `getppid` afterwards.
+pub fn die_with_parent(signal: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Closes every descriptor numbered `first` or above (close_range, Linux
+/// 5.9+). Async-signal-safe.
+pub fn close_descriptors_from(first: u32) -> std::io::Result<()> {
+    // SAFETY: close_range with integer arguments; the caller no longer uses
+    // those descriptors.
+    if unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Limits glibc's malloc to one arena: a second thread's arena would
+/// reserve 64 MiB of address space, which counts against `RLIMIT_AS`.
+pub fn single_malloc_arena() {
+    // SAFETY: mallopt with integer arguments.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
+/// Blocks `signals` in the calling thread and returns a non-blocking,
+/// close-on-exec signalfd that reads them: they arrive as data, handled in
+/// normal context, never by an asynchronous handler.
+pub fn termination_fd(signals: &nix::sys::signal::SigSet) -> nix::Result<nix::sys::signalfd::SignalFd> {
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    signals.thread_block()?;
+    SignalFd::with_flags(signals, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+}
+
+/// Reads one pending signal from `fd`, if any: the exit code it asks for
+/// (128 + its number, as a shell reports it).
+pub fn pending_termination(fd: &nix::sys::signalfd::SignalFd) -> Option<i32> {
+    fd.read_signal().ok().flatten().map(|s| 128 + s.ssi_signo as i32)
+}
+
+/// A zeroed buffer of `len` bytes that forked children do not inherit
+/// (MADV_DONTFORK): writing it while a child lives costs no copy-on-write
+/// faults. Never unmapped.
+pub fn unforked_buffer(len: usize) -> std::io::Result<&'static mut [u8]> {
+    use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
+    let size = std::num::NonZeroUsize::new(len).ok_or_else(|| std::io::Error::other("an empty buffer"))?;
+    // SAFETY: a fresh private anonymous mapping, never unmapped: 'static.
+    unsafe {
+        let ptr = mmap_anonymous(None, size, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?;
+        madvise(ptr, len, MmapAdvise::MADV_DONTFORK)?;
+        Ok(std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), len))
+    }
+}
+
 /// Puts `fd` in non-blocking mode (best effort: a descriptor that refuses
 /// stays as it was, and its reads block as before).
 pub fn set_nonblocking(fd: std::os::fd::RawFd) {
@@ -113,6 +278,17 @@ pub fn cpu_time(clock: libc::clockid_t) -> Duration {
         return Duration::ZERO;
     }
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The calling thread's CPU clock, readable from another thread. Where it
+/// cannot be had, the monotonic clock (a budget on it counts wall time).
+pub fn current_thread_cpu_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self is always valid; the clock id is written to our local.
+    match unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } {
+        0 => clock,
+        _ => libc::CLOCK_MONOTONIC,
+    }
 }
 
 /// The CPU time of the calling thread.

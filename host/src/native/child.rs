@@ -99,9 +99,8 @@ fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
     // Its own process group, so that its descendants can be killed as one;
     // and it dies with the fork server.
     nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
-    // SAFETY: plain prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    // The parent may have died before the prctl took effect.
+    crate::process::die_with_parent(libc::SIGKILL)?;
+    // The parent may have died before that took effect.
     anyhow::ensure!(nix::unistd::getppid() == parent, "the fork server is gone");
     for (from, to) in [(dev_null, 0), (stdout.as_raw_fd(), 1), (stderr.as_raw_fd(), 2)] {
         // SAFETY: dup2 between descriptors this process owns.
@@ -110,8 +109,9 @@ fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
     drop((stdout, stderr));
     // Nothing of the fork server's (its request pipe, its signalfd) is the
     // guest's business, nor its strays'.
-    // SAFETY: close_range on descriptors this process no longer uses.
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    // Best effort, as before: a kernel without close_range (before 5.9)
+    // leaves them open, and the run goes on.
+    let _ = crate::process::close_descriptors_from(3);
 
     // From here on the panic hook and the allocator report into the region.
     region.install();
@@ -134,8 +134,7 @@ pub fn prepare_process() -> anyhow::Result<()> {
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
     // One malloc arena: a second thread's arena would reserve 64 MiB of
     // address space and eat the memory limit before the guest allocates.
-    // SAFETY: mallopt with integer arguments.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    crate::process::single_malloc_arena();
     // Rust's default hook prints a *full* backtrace for a second panic
     // (a panic in an `extern "C"` function, a panic while panicking)
     // whatever RUST_BACKTRACE says, and symbolizing it from this binary's
@@ -159,21 +158,6 @@ pub fn prepare_process() -> anyhow::Result<()> {
     }));
     host::install(Hooks { progress: on_progress, host_call: on_host_call, write: on_write });
     Ok(())
-}
-
-/// A process's address-space size, from an open `/proc/<pid>/statm`
-/// (its first field, in pages). Read with `pread` at offset 0: procfs
-/// renders the file anew on every read, and an open descriptor spares the
-/// path walk on every run.
-pub fn address_space_bytes(statm: &std::fs::File) -> anyhow::Result<u64> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = [0u8; 128];
-    let n = statm.read_at(&mut buf, 0)?;
-    let text = std::str::from_utf8(&buf[..n])?;
-    let pages: u64 = text.split_whitespace().next().unwrap_or("0").parse()?;
-    // SAFETY: sysconf with a constant name.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    Ok(pages * page)
 }
 
 fn on_progress(value: i64) {

@@ -13,7 +13,7 @@ use crate::outcome::Signal;
 use crate::protocol::{ChildStatus, NativeObservation, NativeRequest, TailBuffer};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal as NixSignal, kill, killpg};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signalfd::SignalFd;
 use nix::unistd::{ForkResult, Pid, fork};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -119,21 +119,14 @@ impl ForkServer {
     pub fn new(fork_thread_stack: Option<u64>) -> anyhow::Result<ForkServer> {
         // Orphans of a child (its strays) are re-parented here, so that
         // they can be found and killed after the run.
-        // SAFETY: plain prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) };
-        let set = termination_signals();
-        set.thread_block()?;
-        let signals = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        crate::process::become_subreaper()?;
+        let signals = crate::process::termination_fd(&termination_signals())?;
         let region = Region::map()?;
         child::prepare_process()?;
         let dev_null = std::fs::File::open("/dev/null")?.into();
-        let statm = std::fs::File::open("/proc/self/statm")?;
-        let (pid, tid) = (std::process::id(), nix::unistd::gettid().as_raw() as u32);
-        let mut children = vec![std::fs::File::open(format!("/proc/{pid}/task/{tid}/children"))?];
-        if tid != pid {
-            children.push(std::fs::File::open(format!("/proc/{pid}/task/{pid}/children"))?);
-        }
-        let read_buf = private_buffer(64 * 1024)?;
+        let statm = crate::process::open_statm()?;
+        let children = crate::process::open_children_files()?;
+        let read_buf = crate::process::unforked_buffer(64 * 1024)?;
         Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, fork_thread_stack, statm, children, read_buf })
     }
 
@@ -144,7 +137,7 @@ impl ForkServer {
 
     /// Reads a pending termination signal, if any: the exit code it asks for.
     pub fn pending_termination(&self) -> Option<i32> {
-        pending_termination(&self.signals)
+        crate::process::pending_termination(&self.signals)
     }
 
     /// Forks one child for `req`, watches it until it ends or its deadline
@@ -155,7 +148,7 @@ impl ForkServer {
         let (err_r, err_w) = pipe().map_err(|e| failed("pipe", e))?;
         self.region.reset();
         let me = nix::unistd::getpid();
-        let address_space = child::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?;
+        let address_space = crate::process::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?;
         let started = Instant::now();
         let t_fork = now_ns();
         // SAFETY: the fork server is single-threaded, so the child may run
@@ -280,7 +273,7 @@ impl ForkServer {
             if now.saturating_duration_since(budget.started) > used + Duration::from_millis(50) {
                 let stale = group.is_none_or(|(at, _)| now.saturating_duration_since(at) >= Duration::from_millis(20));
                 if stale {
-                    group = Some((now, group_cpu_but(pid)));
+                    group = Some((now, crate::process::group_cpu_time(pid.as_raw())));
                 }
                 used += group.map_or(Duration::ZERO, |(_, cpu)| cpu);
             }
@@ -320,7 +313,7 @@ impl ForkServer {
             let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
             drop(fds);
             if revents[1].contains(PollFlags::POLLIN) {
-                if let Some(code) = pending_termination(signals) {
+                if let Some(code) = crate::process::pending_termination(signals) {
                     return Err(ServerError::Terminated(code));
                 }
             }
@@ -377,42 +370,6 @@ struct Budget {
     wall_until: Instant,
 }
 
-/// CPU time of the rest of `leader`'s process group (its descendants that
-/// did not leave it), and of the children `leader` has already reaped.
-/// From /proc, in clock ticks: coarse, but only needed for a child that
-/// waits while its descendants run.
-fn group_cpu_but(leader: Pid) -> Duration {
-    use crate::process::{STAT_CSTIME, STAT_CUTIME, STAT_PGRP, STAT_STIME, STAT_UTIME, stat_fields};
-    // SAFETY: sysconf with a constant name.
-    let tick = Duration::from_secs(1) / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32);
-    let leader = leader.as_raw() as u32;
-    let field = |f: &[u64], i: usize| f.get(i).copied().unwrap_or(0);
-    let reaped = stat_fields(leader).map_or(0, |f| field(&f, STAT_CUTIME) + field(&f, STAT_CSTIME));
-    let group: u64 = crate::process::all_pids()
-        .filter(|&pid| pid != leader)
-        .filter_map(stat_fields)
-        .filter(|f| field(f, STAT_PGRP) == leader as u64)
-        .map(|f| field(&f, STAT_UTIME) + field(&f, STAT_STIME))
-        .sum();
-    tick * (reaped + group) as u32
-}
-
-fn pending_termination(signals: &SignalFd) -> Option<i32> {
-    signals.read_signal().ok().flatten().map(|s| 128 + s.ssi_signo as i32)
-}
-
-/// A buffer of `len` bytes that forked children do not inherit.
-fn private_buffer(len: usize) -> anyhow::Result<&'static mut [u8]> {
-    use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
-    let size = std::num::NonZeroUsize::new(len).expect("a non-empty buffer");
-    // SAFETY: a fresh private anonymous mapping, never unmapped: 'static.
-    unsafe {
-        let ptr = mmap_anonymous(None, size, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?;
-        madvise(ptr, len, MmapAdvise::MADV_DONTFORK)?;
-        Ok(std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), len))
-    }
-}
-
 fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
 }
@@ -454,7 +411,7 @@ fn kill_strays(children: &[std::fs::File], pgid: Pid) -> u32 {
     let mut killed = 0;
     // Killing a stray re-parents its own children here: repeat until none.
     for _ in 0..64 {
-        let children: Vec<Pid> = children.iter().flat_map(own_children).collect();
+        let children: Vec<Pid> = children.iter().flat_map(crate::process::children_listed).map(Pid::from_raw).collect();
         if children.is_empty() {
             break;
         }
@@ -466,19 +423,4 @@ fn kill_strays(children: &[std::fs::File], pgid: Pid) -> u32 {
         }
     }
     killed
-}
-
-/// This process's children, read anew from its open `children` file.
-fn own_children(file: &std::fs::File) -> Vec<Pid> {
-    use std::os::unix::fs::FileExt;
-    let mut text = Vec::new();
-    let mut buf = [0u8; 4096];
-    // The file can be longer than one buffer when many strays were left.
-    while let Ok(n) = file.read_at(&mut buf, text.len() as u64) {
-        if n == 0 {
-            break;
-        }
-        text.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&text).split_whitespace().filter_map(|p| p.parse().ok()).map(Pid::from_raw).collect()
 }

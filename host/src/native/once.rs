@@ -29,7 +29,7 @@ pub fn run(request_json: &str) -> ! {
         stdout: null(),
         stderr: null(),
         dev_null: dev_null.as_raw_fd(),
-        address_space: std::fs::File::open("/proc/self/statm").and_then(|f| child::address_space_bytes(&f).map_err(std::io::Error::other)).expect("/proc/self/statm"),
+        address_space: crate::process::open_statm().and_then(|f| crate::process::address_space_bytes(&f)).expect("/proc/self/statm"),
         // A fresh process's main thread: the scenario gets a thread of its own.
         fork_thread_stack: None,
     };

@@ -37,18 +37,6 @@ pub struct Watchdog {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
 
-/// The calling thread's CPU clock, readable from another thread. Where it
-/// cannot be had, the monotonic clock: the budget is then counted in wall
-/// time, as before CPU budgets (never on the watchdog's own CPU clock).
-fn this_thread_clock() -> libc::clockid_t {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: pthread_self is always valid; the clock id is written to our local.
-    match unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } {
-        0 => clock,
-        _ => libc::CLOCK_MONOTONIC,
-    }
-}
-
 impl Watchdog {
     pub fn new() -> Watchdog {
         let shared: Arc<(Mutex<State>, Condvar)> = Arc::default();
@@ -88,7 +76,10 @@ impl Watchdog {
     /// Arms the watchdog for a run on the calling thread with a CPU budget
     /// of `cpu_budget` (and its wall-clock backstop).
     pub fn arm(&self, engine: &Engine, cpu_budget: Duration) {
-        let clock = this_thread_clock();
+        // Read from the watchdog's thread; where a thread CPU clock cannot
+        // be had, the monotonic clock (the budget then counts wall time,
+        // never the watchdog's own CPU).
+        let clock = crate::process::current_thread_cpu_clock();
         let armed = Armed {
             engine: engine.clone(),
             clock,
