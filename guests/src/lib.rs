@@ -10,7 +10,13 @@
 //! Exported symbols are namespaced (`fb_*`) on purpose: an unprefixed export
 //! such as `abort` would replace libc's `abort` in a native link.
 //!
-//! The crate has no dependencies; the only way out to the host is [`host`].
+//! The crate has no dependencies. In wasm the only way out of the sandbox
+//! is [`host`]: the module imports nothing else, and std on
+//! `wasm32-unknown-unknown` has no processes, files or network. Natively a
+//! scenario is ordinary Rust in a forked process and can use all of std:
+//! three scenarios spawn commands (`kill_parent` runs `sh` and `kill`,
+//! `stray_processes` runs `sleep` and `sh`, `busy_descendant` runs `sh`),
+//! attempts that fail in wasm and return -1 there.
 
 pub mod host;
 

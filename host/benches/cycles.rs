@@ -1,11 +1,17 @@
 //! `cargo bench`: the fault-to-usable-again cycle of each execution model,
 //! the same cycles `faultbox bench` measures (see `faultbox::bench`).
 //!
-//! - wasm models: a fresh pooled instance, the faulting call, the trap
-//!   classified, the instance dropped (in this process);
-//! - native: one run through the fork server, as the supervisor sees it
-//!   (request, fork, fault, wait4, answer, classification);
-//! - native fork+exec: a fresh faultbox worker per run.
+//! - wasm models (in this process): a fresh pooled instance, the faulting
+//!   call, the trap classified, and the faulted instance handed to the
+//!   reaper thread, which drops it back into the pool off the measured
+//!   thread (its drop is not in the figure);
+//! - native: one run through a fork-server worker, as the supervisor's
+//!   round trip sees it: the request written to the worker's pipe, fork,
+//!   fault, wait4, the observation read back and parsed. Not classified:
+//!   no fault class is computed here (the supervisor's classification is
+//!   not part of this figure, unlike the wasm cycles');
+//! - native fork+exec: a fresh faultbox worker per run, waited for (no
+//!   observation, no classification).
 
 use faultbox::limits::Limits;
 use faultbox::model::ExecutionModel;

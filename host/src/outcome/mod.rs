@@ -167,7 +167,17 @@ pub enum Reuse {
     Unusable,
     /// The context died with the fault (the process is gone).
     Lost,
-    /// Reuse was not checked (the run never started).
+    /// Reuse was not checked, so nothing is known of it. This happens when:
+    /// - the run ended before the scenario was called (a wasm run that
+    ///   failed to instantiate, or stopped before its call);
+    /// - the module has no `fb_health` export to check with (a `.wat`
+    ///   scenario, a module from outside the guest crate);
+    /// - a native process lived on, but its health check left no result;
+    /// - the model cannot run the scenario (`n/a` outcomes).
+    ///
+    /// A fault the context survived with reuse unchecked is judged
+    /// `contained`, like `unusable` and `lost`: recovery is only claimed
+    /// when a health check proved it.
     NotChecked,
 }
 
