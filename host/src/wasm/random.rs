@@ -1,6 +1,11 @@
 //! Running an arbitrary module (`faultbox fuzz`): compile it, instantiate
-//! it, call every exported function with zero arguments, each under a fuel
-//! budget, an epoch deadline and the store's memory limit.
+//! it (which runs its start function, if any), then call its exported
+//! functions in export order, at most `max_calls` of them, whatever their
+//! parameters: each argument is its type's default (zero, or a null
+//! reference); a function with a parameter type that has no default is
+//! recorded as an error, not called. The instantiation and every call each
+//! run under a fresh fuel budget, an epoch deadline and the store's memory
+//! limit.
 
 use super::{Allocation, EngineSpec, RunState, WasmRunner, trap};
 use crate::protocol::{FuzzEnding, FuzzReport, FuzzRequest};
