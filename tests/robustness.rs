@@ -216,12 +216,30 @@ fn saved_modules_replay() {
     let report = json(&["fuzz", "--replay", dir.path(), "--format", "json"]);
     assert_eq!(report["modules"], 3);
     assert_eq!(report["rule_breakers"], serde_json::json!([]));
-    // The regression cases the project keeps.
-    let kept = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fuzz-regressions");
-    let saved = std::fs::read_dir(kept).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wasm")).count();
-    if saved > 0 {
-        let report = json(&["fuzz", "--replay", kept, "--format", "json"]);
-        assert_eq!(report["rule_breakers"], serde_json::json!([]));
+}
+
+/// The regression cases the project keeps (`tests/fuzz-regressions`), each
+/// replayed alone and held to the classification its `.expect.json`
+/// records. A folder without modules fails: a replay of nothing proves
+/// nothing.
+#[test]
+fn kept_fuzz_regressions_replay_with_their_recorded_classification() {
+    let kept = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fuzz-regressions"));
+    let mut modules: Vec<std::path::PathBuf> =
+        std::fs::read_dir(kept).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "wasm")).collect();
+    modules.sort();
+    assert!(!modules.is_empty(), "{} holds no saved module: the replay would prove nothing", kept.display());
+    for module in &modules {
+        let expect = module.with_extension("expect.json");
+        let text = std::fs::read_to_string(&expect).unwrap_or_else(|e| panic!("{}: {e} (every kept module has one)", expect.display()));
+        let expected: Value = serde_json::from_str(&text).unwrap();
+        let report = json(&["fuzz", "--replay", module.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(report["modules"], 1, "{}", module.display());
+        assert_eq!(report["workers_lost"], 0, "{}", module.display());
+        assert_eq!(report["rule_breakers"], serde_json::json!([]), "{}", module.display());
+        for key in ["instantiated", "calls", "classes", "trap_codes"] {
+            assert_eq!(report[key], expected[key], "{}: {key}", module.display());
+        }
     }
 }
 
