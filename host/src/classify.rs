@@ -14,7 +14,7 @@ use crate::outcome::{
 };
 use crate::scenario::Scenario;
 use crate::protocol::{
-    BenchSamples, ChildStage, ChildStatus, CycleEnding, HealthCheck, Lost, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
+    ChildStage, ChildStatus, CycleEnding, CycleTrap, HealthCheck, Lost, NativeObservation, OutputTail, ReuseFacts, WasmEnding,
     WasmObservation,
 };
 use faultbox_guests::HEALTH_OK;
@@ -107,13 +107,22 @@ pub fn classify_death(f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
                 FaultClass::Abort
             }
         }
-        Some(Signal::SIGSEGV | Signal::SIGBUS) => FaultClass::MemoryFault,
-        Some(Signal::SIGILL | Signal::SIGTRAP) => FaultClass::Abort,
-        Some(Signal::SIGFPE) => FaultClass::ArithmeticFault,
         Some(Signal::SIGXCPU) => FaultClass::Timeout,
-        _ => FaultClass::Unknown,
+        Some(s) => signal_class(s),
+        None => FaultClass::Unknown,
     };
     (class, evidence)
+}
+
+/// The class a fatal signal stands for by itself, with no other fact about
+/// the death (the renderers name both when the class decided differs).
+pub fn signal_class(signal: Signal) -> FaultClass {
+    match signal {
+        Signal::SIGSEGV | Signal::SIGBUS => FaultClass::MemoryFault,
+        Signal::SIGFPE => FaultClass::ArithmeticFault,
+        Signal::SIGABRT | Signal::SIGILL | Signal::SIGTRAP => FaultClass::Abort,
+        _ => FaultClass::Unknown,
+    }
 }
 
 /// The fault class of one native bench cycle, from how its child ended:
@@ -136,11 +145,28 @@ pub fn cycle_ending(e: &CycleEnding) -> FaultClass {
 /// The panic a cycle's facts stand for (its message is not sent).
 static PANIC_SEEN: String = String::new();
 
-/// Fault class → cycles of one bench configuration: the classes wasm cycles
-/// observed and native cycles' endings classified.
-pub fn cycle_classes(s: &BenchSamples) -> std::collections::BTreeMap<String, u64> {
-    let mut classes = s.classes.clone();
-    for (e, n) in &s.endings {
+/// The fault class of one wasm bench or soak cycle: the same rules as a
+/// compare's wasm run ([`wasm`]), so a guest panic (its hook's report, then
+/// `unreachable`) is `panic` here too.
+pub fn cycle_trap(c: &CycleTrap) -> FaultClass {
+    match c.trap {
+        None if c.refused_growth => FaultClass::ResourceLimit,
+        None => FaultClass::None,
+        Some(None) => FaultClass::Unknown,
+        Some(Some(TrapCode::UnreachableCodeReached)) if c.guest_panic => FaultClass::Panic,
+        Some(Some(TrapCode::UnreachableCodeReached)) if c.refused_growth => FaultClass::ResourceLimit,
+        Some(Some(code)) => code.fault_class(),
+    }
+}
+
+/// Fault class → cycles, from the counted facts of wasm cycles and native
+/// cycles' children.
+pub fn cycle_classes(traps: &[(CycleTrap, u64)], endings: &[(CycleEnding, u64)]) -> std::collections::BTreeMap<String, u64> {
+    let mut classes = std::collections::BTreeMap::new();
+    for (c, n) in traps {
+        *classes.entry(cycle_trap(c).name().to_string()).or_default() += n;
+    }
+    for (e, n) in endings {
         *classes.entry(cycle_ending(e).name().to_string()).or_default() += n;
     }
     classes

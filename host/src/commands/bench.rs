@@ -121,7 +121,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         description,
         cycle: Stats::of(&s.cycles_ns),
         parts_median_us: median_parts(&s.parts_ns),
-        classes: crate::classify::cycle_classes(&s),
+        classes: crate::classify::cycle_classes(&s.traps, &s.endings),
     };
 
     let wasm_models = WasmEngine::ALL;

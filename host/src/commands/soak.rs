@@ -35,7 +35,10 @@ pub fn soak(
     let answer = supervisor.pool().call(WorkerKind::Wasm(model), &Request::Soak(request), deadline);
     drop(progress);
     match answer.map_err(|e| anyhow::Error::from(e).context("the soak's wasm worker"))? {
-        Message::Soak(r) => Ok(r),
+        Message::Soak(mut r) => {
+            r.classes = crate::classify::cycle_classes(&std::mem::take(&mut r.traps), &[]);
+            Ok(r)
+        }
         other => anyhow::bail!("the worker answered {other:?}"),
     }
 }

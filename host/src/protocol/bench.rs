@@ -3,7 +3,7 @@
 use super::{ChildStatus, ModuleSource, NativeRequest};
 use crate::limits::Limits;
 use crate::model::WasmEngine;
-use crate::outcome::FaultClass;
+use crate::outcome::TrapCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -42,18 +42,23 @@ pub struct BenchSamples {
     pub cycles_ns: Vec<u64>,
     /// Named parts of a cycle, ns per cycle.
     pub parts_ns: BTreeMap<String, Vec<u64>>,
-    /// Fault classes the cycles observed (wasm cycles).
-    pub classes: BTreeMap<String, u64>,
+    /// How wasm cycles' calls ended, with counts.
+    #[serde(default)]
+    pub traps: Vec<(CycleTrap, u64)>,
     /// How native cycles' children ended, with counts.
     #[serde(default)]
     pub endings: Vec<(CycleEnding, u64)>,
 }
 
 impl BenchSamples {
-    /// One wasm cycle, and the class the cycle observed.
-    pub fn record(&mut self, total: u64, class: FaultClass) {
+    /// One wasm cycle, and how its call ended: `classify` decides the
+    /// class on the supervisor's side.
+    pub fn record(&mut self, total: u64, ending: CycleTrap) {
         self.cycles_ns.push(total);
-        *self.classes.entry(class.name().to_string()).or_default() += 1;
+        match self.traps.iter_mut().find(|(e, _)| *e == ending) {
+            Some((_, n)) => *n += 1,
+            None => self.traps.push((ending, 1)),
+        }
     }
 
     /// One native cycle, and how its child ended: `classify` decides the
@@ -70,6 +75,20 @@ impl BenchSamples {
     pub fn part(&mut self, name: &str, ns: u64) {
         self.parts_ns.entry(name.to_string()).or_default().push(ns);
     }
+}
+
+/// How a wasm cycle's call ended, as far as the worker saw it: the facts
+/// `classify::cycle_trap` turns into a fault class (the same rules as a
+/// compare's wasm run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleTrap {
+    /// `None`: the call returned. `Some(None)`: it failed with an error
+    /// that is not a trap.
+    pub trap: Option<Option<TrapCode>>,
+    /// The guest's panic hook reported a panic before the trap.
+    pub guest_panic: bool,
+    /// The store refused memory or table growth.
+    pub refused_growth: bool,
 }
 
 /// How a native cycle's child ended, as far as the fork server saw it: the

@@ -37,7 +37,13 @@ pub struct SoakReport {
     pub growth_percent: f64,
     /// (cycle, RSS KiB) at every tenth of the run.
     pub rss_samples: Vec<(u64, u64)>,
-    /// Fault classes the cycles observed.
+    /// Fault classes the cycles observed: filled in by the supervisor
+    /// (`commands::soak`) from `traps`.
+    #[serde(default)]
     pub classes: BTreeMap<String, u64>,
+    /// How the cycles' calls ended, with counts: the worker's facts, for
+    /// `classify`; emptied once classified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traps: Vec<(super::CycleTrap, u64)>,
 }
 

@@ -2,7 +2,7 @@
 
 use super::Report;
 use crate::model::ExecutionModel;
-use crate::outcome::{Ending, FaultClass, Outcome, Signal};
+use crate::outcome::{Ending, FaultClass, Outcome};
 use crate::scenario::Catalog;
 use super::term::{self, Layout};
 use crate::outcome::Verdict;
@@ -15,12 +15,7 @@ pub fn cell_fact(o: &Outcome) -> String {
     // overflow reported through SIGABRT), the cell names both.
     let implied = match &o.ending {
         Ending::Trapped { trap, .. } => Some(trap.fault_class()),
-        Ending::Signaled { signal, .. } => Some(match *signal {
-            Signal::SIGSEGV | Signal::SIGBUS => FaultClass::MemoryFault,
-            Signal::SIGFPE => FaultClass::ArithmeticFault,
-            Signal::SIGABRT | Signal::SIGILL | Signal::SIGTRAP => FaultClass::Abort,
-            _ => FaultClass::Unknown,
-        }),
+        Ending::Signaled { signal, .. } => Some(crate::classify::signal_class(*signal)),
         _ => None,
     };
     match &o.ending {

@@ -12,7 +12,7 @@
 //! cycle down instead of letting dead instances pile up.
 
 use super::{EngineSet, EngineSpec, ModuleCache, RunState, instantiate, trap::trap_of};
-use crate::outcome::FaultClass;
+use crate::protocol::CycleTrap;
 use crate::protocol::ModuleSource;
 use crate::limits::Limits;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -169,8 +169,9 @@ impl TrapCycle {
         }
     }
 
-    /// One cycle. Returns the fault class observed and where the time went.
-    pub fn once(&self) -> anyhow::Result<(FaultClass, CycleTimes)> {
+    /// One cycle. Returns how the call ended (facts: `classify` decides
+    /// the class) and where the time went.
+    pub fn once(&self) -> anyhow::Result<(CycleTrap, CycleTimes)> {
         let t0 = Instant::now();
         let mut store = Store::new(&self.engine, RunState::new(self.memory_bytes, |_| {}));
         store.limiter(|s| &mut s.limiter);
@@ -182,9 +183,14 @@ impl TrapCycle {
         let t1 = Instant::now();
         let result = func.call(&mut store, self.arg);
         let t2 = Instant::now();
-        let class = match &result {
-            Ok(_) => FaultClass::None,
-            Err(e) => trap_of(e).map_or(FaultClass::Unknown, |code| code.fault_class()),
+        let state = store.data();
+        let ending = CycleTrap {
+            trap: match &result {
+                Ok(_) => None,
+                Err(e) => Some(trap_of(e)),
+            },
+            guest_panic: state.guest_panic.is_some(),
+            refused_growth: !state.limiter.refused.is_empty(),
         };
         drop(result);
         let t3 = Instant::now();
@@ -194,7 +200,7 @@ impl TrapCycle {
         }
         let t4 = Instant::now();
         let ns = |a: Instant, b: Instant| (b - a).as_nanos() as u64;
-        Ok((class, CycleTimes { instantiate_ns: ns(t0, t1), trap_ns: ns(t1, t2), classify_ns: ns(t2, t3), hand_over_ns: ns(t3, t4) }))
+        Ok((ending, CycleTimes { instantiate_ns: ns(t0, t1), trap_ns: ns(t1, t2), classify_ns: ns(t2, t3), hand_over_ns: ns(t3, t4) }))
     }
 }
 
