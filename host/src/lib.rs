@@ -6,15 +6,27 @@
 //! classifies every ending into one taxonomy and the reporter shows them
 //! side by side.
 //!
-//! - [`scenario`]: manifests and the catalog.
-//! - [`model`]: the execution models.
-//! - [`wasm`], [`native`]: the two model implementations (they run in workers).
-//! - [`worker`]: worker processes and their protocol.
-//! - [`supervisor`]: runs scenarios through workers, never guest code itself.
-//! - [`classify`]: observations to outcomes: the one home of classification.
-//! - [`outcome`]: the shared vocabulary (fault class, verdict, containment).
-//! - [`report`]: renderings of the comparison.
-//! - [`spec`]: spec-test scripts (`.wast`) run and classified.
+//! # Layers
+//!
+//! Each module belongs to one layer and names only modules of its own layer
+//! or lower ones; `tests/layering.rs` holds this (its table is this list).
+//!
+//! 0. vocabulary: [`outcome`] (fault class, verdict, containment),
+//!    [`limits`], [`model`] (execution models, wasm engines), [`error`]
+//!    (bad input), [`host_ops`] (the guest ABI's host operations),
+//!    [`process`] (the platform: Linux calls).
+//! 1. [`protocol`]: supervisor ↔ worker messages, one file per job (wasm,
+//!    native, wast, bench, soak, fuzz).
+//! 2. worker-side engines: [`wasm`], [`native`], [`worker`] (the worker's
+//!    server and each job's worker-side execution); they report facts and
+//!    never name the catalog, the classifier or the supervisor.
+//! 3. [`scenario`] (manifests, the catalog), [`classify`] (facts to fault
+//!    classes and verdicts: the one home of classification), `language`.
+//! 4. `worker::client` (spawning workers, one result type per call) and
+//!    [`supervisor`] (runs scenarios through workers, never guest code).
+//! 5. [`commands`]: each command's orchestration, returning a result.
+//! 6. [`report`]: renderings.
+//! 7. [`cli`] and `main`.
 
 // One clear sentence instead of a page of unresolved `libc` items.
 #[cfg(not(target_os = "linux"))]
