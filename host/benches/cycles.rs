@@ -14,10 +14,10 @@
 //!   observation, no classification).
 
 use faultbox::limits::Limits;
-use faultbox::model::ExecutionModel;
+use faultbox::model::WasmEngine;
 use faultbox::wasm::cycle::TrapCycle;
 use faultbox::wasm::{EngineSpec, ModuleCache};
-use faultbox::worker::protocol::{Message, ModuleSource, NativeRequest, Request};
+use faultbox::protocol::{Message, ModuleSource, NativeRequest, Request};
 use faultbox::worker::{WorkerKind, client::Worker};
 use std::path::Path;
 use std::time::Duration;
@@ -37,10 +37,10 @@ fn main() {
     divan::main();
 }
 
-fn wasm_cycle(bencher: divan::Bencher, model: ExecutionModel) {
+fn wasm_cycle(bencher: divan::Bencher, model: WasmEngine) {
     let limits = Limits::default();
     let cycle = TrapCycle::new(
-        EngineSpec::new(model.wasm_engine().expect("a wasm model"), limits.wasm_stack_kib),
+        EngineSpec::new(model, limits.wasm_stack_kib),
         &ModuleSource::Guest,
         &format!("fb_{ENTRY}"),
         0,
@@ -53,21 +53,21 @@ fn wasm_cycle(bencher: divan::Bencher, model: ExecutionModel) {
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_signals(bencher: divan::Bencher) {
-    wasm_cycle(bencher, ExecutionModel::Wasm);
+    wasm_cycle(bencher, WasmEngine::Cranelift);
 }
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_explicit_checks(bencher: divan::Bencher) {
-    wasm_cycle(bencher, ExecutionModel::WasmExplicit);
+    wasm_cycle(bencher, WasmEngine::Explicit);
 }
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_pulley(bencher: divan::Bencher) {
-    wasm_cycle(bencher, ExecutionModel::WasmPulley);
+    wasm_cycle(bencher, WasmEngine::Pulley);
 }
 
 fn native_request() -> NativeRequest {
-    NativeRequest { entry: ENTRY.into(), arg: 0, limits: Limits::default() }
+    NativeRequest { entry: ENTRY.into(), arg: 0, limits: Limits::default(), backtrace: false }
 }
 
 #[divan::bench(sample_count = 200)]
@@ -76,7 +76,7 @@ fn native_fork_server(bencher: divan::Bencher) {
     let request = Request::Native(native_request());
     bencher.bench_local(|| match worker.call(&request, Duration::from_secs(30)) {
         Ok(Message::Native(obs)) => obs,
-        other => panic!("unexpected answer: {:?}", other.map(|_| ()).err()),
+        other => panic!("unexpected answer: {other:?}"),
     });
     worker.shutdown();
 }
