@@ -177,13 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let models = args.models.chosen();
             let supervisor = Supervisor::for_current_exe()?;
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-            let mut runs = Vec::new();
-            let progress = (args.repeat > 1).then(|| crate::commands::progress::Progress::new("runs of the selection", args.repeat.into()));
-            for _ in 0..args.repeat {
-                runs.push(supervisor.run_all(&scenarios, &models, jobs)?);
-                progress.iter().for_each(|p| p.inc());
-            }
-            drop(progress);
+            let mut runs = crate::commands::compare::compare(&supervisor, &scenarios, &models, jobs, args.repeat)?;
             let stability = (args.repeat > 1).then(|| report::Stability::of(&runs));
             let flaky = stability.as_ref().is_some_and(|s| !s.flaky.is_empty());
             let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
@@ -211,7 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let s = scenario(&catalog, &args.scenario)?;
             let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
             let models = args.models.chosen();
-            let outcomes: Vec<_> = models.iter().map(|m| supervisor.run(s, *m)).collect::<anyhow::Result<_>>()?;
+            let outcomes = crate::commands::compare::run(&supervisor, s, &models)?;
             let differs = outcomes.iter().any(|o| !s.mismatches(o).is_empty());
             match args.format {
                 RunFormat::Table => {
@@ -289,7 +283,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let s = scenario(&catalog, name)?;
             let supervisor = Supervisor::for_current_exe()?;
             let models = models.chosen();
-            let outcomes = supervisor.run_all(&[s], &models, default_jobs())?;
+            let outcomes = crate::commands::compare::explain(&supervisor, s, &models, default_jobs())?;
             match format {
                 RunFormat::Table => print!("{}", report::explain(s, &outcomes)),
                 RunFormat::Json => println!("{}", Report::new(&[s], &models, outcomes).to_json()),
@@ -438,16 +432,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         .collect::<Result<Vec<_>, _>>()?;
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-    let progress = crate::commands::progress::Progress::new("scripts", files.len() as u64);
-    let reports = crate::supervisor::parallel_map(&scripts, jobs, |(f, text)| {
-        let r = supervisor.run_wast_text(f, text.clone(), engine);
-        progress.inc();
-        r
-    })
-    .into_iter()
-    .collect::<anyhow::Result<Vec<_>>>()?;
-    drop(progress);
-    let report = crate::classify::wast::WastReport::new(args.model, reports);
+    let report = crate::commands::wast::wast(&supervisor, &scripts, engine, jobs)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text()),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -3,9 +3,11 @@
 //! prints it.
 
 pub mod bench;
+pub mod compare;
 pub mod fuzz;
 pub mod progress;
 pub mod soak;
+pub mod wast;
 
 use crate::error::BadInput;
 use crate::model::ExecutionModel;

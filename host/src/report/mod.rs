@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod fuzz;
 pub mod soak;
+pub mod wast;
 mod detail;
 mod html;
 mod markdown;
