@@ -214,13 +214,20 @@ pub struct BenchArgs {
     /// Also write the report as JSON to FILE (the same run as stdout's).
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<PathBuf>,
-    /// A earlier report (`--export-json`) to compare with: exit 1 when a
-    /// configuration's median cycle is more than --max-regression slower.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// With --baseline: the slowdown tolerated, in percent.
-    #[arg(long, default_value_t = 25, value_name = "PCT", requires = "baseline", value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub max_regression: u32,
+    /// Save this run as baseline NAME (`baselines/NAME.json` in faultbox's
+    /// cache directory: $FAULTBOX_CACHE_DIR, else $XDG_CACHE_HOME/faultbox,
+    /// else ~/.cache/faultbox).
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+    /// Compare this run with baseline NAME (a saved name, or the path of a
+    /// report `--export-json` wrote): the change per configuration, and
+    /// exit 1 when one is slower beyond --noise-threshold.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// With --baseline: how far a median cycle may move either way and
+    /// still be noise, in percent of the baseline's.
+    #[arg(long, default_value_t = crate::commands::bench::DEFAULT_NOISE_PERCENT, value_name = "PCT", requires = "baseline", value_parser = parse_percent)]
+    pub noise_threshold: f64,
     /// Parallel jobs for the timed full compare (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
@@ -317,6 +324,13 @@ pub enum ListFormat {
 
 pub(super) fn parse_profile(s: &str) -> Result<crate::wasm::WasmProfile, String> {
     crate::wasm::WasmProfile::from_name(s).ok_or_else(|| format!("unknown WebAssembly feature profile `{s}` (known: 2.0, 3.0)"))
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1_000_000.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a percentage from 0 to 1000000")),
+    }
 }
 
 pub(super) fn parse_model(s: &str) -> Result<ExecutionModel, String> {

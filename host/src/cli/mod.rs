@@ -253,7 +253,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let s = scenario(&catalog, &args.scenario)?;
             crate::commands::cycles_by_itself(s)?;
             let exports = Exports::open(&[(args.export_json.as_deref(), ExportFormat::Json)])?;
-            let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+            // A missing baseline is bad input before any cycle runs.
+            let baseline = args.baseline.as_deref().map(crate::commands::bench::load_baseline).transpose()?;
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -264,15 +265,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 RunFormat::Json => print!("{json}"),
             }
             exports.write(|_| json.clone())?;
+            if let Some(name) = &args.save_baseline {
+                let file = crate::commands::bench::save_baseline(&report, name)?;
+                eprintln!("bench: saved as baseline `{name}` ({})", crate::process::escape_terminal(&file.display().to_string()));
+            }
             let Some(baseline) = baseline else { return Ok(0) };
-            let slower = crate::commands::bench::regressions(&report, &baseline, args.max_regression as f64);
-            for line in &slower {
-                eprintln!("bench: {line}");
-            }
-            if slower.is_empty() {
-                eprintln!("bench: no configuration is more than {}% slower than the baseline", args.max_regression);
-            }
-            Ok(if slower.is_empty() { 0 } else { 1 })
+            let comparison = crate::commands::bench::compare_with_baseline(&report, &baseline, args.noise_threshold);
+            eprint!("{}", crate::process::escape_terminal(&comparison.text()));
+            Ok(if comparison.regressed() { 1 } else { 0 })
         }
         Command::Schema => {
             print!("{}", report::json_schema());
@@ -292,24 +292,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Worker { .. } => unreachable!("handled before"),
     }
-}
-
-/// Per configuration, the baseline's median cycle in µs, from a report
-/// that `bench --export-json` (or `--format json`) wrote.
-fn read_baseline(path: &std::path::Path) -> Result<std::collections::BTreeMap<String, f64>, BadInput> {
-    let bytes = crate::error::read_input(path)?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| BadInput::in_file(path, format!("not a bench report: {e}")))?;
-    let medians: std::collections::BTreeMap<String, f64> = json["configurations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["cycle"]["median_us"].as_f64()?)))
-        .collect();
-    if medians.is_empty() {
-        return Err(BadInput::in_file(path, "not a bench report: no configurations with a median cycle"));
-    }
-    Ok(medians)
 }
 
 #[derive(Clone, Copy)]

@@ -405,24 +405,4 @@ impl Comparison {
     pub fn regressed(&self) -> bool {
         self.regressions().next().is_some()
     }
-
-}
-
-/// The configurations whose median cycle is more than `max_percent`
-/// slower than in `baseline` (name → median µs), one line each.
-///
-/// Only for the `--baseline FILE` / `--max-regression` flags `cli.rs`
-/// still has; it goes when they become `--baseline NAME` /
-/// `--noise-threshold` ([`load_baseline`], [`compare_with_baseline`]).
-pub fn regressions(report: &BenchReport, baseline: &BTreeMap<String, f64>, max_percent: f64) -> Vec<String> {
-    let baseline = Baseline { name: "baseline".into(), path: PathBuf::new(), medians_us: baseline.clone() };
-    compare_with_baseline(report, &baseline, max_percent)
-        .regressions()
-        .map(|c| {
-            format!(
-                "{}: median cycle {:.1} µs, {:.0}% slower than the baseline's {:.1} µs (tolerated: {max_percent}%)",
-                c.name, c.median_us, c.change_percent, c.baseline_median_us
-            )
-        })
-        .collect()
 }

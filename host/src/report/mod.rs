@@ -8,7 +8,6 @@ pub mod wast;
 mod detail;
 mod html;
 mod markdown;
-pub use crate::commands::progress;
 mod table;
 pub mod term;
 
