@@ -180,7 +180,7 @@ const KIND_ORDER: [&str; 15] = [
     "assert_suspension",
 ];
 
-/// `kinds` in report order ([`KIND_ORDER`], then the rest).
+/// `kinds` in report order (`KIND_ORDER`, then the rest).
 pub fn ordered(kinds: &BTreeMap<String, KindCount>) -> Vec<(&str, &KindCount)> {
     let mut out: Vec<(&str, &KindCount)> =
         KIND_ORDER.iter().filter_map(|k| kinds.get(*k).map(|c| (*k, c))).collect();

@@ -1,5 +1,5 @@
-//! The command line: parsing ([`flags`]), dispatch (here), interrupts
-//! ([`interrupt`]), exit codes. Exit codes: 0 success,
+//! The command line: parsing (`flags`), dispatch (here), interrupts
+//! (`interrupt`), exit codes. Exit codes: 0 success,
 //! 1 faultbox itself failed (or `--check` found unexpected outcomes), 2 bad
 //! input, 128+N interrupted by signal N.
 

@@ -1,6 +1,14 @@
 //! Layer 5: each command's orchestration, one documented entry function
-//! per command that returns a result struct; `report` renders it and `cli`
-//! prints it.
+//! per command that returns a result; `report` renders it and `cli` prints
+//! it and decides the exit code.
+//!
+//! - [`compare::compare`], [`compare::run`], [`compare::explain`]: outcomes;
+//! - [`wast::wast`]: a `WastReport`;
+//! - [`bench::run`]: a [`bench::BenchReport`] (baselines saved and compared
+//!   here too);
+//! - [`soak::soak`]: a `SoakReport`;
+//! - [`fuzz::run`]: a [`fuzz::FuzzSummary`];
+//! - [`progress`]: the progress line the long ones draw on stderr.
 
 pub mod bench;
 pub mod compare;

@@ -5,8 +5,8 @@
 //! (`crate::classify`), so every death is classified in one place.
 //!
 //! Layer 1: this module names only the vocabulary (layer 0). Each job's
-//! wire types have a file of their own: [`wasm`], [`native`], [`wast`],
-//! [`fuzz`], bench and soak; this file holds the envelope ([`Request`],
+//! wire types have a file of their own: `wasm`, `native`, `wast`,
+//! `fuzz`, bench and soak; this file holds the envelope ([`Request`],
 //! [`Message`]), output tails, and what the supervisor learns of a worker
 //! that was lost.
 

@@ -1,6 +1,14 @@
 //! Worker processes: the wasm worker (wasmtime embedded) and the fork
 //! server (native children). The supervisor talks to them with
-//! [`protocol`] messages; [`client`] is its side, [`server`] theirs.
+//! [`protocol`] messages.
+//!
+//! Layer 2, the workers' side: [`server`] (the request loop) and each
+//! job's execution in the worker: [`bench`](mod@bench), [`soak`], [`wast`] (a run is
+//! `wasm`'s or `native`'s, a fuzz module `wasm::random`'s). They report
+//! facts; `classify` decides.
+//!
+//! Layer 4: [`client`], the supervisor's side (spawning, calls, one result
+//! type), which `tests/layering.rs` places above the catalog.
 
 pub mod bench;
 pub mod client;
@@ -8,7 +16,9 @@ pub mod server;
 pub mod soak;
 pub mod wast;
 
-/// The protocol, where it was before it became a layer of its own.
+/// The protocol, where it was before it became a layer of its own: kept
+/// for code written against the old path (`native/exec.rs`, in progress);
+/// new code names `crate::protocol`.
 pub use crate::protocol;
 
 use crate::model::{ExecutionModel, WasmEngine};
