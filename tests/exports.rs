@@ -268,7 +268,7 @@ fn bench_exits_1_when_slower_than_its_baseline() {
     let fast = fake_baseline(&dir, 0.001);
     let (code, _, err) = faultbox(&["bench", "--iterations", "20", "--baseline", &fast, "--export-json", export.to_str().unwrap()]);
     assert_eq!(code, 1, "no cycle takes a nanosecond: {err}");
-    assert!(err.contains("slower than the baseline"), "{err}");
+    assert!(err.contains("regressed beyond the noise threshold"), "{err}");
     // The export is itself a baseline; a slow one is met.
     let exported: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert!(exported["configurations"][0]["cycle"]["median_us"].is_f64(), "{exported:#}");
