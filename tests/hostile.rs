@@ -239,6 +239,8 @@ fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
         arg: 0,
         limits: Default::default(),
         check_reuse: false,
+        wasi: false,
+        reuse_rounds: 0,
     })
 }
 

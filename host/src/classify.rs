@@ -301,6 +301,14 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             evidence.push(format!("wasmtime ended the run with an error that is not a trap: {message}"));
             (FaultClass::Unknown, Ending::HostError { message: message.clone() })
         }
+        // WASI `proc_exit(code)` (Go's `os.Exit`): the instance survives it.
+        // Provisional classes, to be refined: exit 0 is a normal end
+        // without a value; any other code counts as an abort.
+        WasmEnding::Exited { code } => {
+            evidence.push(format!("proc_exit({code}): the guest exited through WASI"));
+            let fault = if *code == 0 { FaultClass::None } else { FaultClass::Abort };
+            (fault, Ending::Exited { code: *code })
+        }
     };
     if let Some(detail) = &obs.fault_detail {
         evidence.push(detail.clone());
@@ -334,7 +342,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             progress: obs.progress,
             cost: Cost { wall_us, fault_us: Some(obs.call_us), cpu_us: obs.call_cpu_us, max_rss_kib: None },
             evidence,
-            output_tail: tail_text(&[("guest output", &obs.output)]),
+            output_tail: tail_text(&[("guest output", &obs.output), ("guest stderr", &obs.stderr)]),
         },
     ))
 }
@@ -426,7 +434,7 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
             detail.push(format!("memory grew from {} KiB to {} KiB", before >> 10, after >> 10));
         }
     }
-    let reuse = match &f.health {
+    let mut reuse = match &f.health {
         HealthCheck::Returned(v) if *v == HEALTH_OK => {
             detail.insert(0, "fb_health passed on the same instance".into());
             if changed && faulted { Reuse::ReusableStateChanged } else { Reuse::Reusable }
@@ -444,6 +452,16 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
             Reuse::NotChecked
         }
     };
+    // Further rounds of (scenario, fb_health) on the same instance: one
+    // passing health check is not enough (a Go instance breaks a few rounds
+    // after a trap), so a round that broke makes it unusable.
+    if let Some(n) = f.rounds_healthy {
+        detail.push(format!("{n} further round(s) of (scenario, fb_health) stayed healthy"));
+    }
+    if let Some(broke) = &f.rounds_broke {
+        detail.push(format!("then the instance broke: {broke}"));
+        reuse = Reuse::Unusable;
+    }
     (reuse, detail)
 }
 
@@ -770,5 +788,27 @@ mod tests {
         assert_eq!(verdict(M, FaultClass::Timeout, false, true, Reuse::Lost), Verdict::Killed);
         // A correct program that a model faults on failed, however well the host fared.
         assert_eq!(verdict(N, FaultClass::StackExhaustion, true, false, Reuse::Reusable), Verdict::Failed);
+    }
+
+    /// One passing health check is not enough: a round of (scenario,
+    /// fb_health) that broke later makes the instance unusable.
+    #[test]
+    fn a_broken_reuse_round_makes_the_instance_unusable() {
+        let facts = ReuseFacts {
+            health: HealthCheck::Returned(HEALTH_OK),
+            stack_pointer: None,
+            globals_changed: vec![],
+            memory_changed_bytes: 0,
+            memory_changed_runs: vec![],
+            dead_stack_changed_bytes: 0,
+            dead_stack_changed_runs: vec![],
+            memory_size: None,
+            rounds_healthy: Some(10),
+            rounds_broke: None,
+        };
+        assert_eq!(wasm_reuse(&facts, true, &mut vec![]).0, Reuse::Reusable);
+        let broke = ReuseFacts { rounds_healthy: Some(3), rounds_broke: Some("round 4: fb_health failed".into()), ..facts };
+        let (reuse, detail) = wasm_reuse(&broke, true, &mut vec![]);
+        assert_eq!(reuse, Reuse::Unusable, "{detail:?}");
     }
 }

@@ -79,6 +79,8 @@ impl Supervisor {
             arg: s.arg,
             limits: s.limits.clone(),
             check_reuse: true,
+            wasi: false,
+            reuse_rounds: 0,
         }
     }
 

@@ -16,6 +16,8 @@ pub enum ModuleSource {
     Wat(PathBuf),
     /// A module given inline (random modules, tests).
     Bytes(Vec<u8>),
+    /// A binary `.wasm` file on disk (a cached Go build, a user's module).
+    File(PathBuf),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +30,16 @@ pub struct WasmRequest {
     pub limits: Limits,
     /// Check afterwards whether the same instance is still sound.
     pub check_reuse: bool,
+    /// Link WASI preview 1 too (Go's wasip1 reactor): see `crate::wasm::wasi`.
+    #[serde(default)]
+    pub wasi: bool,
+    /// With `check_reuse`, when the health check after the scenario
+    /// returned HEALTH_OK: repeat (scenario, `fb_health`) up to this many
+    /// more times on the same instance, stopping at the first round whose
+    /// `fb_health` does not (`ReuseFacts::rounds_*`). Each call has its own
+    /// CPU budget: a supervisor deadline must allow for 2 × rounds more.
+    #[serde(default)]
+    pub reuse_rounds: u32,
 }
 
 /// How a wasm call ended.
@@ -39,6 +51,11 @@ pub enum WasmEnding {
     HostPanic { message: String },
     /// Instantiation or the call failed for a reason that is not a trap.
     Failed { message: String },
+    /// The guest called WASI `proc_exit(code)` (wasmtime's `I32Exit`), in
+    /// the call or in the reactor's `_initialize`: an exit the guest chose
+    /// (Go's `os.Exit(3)`), or its runtime's last resort (Go's `exit(4)`
+    /// when a dead instance is called again). Only WASI modules do this.
+    Exited { code: i32 },
 }
 
 /// What the health check on the same instance found.
@@ -71,6 +88,15 @@ pub struct ReuseFacts {
     pub dead_stack_changed_runs: Vec<(u32, u32)>,
     /// Memory size before and after, in bytes.
     pub memory_size: Option<(u64, u64)>,
+    /// With `WasmRequest::reuse_rounds`: how many further rounds of
+    /// (scenario, `fb_health`) on the same instance kept `fb_health`
+    /// returning HEALTH_OK. `None`: no rounds ran (none asked for, or the
+    /// first health check already failed).
+    #[serde(default)]
+    pub rounds_healthy: Option<u32>,
+    /// How the first round whose `fb_health` did not return HEALTH_OK ended.
+    #[serde(default)]
+    pub rounds_broke: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,7 +125,11 @@ pub struct WasmObservation {
     pub health_us: Option<u64>,
     /// A fresh instance plus its health check, µs.
     pub fresh_context_us: Option<u64>,
-    /// Guest output (through `fb.write`).
+    /// Guest output (through `fb.write`, and WASI stdout), when the call ended.
     pub output: OutputTail,
+    /// WASI stderr (empty without WASI), as it was when the scenario call
+    /// ended: `_initialize`'s and the call's, not the health check's.
+    #[serde(default)]
+    pub stderr: OutputTail,
 }
 

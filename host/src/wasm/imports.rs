@@ -18,6 +18,8 @@ pub struct RunState {
     /// Called before a host operation that may kill the process, so the
     /// supervisor learns of it before the process dies.
     pub announce: fn(HostOp),
+    /// WASI preview 1's context and output tails, for WASI modules only.
+    pub wasi: Option<super::wasi::WasiState>,
 }
 
 impl RunState {
@@ -29,6 +31,7 @@ impl RunState {
             host_call: None,
             output: TailBuffer::default(),
             announce,
+            wasi: None,
         }
     }
 }

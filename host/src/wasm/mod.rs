@@ -16,6 +16,7 @@ mod reuse;
 mod trap;
 mod watchdog;
 pub mod wat;
+pub mod wasi;
 
 pub use engine::{Allocation, BACKTRACE_FRAMES, EngineSpec, PROFILE_ENV, WasmProfile, engine_refusal, profile_table};
 pub use watchdog::Watchdog;
@@ -43,7 +44,11 @@ pub const INIT_EXPORT: &str = "fb_init";
 pub struct EngineSet {
     pub engine: Engine,
     linker: Linker<RunState>,
+    /// `fb` and WASI preview 1, for `WasmRequest::wasi` modules.
+    wasi_linker: Linker<RunState>,
     pres: HashMap<ModuleSource, InstancePre<RunState>>,
+    /// The same for modules linked through `wasi_linker`.
+    wasi_pres: HashMap<ModuleSource, InstancePre<RunState>>,
 }
 
 impl EngineSet {
@@ -51,17 +56,24 @@ impl EngineSet {
         let engine = spec.build()?;
         let mut linker = Linker::new(&engine);
         imports::define(&mut linker).map_err(anyhow::Error::from)?;
-        Ok(EngineSet { engine, linker, pres: HashMap::new() })
+        let wasi_linker = wasi::linker(&engine).map_err(anyhow::Error::from)?;
+        Ok(EngineSet { engine, linker, wasi_linker, pres: HashMap::new(), wasi_pres: HashMap::new() })
     }
 
     /// The instantiation recipe for `source`, compiling it on first use.
     pub fn instance_pre(&mut self, source: &ModuleSource, cache: &ModuleCache) -> anyhow::Result<InstancePre<RunState>> {
-        if let Some(pre) = self.pres.get(source) {
+        self.instance_pre_for(source, false, cache)
+    }
+
+    /// The same, linked with WASI preview 1 too when `wasi`.
+    pub fn instance_pre_for(&mut self, source: &ModuleSource, wasi: bool, cache: &ModuleCache) -> anyhow::Result<InstancePre<RunState>> {
+        let (linker, pres) = if wasi { (&self.wasi_linker, &mut self.wasi_pres) } else { (&self.linker, &mut self.pres) };
+        if let Some(pre) = pres.get(source) {
             return Ok(pre.clone());
         }
         let module = cache.load(&self.engine, &module_bytes(source)?)?;
-        let pre = self.linker.instantiate_pre(&module).map_err(anyhow::Error::from)?;
-        self.pres.insert(source.clone(), pre.clone());
+        let pre = linker.instantiate_pre(&module).map_err(anyhow::Error::from)?;
+        pres.insert(source.clone(), pre.clone());
         Ok(pre)
     }
 }
@@ -72,6 +84,9 @@ pub fn module_bytes(source: &ModuleSource) -> anyhow::Result<Vec<u8>> {
         ModuleSource::Guest => GUEST_WASM.to_vec(),
         ModuleSource::Wat(path) => wat::parse_wat(path).map_err(anyhow::Error::from)?,
         ModuleSource::Bytes(bytes) => bytes.clone(),
+        ModuleSource::File(path) => {
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read wasm module {}: {e}", path.display()))?
+        }
     })
 }
 
@@ -112,7 +127,7 @@ impl WasmRunner {
         let spec = EngineSpec::new(req.model, req.limits.wasm_stack_kib);
         let cache = self.cache.clone();
         let set = self.engine_set(spec)?;
-        Ok(set.instance_pre(&req.module, &cache).err().map(|e| format!("{e:#}")))
+        Ok(set.instance_pre_for(&req.module, req.wasi, &cache).err().map(|e| format!("{e:#}")))
     }
 
     /// Runs one scenario. `Err` means the worker could not set the run up.
@@ -122,14 +137,14 @@ impl WasmRunner {
         let cache = self.cache.clone();
         let (pre, engine) = {
             let set = self.engine_set(spec)?;
-            (set.instance_pre(&req.module, &cache)?, set.engine.clone())
+            (set.instance_pre_for(&req.module, req.wasi, &cache)?, set.engine.clone())
         };
         let watchdog = &self.watchdog;
         let timeout = Duration::from_millis(req.limits.timeout_ms);
         let memory = req.limits.memory_bytes();
 
         let new_store = || {
-            let mut store = Store::new(&engine, RunState::new(memory, announce));
+            let mut store = Store::new(&engine, wasi::run_state(memory, announce, req.wasi));
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
             store
@@ -187,12 +202,19 @@ impl WasmRunner {
             let t = Instant::now();
             facts.health = health_check(&mut store, &instance, watchdog, &engine, timeout);
             obs.health_us = Some(t.elapsed().as_micros() as u64);
+            if req.reuse_rounds > 0 && facts.health == HealthCheck::Returned(faultbox_guests::HEALTH_OK) {
+                let (healthy, broke) = wasi::reuse_rounds(&mut store, &instance, &func, req.arg, req.reuse_rounds, watchdog, &engine, timeout);
+                (facts.rounds_healthy, facts.rounds_broke) = (Some(healthy), broke);
+            }
             obs.reuse = Some(facts);
 
             // What a plugin host that discards the instance would pay instead.
             let t = Instant::now();
             let mut fresh = new_store();
-            if let Ok(instance) = instantiate(&pre, &mut fresh) {
+            watchdog.arm(&engine, timeout);
+            let made = instantiate(&pre, &mut fresh);
+            watchdog.disarm();
+            if let Ok(instance) = made {
                 health_check(&mut fresh, &instance, watchdog, &engine, timeout);
                 obs.fresh_context_us = Some(t.elapsed().as_micros() as u64);
             }
@@ -201,10 +223,12 @@ impl WasmRunner {
     }
 }
 
-/// Instantiates and runs the guest's `fb_init`, if it has one. The caller
+/// Instantiates, runs a reactor's `_initialize` and then the guest's
+/// `fb_init`, each if the module has it. The caller
 /// has set the epoch deadline.
 pub fn instantiate(pre: &InstancePre<RunState>, store: &mut Store<RunState>) -> wasmtime::Result<Instance> {
     let instance = pre.instantiate(&mut *store)?;
+    wasi::initialize(&mut *store, &instance)?;
     if let Ok(init) = instance.get_typed_func::<(), ()>(&mut *store, INIT_EXPORT) {
         init.call(&mut *store, ())?;
     }
@@ -236,6 +260,7 @@ pub fn health_check(
         Ok(Err(err)) => HealthCheck::Failed(match trap::ending(&err) {
             WasmEnding::Trapped { trap, .. } => format!("trapped: {trap}"),
             WasmEnding::HostError { message } | WasmEnding::Failed { message } => message,
+            WasmEnding::Exited { code } => format!("proc_exit({code})"),
             other => format!("{other:?}"),
         }),
         Err(panic) => HealthCheck::Failed(format!("host panic: {}", panic_message(&*panic))),
@@ -264,7 +289,8 @@ fn observation_parts(
         call_cpu_us: None,
         health_us: None,
         fresh_context_us: None,
-        output: state.output.finish(),
+        output: wasi::output_tail(state),
+        stderr: wasi::stderr_tail(state),
     }
 }
 

@@ -148,6 +148,8 @@ pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapsh
         dead_stack_changed_bytes: dead.changed,
         dead_stack_changed_runs: dead.runs,
         memory_size,
+        rounds_healthy: None,
+        rounds_broke: None,
     }
 }
 

@@ -69,6 +69,7 @@ pub fn ending(err: &wasmtime::Error) -> WasmEnding {
         None if let Some(code) = trap_of(err) => {
             WasmEnding::Trapped { trap: code, message: err.root_cause().to_string(), frames: frames(err) }
         }
+        None if let Some(code) = super::wasi::exit_code(err) => WasmEnding::Exited { code },
         None if err.is::<crate::host_ops::HostOpError>() => {
             WasmEnding::HostError { message: err.root_cause().to_string() }
         }
