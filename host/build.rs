@@ -10,7 +10,7 @@ const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
-    let guest_src = manifest_dir.join("../guests/src");
+    let guest_src = manifest_dir.join("../guests/rust/src");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed={}", guest_src.display());
     println!("cargo:rerun-if-env-changed=RUSTUP_TOOLCHAIN");

@@ -241,8 +241,18 @@ fn tail_text(streams: &[(&str, &OutputTail)]) -> Option<String> {
 /// is neither a trap nor a host error) is faultbox's failure, not an
 /// outcome: `Err`.
 pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> anyhow::Result<Outcome> {
+    let lang = crate::language::descriptor(s.language);
     let mut evidence = Vec::new();
     let (fault, ending) = match &obs.ending {
+        // The guest's own recovery caught a fault and reported it before
+        // returning normally (Go's `recover`; a Rust guest's report comes
+        // before a trap instead).
+        WasmEnding::Completed { .. } if obs.guest_panic.is_some() => {
+            let message = panic_text(obs.guest_panic.as_deref().unwrap_or_default()).to_string();
+            evidence.push(format!("{} caught it inside the instance and reported: {message}", lang.recovery));
+            let fault = crate::language::recovered_class(lang.recovered, &message);
+            (fault, Ending::Recovered { panic_message: message, by: lang.recovery.to_string() })
+        }
         WasmEnding::Completed { value } => {
             evidence.push(format!("the call returned {value} ({value:#x}): no trap, no error"));
             let fault = if obs.refused_growth.is_empty() { FaultClass::None } else { FaultClass::ResourceLimit };
@@ -250,7 +260,18 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         }
         WasmEnding::Trapped { trap, message, frames } => {
             evidence.push(format!("trap {trap}: {message}"));
+            // A runtime that prints its death and then aborts (Go in a
+            // reactor: `fatal error: …` or `panic: …`, then `unreachable`).
+            let runtime_death = match trap {
+                TrapCode::UnreachableCodeReached => crate::language::death_mark(lang.deaths, &obs.stderr.tail),
+                _ => None,
+            };
             let class = match trap {
+                TrapCode::UnreachableCodeReached if runtime_death.is_some() => {
+                    let (class, line) = runtime_death.unwrap_or((FaultClass::Unknown, ""));
+                    evidence.push(format!("the {} runtime said, on stderr, before it aborted: {line}", s.language));
+                    class
+                }
                 TrapCode::UnreachableCodeReached if obs.guest_panic.is_some() => {
                     let p = obs.guest_panic.as_deref().unwrap_or_default();
                     evidence.push(format!("the guest's panic hook reported: {}", panic_text(p)));
@@ -305,8 +326,8 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         // Provisional classes, to be refined: exit 0 is a normal end
         // without a value; any other code counts as an abort.
         WasmEnding::Exited { code } => {
-            evidence.push(format!("proc_exit({code}): the guest exited through WASI"));
-            let fault = if *code == 0 { FaultClass::None } else { FaultClass::Abort };
+            evidence.push(format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran"));
+            let fault = if *code == 0 { FaultClass::None } else { FaultClass::Exit };
             (fault, Ending::Exited { code: *code })
         }
     };
@@ -367,6 +388,7 @@ struct Settled {
 fn assemble(s: &Scenario, model: ExecutionModel, f: Settled) -> Outcome {
     Outcome {
         scenario: s.name.clone(),
+        language: s.language,
         model,
         verdict: verdict(s.injects, f.fault, f.host_survived, f.killed, f.reuse),
         fault: f.fault,
@@ -465,8 +487,31 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
     (reuse, detail)
 }
 
+/// How an exec'd program's death reads, by its language's descriptor: its
+/// runtime's fatal exit code and last words, a signal as for any process,
+/// and any other exit code as an exit the guest chose.
+fn exec_death(lang: &crate::language::Descriptor, f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
+    let said = crate::language::death_mark(lang.deaths, f.stderr);
+    match (f.signal, f.exit_code) {
+        (Some(_), _) => classify_death(f),
+        (None, Some(code)) if Some(code) == lang.exit_codes.runtime_death => match said {
+            Some((class, line)) => (class, vec![format!("exit {code}, the {} runtime's fatal exit; stderr: {line}", lang.language)]),
+            None => (FaultClass::Unknown, vec![format!("exit {code}, the {} runtime's fatal exit, without a message faultbox knows", lang.language)]),
+        },
+        (None, Some(code)) if Some(code) == lang.exit_codes.usage => {
+            (FaultClass::Unknown, vec![format!("exit {code}: the {} program refused its arguments (a faultbox bug, not a fault)", lang.language)])
+        }
+        (None, Some(code)) => (
+            FaultClass::Exit,
+            vec![format!("exit {code}: the program ended itself without a runtime death message; no deferred code ran")],
+        ),
+        (None, None) => (FaultClass::Unknown, vec!["the process ended without a status".into()]),
+    }
+}
+
 /// Classifies a native run from the fork server's observation.
 pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
+    let lang = crate::language::descriptor(s.language);
     let r = &obs.report;
     let stderr = &obs.stderr.tail;
     let mut evidence = Vec::new();
@@ -483,7 +528,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     if survived_scenario && !exited_cleanly {
         evidence.push(match r.stage {
             ChildStage::Completed => "the scenario returned, then the process died".to_string(),
-            _ => "catch_unwind caught a panic, then the process died".to_string(),
+            _ => format!("{} caught a panic, then the process died", lang.recovery),
         });
     }
     let facts = DeathFacts {
@@ -498,7 +543,9 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     // (a loaded machine, a slow abort path) is classified by that fault:
     // the deadline only finished what the fault started.
     let dying_of = match obs.killed_at {
-        Some(_) if r.stage == ChildStage::Running => recorded_fault(&facts),
+        Some(_) if r.stage == ChildStage::Running => recorded_fault(&facts).or_else(|| {
+            crate::language::death_mark(lang.deaths, stderr).map(|(class, line)| (class, vec![format!("stderr: {line}")]))
+        }),
         _ => None,
     };
     // A child dying of a fault it recorded was not stopped from outside.
@@ -542,6 +589,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         let ending = match r.stage {
             ChildStage::Completed => Ending::Completed { value: r.value.unwrap_or_default() },
             _ => Ending::Recovered {
+                by: lang.recovery.to_string(),
                 panic_message: r.panics.first().map(|p| panic_text(p).to_string()).unwrap_or_default(),
             },
         };
@@ -549,15 +597,15 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             evidence.push(format!("the panic came out of host call `{op}` and unwound through the guest"));
             FaultClass::HostFault
         } else if r.stage == ChildStage::Recovered {
-            FaultClass::Panic
+            crate::language::recovered_class(lang.recovered, r.panics.first().map(String::as_str).unwrap_or_default())
         } else if r.alloc_failures > 0 {
             FaultClass::ResourceLimit
         } else {
             FaultClass::None
         };
         if r.stage == ChildStage::Recovered {
-            evidence.push("catch_unwind caught the panic inside the process".into());
-            evidence.extend(r.panics.iter().map(|p| format!("panic hook: {}", panic_text(p))));
+            evidence.push(format!("{} caught it inside the process", lang.recovery));
+            evidence.extend(r.panics.iter().map(|p| format!("recovered: {}", panic_text(p))));
         }
         if r.alloc_failures > 0 {
             evidence.push(format!(
@@ -567,7 +615,10 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         }
         (fault, ending, true)
     } else {
-        let (class, ev) = classify_death(&facts);
+        let (class, ev) = match lang.native {
+            crate::language::NativeLauncher::Exec { .. } => exec_death(lang, &facts),
+            _ => classify_death(&facts),
+        };
         evidence.extend(ev);
         (class, process_ending(obs.status), false)
     };
@@ -676,6 +727,22 @@ pub fn refused(s: &Scenario, model: ExecutionModel, message: &str, wall_us: u64)
     not_run(s, model, format!("the engine refused the module, so the guest never ran: {message}"), wall_us)
 }
 
+/// The language's artifact for `model` has no such entry (Go's wasm build
+/// has no cgo scenarios): observed of the artifact, so the model cannot
+/// run the scenario.
+pub fn no_entry(s: &Scenario, model: ExecutionModel, why: String) -> Outcome {
+    not_run(s, model, why, 0)
+}
+
+/// The language's toolchain is not on this machine: nothing ran.
+pub fn skipped(s: &Scenario, model: ExecutionModel, why: &str) -> Outcome {
+    let mut outcome = not_applicable(s, model);
+    outcome.verdict = Verdict::Skipped;
+    outcome.ending = Ending::Skipped { why: why.to_string() };
+    outcome.evidence = vec![format!("skipped: {why}")];
+    outcome
+}
+
 fn not_run(s: &Scenario, model: ExecutionModel, why: String, wall_us: u64) -> Outcome {
     let mut outcome = not_applicable(s, model);
     outcome.ending = Ending::NotApplicable { why: why.clone() };
@@ -685,9 +752,10 @@ fn not_run(s: &Scenario, model: ExecutionModel, why: String, wall_us: u64) -> Ou
 }
 
 pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
-    let why = s.profile_gap(model).unwrap_or_else(|| s.expectation(model).why.clone());
+    let why = s.gap(model).unwrap_or_else(|| s.expectation(model).why.clone());
     Outcome {
         scenario: s.name.clone(),
+        language: s.language,
         model,
         verdict: Verdict::NotApplicable,
         fault: FaultClass::None,

@@ -38,6 +38,7 @@ pub mod classify;
 pub mod cli;
 pub mod error;
 pub mod host_ops;
+pub mod language;
 pub mod limits;
 pub mod model;
 pub mod native;

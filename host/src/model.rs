@@ -118,3 +118,42 @@ impl fmt::Display for ExecutionModel {
         f.write_str(self.name())
     }
 }
+
+/// The language a guest is written in: the matrix's third axis, beside
+/// scenario and execution model. What faultbox knows of each (how it is
+/// built, called, launched and how it dies) is its descriptor in
+/// `crate::language`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// The `faultbox-guests` crate (`guests/rust/`): embedded as wasm,
+    /// linked natively and run in the fork server's child.
+    Rust,
+    /// The Go guest (`guests/go/`): a `GOOS=wasip1` reactor, and a program
+    /// exec'd per run natively.
+    Go,
+    /// Hand-written WebAssembly text (`scenarios/wat/`): wasm models only.
+    Wat,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::Rust, Language::Go, Language::Wat];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Go => "go",
+            Language::Wat => "wat",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Language> {
+        Self::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -8,7 +8,8 @@ use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
 use crate::worker::client::{CallError, WorkerPool};
-use crate::protocol::{Message, ModuleSource, NativeRequest, Request, WasmRequest};
+use crate::language::build::Artifacts;
+use crate::protocol::{ExecGuest, Message, ModuleSource, NativeRequest, Request, WasmRequest};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -55,38 +56,114 @@ impl Supervisor {
         &self.pool
     }
 
-    /// The request that runs `s` in `model`.
-    pub fn request(s: &Scenario, model: ExecutionModel) -> Request {
-        match model.wasm_engine() {
-            Some(engine) => Request::Wasm(Self::wasm_request(s, engine)),
-            None => Request::Native(Self::native_request(s)),
+    /// The request that runs `s` in `model`, or — when the language's
+    /// artifacts cannot run it here — the outcome that says why (`Err`).
+    /// A missing toolchain is `skipped`, except under `CI`, where it is an
+    /// error: CI never skips silently.
+    pub fn request(s: &Scenario, model: ExecutionModel) -> anyhow::Result<Result<Request, Outcome>> {
+        let artifacts = match &s.guest {
+            Guest::Built { language, .. } => {
+                let d = crate::language::descriptor(*language);
+                let sources = crate::language::sources_dir(s.manifest.parent().unwrap_or(std::path::Path::new(".")), d);
+                match crate::language::artifacts(d, &sources) {
+                    Ok(a) => Some(a),
+                    Err(why) if std::env::var_os("CI").is_some() => {
+                        anyhow::bail!("{} guests cannot run and CI is set, so they may not be skipped: {}", language, why.line())
+                    }
+                    Err(why) => return Ok(Err(classify::skipped(s, model, &why.line()))),
+                }
+            }
+            _ => None,
+        };
+        Ok(Ok(match model.wasm_engine() {
+            Some(engine) => match Self::wasm_request(s, engine, artifacts.as_ref()) {
+                Ok(r) => Request::Wasm(r),
+                Err(why) => return Ok(Err(classify::no_entry(s, model, why))),
+            },
+            None => match Self::native_request(s, artifacts.as_ref()) {
+                Ok(r) => Request::Native(r),
+                Err(why) => return Ok(Err(classify::no_entry(s, model, why))),
+            },
+        }))
+    }
+
+    /// The language's artifacts for `s`, if it is a built language; an
+    /// error when they cannot be had (for jobs that run one scenario on
+    /// request, where there is no matrix cell to say `skipped` in).
+    pub fn artifacts_of(s: &Scenario) -> anyhow::Result<Option<Artifacts>> {
+        match &s.guest {
+            Guest::Built { language, .. } => {
+                let d = crate::language::descriptor(*language);
+                let sources = crate::language::sources_dir(s.manifest.parent().unwrap_or(std::path::Path::new(".")), d);
+                crate::language::artifacts(d, &sources).map(Some).map_err(|why| anyhow::anyhow!("{language} guests cannot run: {}", why.line()))
+            }
+            _ => Ok(None),
         }
     }
 
-    /// The request that runs `s` in a wasm worker with `engine`.
-    pub fn wasm_request(s: &Scenario, engine: WasmEngine) -> WasmRequest {
+    /// [`Supervisor::wasm_request`] with the artifacts looked up.
+    pub fn wasm_request_of(s: &Scenario, engine: WasmEngine) -> anyhow::Result<WasmRequest> {
+        Self::wasm_request(s, engine, Self::artifacts_of(s)?.as_ref()).map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
+    }
+
+    /// [`Supervisor::native_request`] with the artifacts looked up.
+    pub fn native_request_of(s: &Scenario) -> anyhow::Result<NativeRequest> {
+        Self::native_request(s, Self::artifacts_of(s)?.as_ref()).map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
+    }
+
+    /// The request that runs `s` in a wasm worker with `engine`; `Err`
+    /// says why the language's wasm artifact cannot.
+    pub fn wasm_request(s: &Scenario, engine: WasmEngine, artifacts: Option<&Artifacts>) -> Result<WasmRequest, String> {
         let guest = &s.guest;
-        WasmRequest {
-            model: engine,
+        let d = crate::language::descriptor(s.language);
+        let module = match (guest, s.wat_module(), artifacts) {
             // The module the manifest's load validated, not the file
             // again: it may have changed, or be something else by now.
-            module: match (guest, s.wat_module()) {
-                (Guest::Wat { .. }, Some(bytes)) => ModuleSource::Bytes(bytes.to_vec()),
-                (Guest::Wat { path, .. }, None) => ModuleSource::Wat(path.clone()),
-                (Guest::Rust { .. }, _) => ModuleSource::Guest,
-            },
+            (Guest::Wat { .. }, Some(bytes), _) => ModuleSource::Bytes(bytes.to_vec()),
+            (Guest::Wat { path, .. }, None, _) => ModuleSource::Wat(path.clone()),
+            (Guest::Rust { .. }, _, _) => ModuleSource::Guest,
+            (Guest::Built { language, entry }, _, Some(a)) => {
+                let Some(path) = &a.wasm else { return Err(format!("the {language} build made no wasm module")) };
+                if !a.wasm_entries.contains(entry) {
+                    return Err(format!("the {language} wasm module ({}) exports no fb_{entry}", path.display()));
+                }
+                ModuleSource::File(path.clone())
+            }
+            (other, _, _) => return Err(format!("no wasm module for {other:?}")),
+        };
+        let (wasi, reuse_rounds) = match d.wasm {
+            crate::language::WasmAbi::Exports => (false, 0),
+            crate::language::WasmAbi::WasiReactor { reuse_rounds } => (true, reuse_rounds),
+        };
+        Ok(WasmRequest {
+            model: engine,
+            module,
             export: guest.export_name(),
             arg: s.arg,
             limits: s.limits.clone(),
             check_reuse: true,
-            wasi: false,
-            reuse_rounds: 0,
-        }
+            wasi,
+            reuse_rounds,
+        })
     }
 
-    /// The request that runs `s` in a forked child of the fork server.
-    pub fn native_request(s: &Scenario) -> NativeRequest {
-        NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false }
+    /// The request that runs `s` in a forked child of the fork server:
+    /// the linked entry, or the language's program exec'd in the child.
+    pub fn native_request(s: &Scenario, artifacts: Option<&Artifacts>) -> Result<NativeRequest, String> {
+        let exec = match (&s.guest, artifacts) {
+            (Guest::Built { language, entry }, Some(a)) => {
+                let floor = match crate::language::descriptor(*language).native {
+                    crate::language::NativeLauncher::Exec { address_space_floor_mib } => address_space_floor_mib,
+                    _ => return Err(format!("{language} has no native program")),
+                };
+                let Some(program) = a.native_for(entry) else {
+                    return Err(format!("no native {language} program built here has the entry {entry} ({})", a.toolchain));
+                };
+                Some(ExecGuest { program: program.path.clone(), args: vec![entry.clone(), s.arg.to_string()], address_space_floor_mib: floor })
+            }
+            _ => None,
+        };
+        Ok(NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec })
     }
 
     /// Runs one scenario in one model. `Err` only for failures of faultbox
@@ -102,8 +179,17 @@ impl Supervisor {
         // wall time. A wasm run may legitimately use its backstop four
         // times: the instantiation, the call, the health check on the same
         // instance and the one on a fresh instance.
-        let deadline = s.limits.wall_backstop() * 4 + ANSWER_GRACE;
-        let mut request = Self::request(s, model);
+        let mut request = match Self::request(s, model)? {
+            Ok(request) => request,
+            Err(outcome) => return Ok(outcome),
+        };
+        // Reuse rounds repeat the call and the health check on the same
+        // instance, each with the same budget.
+        let rounds = match &request {
+            Request::Wasm(w) => w.reuse_rounds,
+            _ => 0,
+        };
+        let deadline = s.limits.wall_backstop() * (4 + 2 * rounds) + ANSWER_GRACE;
         if let Request::Native(native) = &mut request {
             native.backtrace = self.native_backtrace;
         }

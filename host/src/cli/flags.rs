@@ -38,6 +38,17 @@ pub struct CatalogArg {
     /// ./scenarios, else the catalog in faultbox's source tree).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
+    /// Only guests in these languages (repeatable, or comma-separated:
+    /// `--language go,rust`; default: every language a scenario has). A
+    /// scenario without an entry in a chosen language shows it as n/a.
+    #[arg(long = "language", value_parser = parse_language, value_delimiter = ',', value_name = "LANGUAGE")]
+    pub languages: Vec<crate::model::Language>,
+}
+
+fn parse_language(s: &str) -> Result<crate::model::Language, String> {
+    crate::model::Language::from_name(s).ok_or_else(|| {
+        format!("unknown language `{s}` (known: {})", crate::model::Language::ALL.map(|l| l.name()).join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,7 +31,12 @@ macro_rules! println {
 
 impl CatalogArg {
     fn load(&self) -> Result<Catalog, BadInput> {
-        let catalog = Catalog::load(&self.scenarios.clone().unwrap_or_else(Catalog::default_dir))?;
+        let mut catalog = Catalog::load(&self.scenarios.clone().unwrap_or_else(Catalog::default_dir))?;
+        if !self.languages.is_empty() {
+            // In the languages' order, each once, however they were given.
+            let chosen: Vec<_> = crate::model::Language::ALL.into_iter().filter(|l| self.languages.contains(l)).collect();
+            catalog.restrict(&chosen);
+        }
         note_unchecked_guests(&catalog);
         Ok(catalog)
     }
@@ -202,27 +207,30 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => {
             let catalog = args.catalog.load()?;
-            let s = scenario(&catalog, &args.scenario)?;
+            let all = scenarios(&catalog, &args.scenario)?;
             let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
             let models = args.models.chosen();
-            let outcomes = crate::commands::compare::run(&supervisor, s, &models)?;
-            let differs = outcomes.iter().any(|o| !s.mismatches(o).is_empty());
-            match args.format {
-                RunFormat::Table => {
-                    let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(s, o)).collect();
-                    print!("{}", text.join("\n"));
-                    if s.expectation(ExecutionModel::Wasm).unwritten {
-                        print!(
-                            "\n# {} has no [expect.*] yet. What was observed, to paste and explain\n\
-                             # (--check refuses a why that is still TODO):\n\n{}",
-                            s.manifest.display(),
-                            report::expect_block(&outcomes)
-                        );
-                    }
+            let (mut differs, mut every, mut text) = (false, Vec::new(), Vec::new());
+            for s in &all {
+                let outcomes = crate::commands::compare::run(&supervisor, s, &models)?;
+                differs |= outcomes.iter().any(|o| !s.mismatches(o).is_empty());
+                text.extend(outcomes.iter().map(|o| report::run_detail(s, o)));
+                if s.expectation(ExecutionModel::Wasm).unwritten {
+                    text.push(format!(
+                        "# {} has no [expect.{}.*] yet. What was observed, to paste and explain\n\
+                         # (--check refuses a why that is still TODO):\n\n{}",
+                        s.manifest.display(),
+                        s.language,
+                        report::expect_block(&outcomes)
+                    ));
                 }
-                RunFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
+                every.extend(outcomes);
             }
-            Ok(if args.check && (differs || unfinished(&[s])) { 1 } else { 0 })
+            match args.format {
+                RunFormat::Table => print!("{}", text.join("\n")),
+                RunFormat::Json => println!("{}", serde_json::to_string_pretty(&every)?),
+            }
+            Ok(if args.check && (differs || unfinished(&all)) { 1 } else { 0 })
         }
         Command::Wast(args) => wast(args),
         Command::Soak(args) => soak(args),
@@ -280,13 +288,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Explain { scenario: name, models, format, catalog } => {
             let catalog = catalog.load()?;
-            let s = scenario(&catalog, name)?;
+            let all = scenarios(&catalog, name)?;
             let supervisor = Supervisor::for_current_exe()?;
             let models = models.chosen();
-            let outcomes = crate::commands::compare::explain(&supervisor, s, &models, default_jobs())?;
+            let outcomes = supervisor.run_all(&all, &models, default_jobs())?;
             match format {
-                RunFormat::Table => print!("{}", report::explain(s, &outcomes)),
-                RunFormat::Json => println!("{}", Report::new(&[s], &models, outcomes).to_json()),
+                RunFormat::Table => {
+                    let text: Vec<String> =
+                        all.iter().zip(outcomes.chunks(models.len().max(1))).map(|(s, o)| report::explain(s, o)).collect();
+                    print!("{}", text.join("\n"))
+                }
+                RunFormat::Json => println!("{}", Report::new(&all, &models, outcomes).to_json()),
             }
             Ok(0)
         }
@@ -342,6 +354,11 @@ fn unfinished(scenarios: &[&crate::scenario::Scenario]) -> bool {
 /// The scenario called `name`; when there is none, the error suggests the
 /// closest name, as clap does for flags.
 fn scenario<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c crate::scenario::Scenario, BadInput> {
+    scenarios(catalog, name).map(|all| all[0])
+}
+
+/// The scenario called `name` in each of its languages.
+fn scenarios<'c>(catalog: &'c Catalog, name: &str) -> Result<Vec<&'c crate::scenario::Scenario>, BadInput> {
     catalog.get(name).map_err(|e| {
         let closest = catalog.scenarios.iter().map(|s| (edit_distance(name, &s.name), &s.name)).min();
         match closest {

@@ -115,7 +115,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             other => anyhow::bail!("{kind:?} answered {other:?}"),
         }
     };
-    let w = Supervisor::wasm_request(s, WasmEngine::Cranelift);
+    let w = Supervisor::wasm_request_of(s, WasmEngine::Cranelift)?;
     let measured = |name: &str, description: String, s: BenchSamples| Measured {
         name: name.into(),
         description,
@@ -170,7 +170,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         .collect();
 
     if s.runs_in(ExecutionModel::Native) {
-        let n = Supervisor::native_request(s);
+        let n = Supervisor::native_request_of(s)?;
         let exe = supervisor.pool().exe().to_path_buf();
         let mut both = call(WorkerKind::Native, BenchRequest::NativeCycles { request: n, exe, iterations })?.into_iter();
         let (fork, exec, floor) = (both.next().unwrap_or_default(), both.next().unwrap_or_default(), both.next().unwrap_or_default());

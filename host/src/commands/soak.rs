@@ -19,7 +19,7 @@ pub fn soak(
     seconds: Option<u64>,
 ) -> anyhow::Result<SoakReport> {
     super::cycles_by_itself(s)?;
-    let w = Supervisor::wasm_request(s, model);
+    let w = Supervisor::wasm_request_of(s, model)?;
     let request = SoakRequest {
         model,
         module: w.module,

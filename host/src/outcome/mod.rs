@@ -49,12 +49,16 @@ pub enum FaultClass {
     ResourceLimit,
     /// The fault happened in host code the guest called (the sandbox boundary).
     HostFault,
+    /// The guest ended its own process, or its instance, with an exit
+    /// status (Go's `os.Exit`, C's `exit`, WASI `proc_exit`): nothing
+    /// faulted, but the call never returned and no deferred code ran.
+    Exit,
     /// Something ended the run that faultbox cannot attribute.
     Unknown,
 }
 
 impl FaultClass {
-    pub const ALL: [FaultClass; 12] = [
+    pub const ALL: [FaultClass; 13] = [
         FaultClass::None,
         FaultClass::StackExhaustion,
         FaultClass::MemoryFault,
@@ -66,6 +70,7 @@ impl FaultClass {
         FaultClass::Stalled,
         FaultClass::ResourceLimit,
         FaultClass::HostFault,
+        FaultClass::Exit,
         FaultClass::Unknown,
     ];
 
@@ -82,6 +87,7 @@ impl FaultClass {
             FaultClass::Stalled => "stalled",
             FaultClass::ResourceLimit => "resource_limit",
             FaultClass::HostFault => "host_fault",
+            FaultClass::Exit => "exit",
             FaultClass::Unknown => "unknown",
         }
     }
@@ -120,6 +126,10 @@ pub enum Verdict {
     /// The model cannot run this scenario.
     #[serde(rename = "n/a")]
     NotApplicable,
+    /// The model could run it, but not on this machine: the language's
+    /// toolchain is missing (the ending says what to install). Under `CI`
+    /// this is an error instead, so that nothing is skipped silently.
+    Skipped,
 }
 
 impl Verdict {
@@ -133,10 +143,11 @@ impl Verdict {
             Verdict::Crashed => "crashed",
             Verdict::Undetected => "undetected",
             Verdict::NotApplicable => "n/a",
+            Verdict::Skipped => "skipped",
         }
     }
 
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Ok,
         Verdict::Recovered,
         Verdict::Contained,
@@ -145,6 +156,7 @@ impl Verdict {
         Verdict::Crashed,
         Verdict::Undetected,
         Verdict::NotApplicable,
+        Verdict::Skipped,
     ];
 }
 
@@ -199,14 +211,26 @@ impl fmt::Display for Reuse {
     }
 }
 
+fn catch_unwind() -> String {
+    "catch_unwind".into()
+}
+
 /// How the run ended, as the execution model saw it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ending {
     /// The scenario function returned `value`.
     Completed { value: i64 },
-    /// Native: `catch_unwind` caught a panic inside the process.
-    Recovered { panic_message: String },
+    /// The language's own recovery caught a fault inside the guest's
+    /// process or instance (`catch_unwind` natively; Go's `recover` in
+    /// both models).
+    Recovered {
+        panic_message: String,
+        /// The language's recovery mechanism that caught it
+        /// (`catch_unwind`, Go's `recover`).
+        #[serde(default = "catch_unwind")]
+        by: String,
+    },
     /// Wasm: execution trapped with `trap`; `frames` is the wasm backtrace,
     /// innermost first.
     Trapped { trap: TrapCode, message: String, frames: Vec<String> },
@@ -215,7 +239,8 @@ pub enum Ending {
     /// Wasm: a host function panicked; wasmtime carried the panic through
     /// the guest's frames back to the embedder's call site.
     HostPanic { message: String },
-    /// The process running the guest exited with `code`.
+    /// The process running the guest exited with `code`; in wasm, the
+    /// instance called WASI `proc_exit(code)`.
     Exited { code: i32 },
     /// The process running the guest was killed by `signal`.
     Signaled { signal: Signal, core_dumped: bool },
@@ -228,6 +253,9 @@ pub enum Ending {
     WorkerLost { signal: Option<Signal>, exit_code: Option<i32>, hung: bool },
     /// The model cannot run the scenario.
     NotApplicable { why: String },
+    /// The model could run it but not here: `why` names what is missing
+    /// and how to install it.
+    Skipped { why: String },
 }
 
 impl Ending {
@@ -235,7 +263,7 @@ impl Ending {
     pub fn label(&self) -> String {
         match self {
             Ending::Completed { value } => format!("returned {value}"),
-            Ending::Recovered { .. } => "catch_unwind".into(),
+            Ending::Recovered { by, .. } => by.clone(),
             Ending::Trapped { trap, .. } => trap.name().into(),
             Ending::HostError { .. } => "host error".into(),
             Ending::HostPanic { .. } => "host panic".into(),
@@ -249,6 +277,7 @@ impl Ending {
                 format!("worker lost (exit {})", exit_code.unwrap_or(-1))
             }
             Ending::NotApplicable { .. } => "n/a".into(),
+            Ending::Skipped { .. } => "skipped".into(),
         }
     }
 }
@@ -303,6 +332,8 @@ pub struct Progress {
 pub struct Outcome {
     /// Scenario name (its manifest's file stem).
     pub scenario: String,
+    /// The guest's language.
+    pub language: crate::model::Language,
     /// Execution model that ran it.
     pub model: ExecutionModel,
     /// The one-word verdict.

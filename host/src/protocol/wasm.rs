@@ -33,8 +33,8 @@ pub struct WasmRequest {
     /// Link WASI preview 1 too (Go's wasip1 reactor): see `crate::wasm::wasi`.
     #[serde(default)]
     pub wasi: bool,
-    /// With `check_reuse`, when the health check after the scenario
-    /// returned HEALTH_OK: repeat (scenario, `fb_health`) up to this many
+    /// With `check_reuse`, when the call did not return (a trap, an exit)
+    /// and the health check after it returned HEALTH_OK: repeat (scenario, `fb_health`) up to this many
     /// more times on the same instance, stopping at the first round whose
     /// `fb_health` does not (`ReuseFacts::rounds_*`). Each call has its own
     /// CPU budget: a supervisor deadline must allow for 2 × rounds more.

@@ -6,20 +6,27 @@
 //! injects = "memory_fault"          # the fault the guest commits
 //! description = "..."               # what the guest code does
 //!
-//! [guest]
+//! [guest.rust]                     # one table per language with an entry
 //! entry = "null_write"              # guests::ENTRIES name; wasm export fb_null_write
 //! arg = 0                           # optional argument
-//! # wat = "../guests/wat/x.wat"     # a wasm-only guest, relative to this file
+//!
+//! [guest.go]                        # guests/go: export fb_null_write, `guest null_write <arg>`
+//! entry = "null_write"
+//! about = "..."                     # optional: what this language's entry does
+//!
+//! # [guest.wat]                     # a hand-written module, wasm models only
+//! # entry = "x"
+//! # path = "wat/x.wat"              # relative to this file
 //!
 //! [limits]                          # optional; see `Limits`
 //! timeout_ms = 500
 //!
-//! [expect.wasm]                     # also used by wasm-explicit and wasm-pulley
+//! [expect.rust.wasm]                # also used by wasm-explicit and wasm-pulley
 //! verdict = "undetected"            #   unless they have their own table
 //! fault = "none"
 //! why = "linear memory has an address 0"
 //!
-//! [expect.native]
+//! [expect.rust.native]
 //! verdict = "crashed"
 //! fault = "memory_fault"
 //! signal = "SIGSEGV"                # optional: trap = "...", signal = "...", reuse = "..."
@@ -40,12 +47,14 @@ pub(super) struct ManifestFile {
     pub injects: FaultClass,
     #[serde(default)]
     pub description: String,
-    pub guest: GuestSpec,
+    /// One entry per language, by language name.
+    pub guest: BTreeMap<String, GuestSpec>,
     #[serde(default)]
     pub limits: Limits,
-    /// None at all: a new scenario, run before its expectations are written.
+    /// By language, then by execution model. None at all for a language:
+    /// its entry is new, run before its expectations are written.
     #[serde(default)]
-    pub expect: BTreeMap<String, Expectation>,
+    pub expect: BTreeMap<String, BTreeMap<String, Expectation>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,7 +63,11 @@ pub(super) struct GuestSpec {
     pub entry: String,
     #[serde(default)]
     pub arg: i64,
-    pub wat: Option<PathBuf>,
+    /// `[guest.wat]` only: the .wat file, relative to the manifest.
+    pub path: Option<PathBuf>,
+    /// What this language's entry does, where the description (written for
+    /// every language) does not say it.
+    pub about: Option<String>,
 }
 
 /// The six scenario categories.

@@ -8,26 +8,43 @@ pub use wasm_module::parse_wat;
 
 use crate::error::{BadInput, line_of};
 use crate::limits::Limits;
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, Language};
 use crate::outcome::{Ending, FaultClass, Outcome, Verdict};
 use manifest::ManifestFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The guest code a scenario runs.
+/// The guest code a scenario runs, in one language.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Guest {
-    /// A function of the `guests` crate: both models can run it.
+    /// A function of the Rust guest crate: embedded as wasm, linked
+    /// natively.
     Rust { entry: String },
-    /// A hand-written wasm module (`guests/wat/`): wasm models only. The
+    /// A hand-written wasm module (`scenarios/wat/`): wasm models only. The
     /// entry is the export `fb_<entry>`.
     Wat { path: PathBuf, entry: String },
+    /// An entry of a language whose artifacts its descriptor builds
+    /// (`crate::language`): a wasm module exporting `fb_<entry>` and a
+    /// native program taking `<entry> <arg>`.
+    Built { language: Language, entry: String },
+    /// The manifest has no entry in this language: a placeholder that
+    /// every model reports as `n/a` (only when `--language` asks for it).
+    Missing { language: Language },
 }
 
 impl Guest {
     pub fn entry(&self) -> &str {
         match self {
-            Guest::Rust { entry } | Guest::Wat { entry, .. } => entry,
+            Guest::Rust { entry } | Guest::Wat { entry, .. } | Guest::Built { entry, .. } => entry,
+            Guest::Missing { .. } => "",
+        }
+    }
+
+    pub fn language(&self) -> Language {
+        match self {
+            Guest::Rust { .. } => Language::Rust,
+            Guest::Wat { .. } => Language::Wat,
+            Guest::Built { language, .. } | Guest::Missing { language } => *language,
         }
     }
 
@@ -40,9 +57,15 @@ impl Guest {
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
+    /// The guest's language: one manifest gives one `Scenario` per
+    /// language it has an entry for.
+    pub language: Language,
     pub manifest: PathBuf,
     pub summary: String,
     pub description: String,
+    /// What this language's entry does, where it differs from the
+    /// language-neutral description.
+    pub about: Option<String>,
     pub category: Category,
     pub injects: FaultClass,
     pub guest: Guest,
@@ -82,15 +105,44 @@ impl Scenario {
     /// profile's choice, which no manifest can be expected to foresee, so
     /// that pair is not checked.
     pub fn mismatches(&self, outcome: &Outcome) -> Vec<String> {
-        if outcome.verdict == Verdict::NotApplicable && self.profile_gap(outcome.model).is_some() {
+        if outcome.verdict == Verdict::NotApplicable && self.profile_gap(outcome.model).is_some() && !matches!(self.guest, Guest::Missing { .. }) {
             return Vec::new();
         }
         self.expectation(outcome.model).mismatches(outcome)
     }
 
-    /// Whether `model` can run this scenario at all.
+    /// Whether `model` can run this scenario at all, as far as the
+    /// manifest and the language's descriptor say (a built language's
+    /// artifacts may still lack the entry: the supervisor asks them).
     pub fn runs_in(&self, model: ExecutionModel) -> bool {
-        (model.is_wasm() || matches!(self.guest, Guest::Rust { .. })) && self.profile_gap(model).is_none()
+        self.gap(model).is_none()
+    }
+
+    /// Why `model` cannot run this scenario: no entry in this language, a
+    /// language without a native form, or the wasm feature profile.
+    pub fn gap(&self, model: ExecutionModel) -> Option<String> {
+        if let Guest::Missing { language } = self.guest {
+            return Some(format!("{} has no [guest.{language}]: no {language} entry", self.manifest.display()));
+        }
+        match crate::language::descriptor(self.language).native {
+            crate::language::NativeLauncher::None { why } if !model.is_wasm() => return Some(why.to_string()),
+            _ => {}
+        }
+        self.profile_gap(model)
+    }
+
+    /// The placeholder for a language `from`'s manifest has no entry in.
+    pub fn missing(from: &Scenario, language: Language) -> Scenario {
+        let mut s = from.clone();
+        s.language = language;
+        s.guest = Guest::Missing { language };
+        s.about = None;
+        s.arg = 0;
+        s.wat_module = None;
+        let why = format!("no {language} entry: {} has no [guest.{language}]", from.manifest.display());
+        let na = Expectation { verdict: Verdict::NotApplicable, fault: None, trap: None, signal: None, reuse: None, why, unwritten: false };
+        s.expect = ExecutionModel::ALL.into_iter().map(|m| (m, na.clone())).collect();
+        s
     }
 
     /// Why a wasm model cannot run this `.wat` guest under the process's
@@ -105,8 +157,9 @@ impl Scenario {
         })
     }
 
-    /// Loads and validates one manifest.
-    pub fn load(path: &Path) -> Result<Scenario, BadInput> {
+    /// Loads and validates one manifest: one scenario per language it has
+    /// a `[guest.<language>]` for, in the languages' order.
+    pub fn load(path: &Path) -> Result<Vec<Scenario>, BadInput> {
         let text = crate::error::read_input_text(path)?;
         let name = path
             .file_stem()
@@ -138,100 +191,155 @@ impl Scenario {
         if file.summary.trim().is_empty() {
             return Err(bad("`summary` is empty".into()));
         }
-        let entry = file.guest.entry.clone();
-        let mut initial_memory = wasm_module::initial_memory_bytes(crate::wasm::GUEST_WASM);
+        if file.guest.is_empty() {
+            return Err(bad("`guest` is empty: name at least one `[guest.<language>]` (rust, go, wat)".into()));
+        }
+        for key in file.expect.keys() {
+            if !file.guest.contains_key(key) {
+                return Err(bad(format!("`expect.{key}` has no `[guest.{key}]`: expectations belong to a language's entry")));
+            }
+        }
+        let mut scenarios = Vec::new();
+        for (lang_key, spec) in &file.guest {
+            let language = Language::from_name(lang_key).ok_or_else(|| {
+                bad(format!(
+                    "`guest.{lang_key}` names no language (known: {})",
+                    Language::ALL.map(|l| l.name()).join(", ")
+                ))
+            })?;
+            let expect_file = file.expect.get(lang_key).cloned().unwrap_or_default();
+            scenarios.push(Self::load_language(path, &name, &file, language, spec, &expect_file, &bad)?);
+        }
+        scenarios.sort_by_key(|s| s.language);
+        Ok(scenarios)
+    }
+
+    /// One language's scenario of a manifest.
+    fn load_language(
+        path: &Path,
+        name: &str,
+        file: &ManifestFile,
+        language: Language,
+        spec: &manifest::GuestSpec,
+        expect_file: &BTreeMap<String, Expectation>,
+        bad: &dyn Fn(String) -> BadInput,
+    ) -> Result<Scenario, BadInput> {
+        let l = language.name();
+        let entry = spec.entry.clone();
+        if entry.is_empty() || !entry.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad(format!("`guest.{l}.entry` = \"{entry}\" must be letters, digits and `_`")));
+        }
+        if spec.path.is_some() != (language == Language::Wat) {
+            return Err(bad(format!("`guest.{l}.path` names a .wat file, for `[guest.wat]` only (and there it is required)")));
+        }
+        let mut initial_memory = None;
         let mut wat_module = None;
-        let guest = match &file.guest.wat {
-            None => {
+        let guest = match language {
+            Language::Rust => {
                 if faultbox_guests::entry(&entry).is_none() {
                     let known: Vec<_> = faultbox_guests::ENTRIES.iter().map(|e| e.name).collect();
                     return Err(bad(format!(
-                        "`entry` = \"{entry}\" is not a guest function (known: {})",
+                        "`guest.rust.entry` = \"{entry}\" is not a guest function (known: {})",
                         known.join(", ")
                     )));
                 }
+                initial_memory = Some(wasm_module::initial_memory_bytes(crate::wasm::GUEST_WASM));
                 Guest::Rust { entry }
             }
-            Some(rel) => {
+            Language::Wat => {
+                let rel = spec.path.as_ref().expect("checked above");
                 let wat_path = path.parent().unwrap_or(Path::new(".")).join(rel);
                 let bytes = parse_wat(&wat_path)?;
                 wasm_module::check_entry(&wat_path, &bytes, &format!("fb_{entry}"))?;
                 if let Some(why) = crate::wasm::engine_refusal(&bytes) {
                     return Err(BadInput::in_file(&wat_path, format!("the module cannot run: {why}")));
                 }
-                initial_memory = wasm_module::initial_memory_bytes(&bytes);
+                initial_memory = Some(wasm_module::initial_memory_bytes(&bytes));
                 wat_module = Some(std::sync::Arc::new(bytes));
                 Guest::Wat { path: wat_path, entry }
             }
+            // Its artifacts are built on first use; whether they offer the
+            // entry is asked of them then.
+            Language::Go => Guest::Built { language, entry },
         };
-
-        if file.limits.memory_bytes() < initial_memory {
+        if let Some(initial) = initial_memory
+            && file.limits.memory_bytes() < initial
+        {
             return Err(bad(format!(
                 "`limits.memory_mib` = {} is below the guest's initial memory ({:.2} MiB): no instance could start",
                 file.limits.memory_mib,
-                initial_memory as f64 / (1 << 20) as f64
+                initial as f64 / (1 << 20) as f64
             )));
         }
+        let descriptor = crate::language::descriptor(language);
+        let no_native = match descriptor.native {
+            crate::language::NativeLauncher::None { why } => Some(why),
+            _ => None,
+        };
         let mut expect = BTreeMap::new();
-        for (key, e) in &file.expect {
+        for (key, e) in expect_file {
             let model = ExecutionModel::from_name(key).ok_or_else(|| {
                 bad(format!(
-                    "`expect.{key}` names no execution model (known: {})",
+                    "`expect.{l}.{key}` names no execution model (known: {})",
                     ExecutionModel::ALL.map(|m| m.name()).join(", ")
                 ))
             })?;
             if e.why.trim().is_empty() {
-                return Err(bad(format!("`expect.{key}` needs a `why`: the mechanism behind the outcome")));
+                return Err(bad(format!("`expect.{l}.{key}` needs a `why`: the mechanism behind the outcome")));
             }
             if e.fault.is_none() && e.verdict != Verdict::NotApplicable {
-                return Err(bad(format!("`expect.{key}` needs a `fault` (the fault class observed)")));
+                return Err(bad(format!("`expect.{l}.{key}` needs a `fault` (the fault class observed)")));
             }
-            if model.is_wasm() && e.verdict == Verdict::NotApplicable {
-                return Err(bad(format!("`expect.{key}` says n/a, but every guest runs in the wasm models")));
+            if model.is_wasm() && e.verdict == Verdict::NotApplicable && language != Language::Go {
+                return Err(bad(format!("`expect.{l}.{key}` says n/a, but every {l} guest runs in the wasm models")));
             }
             if !model.is_wasm() && e.trap.is_some() {
-                return Err(bad(format!("`expect.{key}` names a `trap`: only wasm models trap")));
+                return Err(bad(format!("`expect.{l}.{key}` names a `trap`: only wasm models trap")));
+            }
+            if !model.is_wasm() && no_native.is_some() {
+                return Err(bad(format!("`expect.{l}.native`: a {l} guest never runs natively; leave it out")));
+            }
+            if !model.is_wasm() && e.verdict == Verdict::NotApplicable {
+                return Err(bad(format!("`expect.{l}.native` says n/a, but a {l} guest always runs natively")));
             }
             expect.insert(model, e.clone());
         }
         // A new scenario is run before its expectations are written: with
-        // no [expect.*] at all it loads, every outcome is reported as not
-        // yet expected, and `run` prints what it observed, ready to paste.
-        let unwritten = file.expect.is_empty();
+        // no [expect.<language>.*] at all it loads, every outcome is
+        // reported as not yet expected, and `run` prints what it observed.
+        let unwritten = expect_file.is_empty();
+        if let Some(why) = no_native {
+            expect.insert(
+                ExecutionModel::Native,
+                Expectation { verdict: Verdict::NotApplicable, fault: None, trap: None, signal: None, reuse: None, why: why.to_string(), unwritten: false },
+            );
+        }
         if unwritten {
             for model in ExecutionModel::ALL {
-                expect.insert(model, Expectation::unwritten());
+                expect.entry(model).or_insert_with(Expectation::unwritten);
             }
         }
         for model in [ExecutionModel::Wasm, ExecutionModel::Native] {
             if !expect.contains_key(&model) {
-                return Err(bad(format!("`expect.{model}` is missing: every scenario states what it expects of wasm and native")));
+                return Err(bad(format!("`expect.{l}.{model}` is missing: every scenario states what it expects of wasm and native")));
             }
         }
         let wasm = expect[&ExecutionModel::Wasm].clone();
         for model in ExecutionModel::ALL {
             expect.entry(model).or_insert_with(|| wasm.clone());
         }
-        let native_runs = matches!(guest, Guest::Rust { .. });
-        let native_na = expect[&ExecutionModel::Native].verdict == Verdict::NotApplicable;
-        if !unwritten && native_runs == native_na {
-            return Err(bad(if native_runs {
-                "`expect.native` says n/a, but a Rust guest always runs natively".to_string()
-            } else {
-                "`expect.native` must be n/a for a wat guest (it has no native twin)".to_string()
-            }));
-        }
-
         Ok(Scenario {
-            name,
+            name: name.to_string(),
+            language,
             manifest: path.to_path_buf(),
-            summary: file.summary,
-            description: file.description,
+            summary: file.summary.clone(),
+            description: file.description.clone(),
+            about: spec.about.clone(),
             category: file.category,
             injects: file.injects,
             guest,
-            arg: file.guest.arg,
-            limits: file.limits,
+            arg: spec.arg,
+            limits: file.limits.clone(),
             expect,
             wat_module,
         })
@@ -243,10 +351,14 @@ impl Scenario {
 fn expect_array(path: &Path, text: &str) -> Option<BadInput> {
     let table: toml::Table = toml::from_str(text).ok()?;
     let expect = table.get("expect")?.as_table()?;
-    let (model, _) = expect.iter().find(|(_, v)| v.is_array())?;
+    let model = expect.iter().find_map(|(lang, v)| match v {
+        toml::Value::Array(_) => Some(lang.clone()),
+        toml::Value::Table(t) => t.iter().find(|(_, v)| v.is_array()).map(|(m, _)| format!("{lang}.{m}")),
+        _ => None,
+    })?;
     let line = text.lines().position(|l| l.trim_start().starts_with(&format!("[[expect.{model}]]"))).map(|i| i + 1);
     Some(
-        BadInput::in_file(path, format!("`[[expect.{model}]]` is an array of tables; write `[expect.{model}]`: one expectation per model"))
+        BadInput::in_file(path, format!("`[[expect.{model}]]` is an array of tables; write `[expect.{model}]`: one expectation per language and model"))
             .at_line(line),
     )
 }
@@ -333,28 +445,32 @@ impl Catalog {
         let (mut scenarios, mut broken) = (Vec::new(), Vec::new());
         for p in &paths {
             match Scenario::load(p) {
-                Ok(s) => scenarios.push(s),
+                Ok(s) => scenarios.extend(s),
                 Err(e) => broken.push(e),
             }
         }
-        scenarios.sort_by(|a, b| (a.category, &a.name).cmp(&(b.category, &b.name)));
+        scenarios.sort_by(|a, b| (a.category, &a.name, a.language).cmp(&(b.category, &b.name, b.language)));
         Ok((Catalog { dir: dir.to_path_buf(), scenarios }, broken))
     }
 
-    pub fn get(&self, name: &str) -> Result<&Scenario, BadInput> {
-        self.scenarios.iter().find(|s| s.name == name).ok_or_else(|| {
-            BadInput::new(format!(
+    /// The scenario called `name`, in each language it has (or that
+    /// [`Catalog::restrict`] kept).
+    pub fn get(&self, name: &str) -> Result<Vec<&Scenario>, BadInput> {
+        let found: Vec<&Scenario> = self.scenarios.iter().filter(|s| s.name == name).collect();
+        if found.is_empty() {
+            return Err(BadInput::new(format!(
                 "unknown scenario `{name}`: {} has no {name}.toml (see `faultbox list`)",
                 self.dir.display()
-            ))
-        })
+            )));
+        }
+        Ok(found)
     }
 
     /// The scenarios whose name contains `filter` (all when empty).
     pub fn select(&self, filter: Option<&str>) -> Result<Vec<&Scenario>, BadInput> {
         let Some(f) = filter else { return Ok(self.scenarios.iter().collect()) };
         if let Ok(exact) = self.get(f) {
-            return Ok(vec![exact]);
+            return Ok(exact);
         }
         let found: Vec<_> = self.scenarios.iter().filter(|s| s.name.contains(f)).collect();
         if found.is_empty() {
@@ -364,6 +480,26 @@ impl Catalog {
             )));
         }
         Ok(found)
+    }
+
+    /// Keeps the scenarios in `languages` only (`--language`), and gives
+    /// every manifest without an entry in one of them a placeholder whose
+    /// every model is `n/a`, saying so: asked for a language, the matrix
+    /// shows where it has nothing.
+    pub fn restrict(&mut self, languages: &[Language]) {
+        let mut kept: Vec<Scenario> = Vec::new();
+        let mut names: Vec<&str> = self.scenarios.iter().map(|s| s.name.as_str()).collect();
+        names.dedup();
+        for name in names {
+            let of_name: Vec<&Scenario> = self.scenarios.iter().filter(|s| s.name == name).collect();
+            for &language in languages {
+                match of_name.iter().find(|s| s.language == language) {
+                    Some(s) => kept.push((*s).clone()),
+                    None => kept.push(Scenario::missing(of_name[0], language)),
+                }
+            }
+        }
+        self.scenarios = kept;
     }
 }
 

@@ -202,7 +202,12 @@ impl WasmRunner {
             let t = Instant::now();
             facts.health = health_check(&mut store, &instance, watchdog, &engine, timeout);
             obs.health_us = Some(t.elapsed().as_micros() as u64);
-            if req.reuse_rounds > 0 && facts.health == HealthCheck::Returned(faultbox_guests::HEALTH_OK) {
+            // Only a call that did not return is repeated: a trap or an
+            // exit unwinds the wasm frames without the runtime's knowledge,
+            // while a normal return (a recovered panic included) ran every
+            // deferred call on the way out.
+            let unwound = !matches!(obs.ending, WasmEnding::Completed { .. });
+            if req.reuse_rounds > 0 && unwound && facts.health == HealthCheck::Returned(faultbox_guests::HEALTH_OK) {
                 let (healthy, broke) = wasi::reuse_rounds(&mut store, &instance, &func, req.arg, req.reuse_rounds, watchdog, &engine, timeout);
                 (facts.rounds_healthy, facts.rounds_broke) = (Some(healthy), broke);
             }

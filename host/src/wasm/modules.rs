@@ -61,6 +61,12 @@ impl ModuleCache {
         ModuleCache { dir }
     }
 
+    /// The cache directory, if caching is on. Other build artifacts (a
+    /// guest language's builds) live beside the compiled modules.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
     pub fn disabled() -> ModuleCache {
         ModuleCache { dir: None }
     }

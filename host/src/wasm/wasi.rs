@@ -337,12 +337,16 @@ mod tests {
             assert_eq!((obs.output.total_bytes, obs.output.tail.as_str()), (3, "out"), "{model}: WASI stdout");
             let facts = obs.reuse.as_ref().unwrap();
             assert_eq!(facts.health, HealthCheck::Returned(HEALTH_OK));
-            assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (Some(2), None));
+            // A call that returned ran its way out: no rounds are needed.
+            assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (None, None), "{model}");
             assert!(obs.fresh_context_us.is_some(), "{model}: the fresh instance was initialised and healthy");
 
-            let obs = runner.run(&request(model, module.clone(), "fb_exit", 5, 0)).unwrap();
+            let obs = runner.run(&request(model, module.clone(), "fb_exit", 5, 2)).unwrap();
             assert_eq!(obs.ending, WasmEnding::Exited { code: 5 }, "{model}");
             assert_eq!(health(&obs), &HealthCheck::Returned(HEALTH_OK), "{model}");
+            // An exit unwound the frames behind the runtime's back: rounds run.
+            let facts = obs.reuse.as_ref().unwrap();
+            assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (Some(2), None), "{model}");
         }
         // Without WASI the module does not link: a refusal, not a run.
         let mut plain = request(WasmEngine::Cranelift, module, "fb_flood", 0, 0);

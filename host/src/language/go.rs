@@ -1,0 +1,230 @@
+//! Go: one source (`guests/go/`), built natively (cgo on when a C compiler
+//! is there) and as a `GOOS=wasip1` reactor. See `guests/go/README.md` for
+//! the guest's report protocol and reactor ABI, and for why each death
+//! reads the way the tables below say (Go's runtime source, cited there).
+
+use super::build::{self, Artifacts, Unavailable};
+use super::{DeathMark, Descriptor, ExitCodes, NativeLauncher, RecoveredMark, WasmAbi};
+use crate::model::Language;
+use crate::outcome::FaultClass;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// The oldest Go with `//go:wasmexport`.
+pub const MIN_VERSION: (u32, u32) = (1, 24);
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    language: Language::Go,
+    sources: "go",
+    recovery: "recover",
+    // After a wasm trap Go's runtime is not told (its stack pointer and `g`
+    // live in wasm globals): one health check passes and a later round
+    // breaks. Ten rounds catch every case the characterisation saw.
+    wasm: WasmAbi::WasiReactor { reuse_rounds: 10 },
+    // The cgo build needs about 720 MiB of address space just to start
+    // (page summaries, arena hints, thread stacks) and an idle guest holds
+    // about 1.5 GB: below 2 GiB, stack growth and new threads fail as
+    // "out of memory" long before the manifest's memory is in use.
+    native: NativeLauncher::Exec { address_space_floor_mib: 2048 },
+    deaths: DEATHS,
+    recovered: RECOVERED,
+    build: Some(artifacts),
+    exit_codes: ExitCodes { runtime_death: Some(2), usage: Some(64) },
+};
+
+/// How Go's runtime says it is dying, first match wins (`panic.go`
+/// `fatalthrow`/`fatalpanic`, `signal_unix.go` `sighandler`, `stack.go`
+/// `newstack`, `malloc.go`). Matched at the start of a stderr line.
+const DEATHS: &[DeathMark] = &[
+    DeathMark { line: "runtime: goroutine stack exceeds", class: FaultClass::StackExhaustion },
+    DeathMark { line: "fatal error: stack overflow", class: FaultClass::StackExhaustion },
+    DeathMark { line: "SIGABRT: abort", class: FaultClass::Abort },
+    DeathMark { line: "unexpected fault address", class: FaultClass::MemoryFault },
+    DeathMark { line: "SIGSEGV: segmentation violation", class: FaultClass::MemoryFault },
+    DeathMark { line: "SIGBUS: bus error", class: FaultClass::MemoryFault },
+    DeathMark { line: "runtime: out of memory", class: FaultClass::ResourceLimit },
+    DeathMark { line: "fatal error: out of memory", class: FaultClass::ResourceLimit },
+    DeathMark { line: "fatal error: failed to reserve", class: FaultClass::ResourceLimit },
+    DeathMark { line: "runtime/cgo: pthread_create failed", class: FaultClass::ResourceLimit },
+    DeathMark { line: "panic: ", class: FaultClass::Panic },
+    // Any other throw: the runtime found its own invariants broken
+    // (concurrent map writes, unlock of an unlocked mutex, deadlock).
+    DeathMark { line: "fatal error: ", class: FaultClass::Abort },
+];
+
+/// A recovered `runtime.Error` that came from a memory fault (`sigpanic` →
+/// `panicmem`, or the wasm compiler's nil check) is a memory fault the
+/// runtime turned into a panic; any other recovered value is a panic.
+const RECOVERED: &[RecoveredMark] =
+    &[RecoveredMark { message: "invalid memory address or nil pointer dereference", class: FaultClass::MemoryFault }];
+
+/// The Go toolchain faultbox builds with: `$FAULTBOX_GO`, else `go` on PATH.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toolchain {
+    pub go: PathBuf,
+    /// `go version`'s version word, e.g. `go1.26.8`.
+    pub version: String,
+    pub goos_goarch: String,
+    pub cgo: bool,
+}
+
+impl Toolchain {
+    pub fn describe(&self) -> String {
+        format!("{} {}, cgo {}", self.version, self.goos_goarch, if self.cgo { "on" } else { "off" })
+    }
+}
+
+fn missing(found: Option<&str>) -> Unavailable {
+    let what = match found {
+        Some(v) => format!("Go ≥ {}.{} (found {v})", MIN_VERSION.0, MIN_VERSION.1),
+        None => format!("Go ≥ {}.{}", MIN_VERSION.0, MIN_VERSION.1),
+    };
+    Unavailable::Missing {
+        what,
+        install: "install Go 1.24 or newer from https://go.dev/dl/ and put `go` on PATH (or set FAULTBOX_GO)".into(),
+    }
+}
+
+/// Parses `go1.26.8` (or `go1.24`, `go1.25rc1`) into (major, minor).
+pub fn parse_version(word: &str) -> Option<(u32, u32)> {
+    let rest = word.strip_prefix("go")?;
+    let mut parts = rest.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// Finds the toolchain and checks its version.
+pub fn toolchain() -> Result<Toolchain, Unavailable> {
+    let go = std::env::var_os("FAULTBOX_GO").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from("go"), PathBuf::from);
+    let out = go_command(&go).arg("version").output().map_err(|_| missing(None))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "go version go1.26.8 linux/amd64"
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (Some(version), Some(platform)) = (words.get(2), words.get(3)) else { return Err(missing(None)) };
+    match parse_version(version) {
+        Some(v) if v >= MIN_VERSION => {}
+        _ => return Err(missing(Some(version))),
+    }
+    let env = go_command(&go).args(["env", "CGO_ENABLED"]).output().map_err(|_| missing(None))?;
+    let cgo = String::from_utf8_lossy(&env.stdout).trim() == "1";
+    Ok(Toolchain { go, version: version.to_string(), goos_goarch: platform.to_string(), cgo })
+}
+
+/// `go` with the user's settings that would change the build neutralised:
+/// no toolchain download, no workspace, no extra flags.
+fn go_command(go: &Path) -> Command {
+    let mut cmd = Command::new(go);
+    cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("GOFLAGS", "").env_remove("GOOS").env_remove("GOARCH");
+    // Without HOME or XDG_CACHE_HOME go has no build cache and refuses.
+    if std::env::var_os("GOCACHE").is_none() && std::env::var_os("HOME").is_none() && std::env::var_os("XDG_CACHE_HOME").is_none() {
+        cmd.env("GOCACHE", build::artifact_root().join("go-build"));
+    }
+    cmd
+}
+
+/// Builds (or finds cached) the native program and the wasm reactor from
+/// `sources`. Once per process and sources directory.
+pub fn artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
+    static BUILT: OnceLock<Mutex<Vec<(PathBuf, Result<Artifacts, Unavailable>)>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = built.iter().find(|(s, _)| s == sources) {
+        return r.clone();
+    }
+    let r = build_artifacts(sources);
+    built.push((sources.to_path_buf(), r.clone()));
+    r
+}
+
+fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
+    let tc = toolchain()?;
+    let key = build::source_key(sources, &["faultbox-go-2", &tc.version, &tc.goos_goarch, if tc.cgo { "cgo" } else { "nocgo" }])
+        .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the Go sources: {e}", sources.display()) })?;
+    let (dir, built_ms) = build::cached_dir(&build::artifact_root(), "go", &key, |out| {
+        // Two native programs: without cgo for every scenario that does not
+        // need it (a Go program that never imports "C" does not link the
+        // cgo runtime, whose extra M hides a global deadlock from
+        // checkdead), and with cgo for the cgo scenarios.
+        build::run(
+            go_command(&tc.go).current_dir(sources).env("CGO_ENABLED", "0").args(["build", "-trimpath", "-o"]).arg(out.join("guest-nocgo")).arg("."),
+            &format!("go build (native, CGO_ENABLED=0) in {}", sources.display()),
+        )?;
+        if tc.cgo {
+            build::run(
+                go_command(&tc.go).current_dir(sources).env("CGO_ENABLED", "1").args(["build", "-trimpath", "-o"]).arg(out.join("guest-cgo")).arg("."),
+                &format!("go build (native, CGO_ENABLED=1) in {}", sources.display()),
+            )?;
+        }
+        build::run(
+            go_command(&tc.go)
+                .current_dir(sources)
+                .env("GOOS", "wasip1")
+                .env("GOARCH", "wasm")
+                .args(["build", "-trimpath", "-buildmode=c-shared", "-o"])
+                .arg(out.join("guest.wasm"))
+                .arg("."),
+            &format!("go build (wasip1) in {}", sources.display()),
+        )
+    })?;
+    let mut natives = Vec::new();
+    for (file, how) in [("guest-nocgo", "CGO_ENABLED=0"), ("guest-cgo", "CGO_ENABLED=1")] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            continue;
+        }
+        // What each program offers, asked of the program itself.
+        let list = Command::new(&path)
+            .arg("list")
+            .env_clear()
+            .output()
+            .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot run it: {e}", path.display()) })?;
+        let entries = String::from_utf8_lossy(&list.stdout).lines().map(str::to_string).filter(|l| l != "health").collect();
+        natives.push(build::NativeProgram { path, entries, how: how.into() });
+    }
+    let wasm = dir.join("guest.wasm");
+    let bytes = std::fs::read(&wasm).map_err(|e| Unavailable::BuildFailed { problem: format!("{}: {e}", wasm.display()) })?;
+    Ok(Artifacts { natives, wasm: Some(wasm), wasm_entries: build::wasm_entries(&bytes), toolchain: tc.describe(), built_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::death_mark;
+
+    #[test]
+    fn versions_parse_and_compare() {
+        for (word, want) in [("go1.26.8", Some((1, 26))), ("go1.24", Some((1, 24))), ("go1.25rc1", Some((1, 25))), ("devel", None)] {
+            assert_eq!(parse_version(word), want, "{word}");
+        }
+        assert!(parse_version("go1.23.4").unwrap() < MIN_VERSION);
+    }
+
+    /// Deaths as Go 1.26 prints them (guests/go/characterisation.md).
+    #[test]
+    fn deaths_read_as_their_fault_class() {
+        let table: &[(&str, FaultClass)] = &[
+            ("runtime: goroutine stack exceeds 1000000000-byte limit\nruntime: sp=0xc0200e0390\nfatal error: stack overflow\n", FaultClass::StackExhaustion),
+            ("unexpected fault address 0xdeadbee0\nfatal error: fault\n[signal SIGSEGV: segmentation violation code=0x1 addr=0xdeadbee0 pc=0x4aa9e7]\n", FaultClass::MemoryFault),
+            ("SIGABRT: abort\nPC=0x7f0 m=0 sigcode=18446744073709551610\nsignal arrived during cgo execution\n", FaultClass::Abort),
+            ("SIGSEGV: segmentation violation\nPC=0x4b1 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution\n", FaultClass::MemoryFault),
+            ("panic: goroutine_panic: unrecovered panic in another goroutine (arg 0)\n\ngoroutine 18 [running]:\n", FaultClass::Panic),
+            ("fatal error: concurrent map writes\n\ngoroutine 7 [running]:\n", FaultClass::Abort),
+            ("fatal error: all goroutines are asleep - deadlock!\n", FaultClass::Abort),
+            ("fatal error: sync: unlock of unlocked mutex\n", FaultClass::Abort),
+            ("runtime: out of memory: cannot allocate 1073741824-byte block (3899392 in use)\nfatal error: out of memory\n", FaultClass::ResourceLimit),
+            ("fatal error: failed to reserve page summary memory\n", FaultClass::ResourceLimit),
+        ];
+        for (stderr, want) in table {
+            assert_eq!(death_mark(DEATHS, stderr).map(|(c, _)| c), Some(*want), "{stderr}");
+        }
+        assert_eq!(death_mark(DEATHS, "goroutine 1 [running]:\nmain.main()\n"), None);
+    }
+
+    #[test]
+    fn a_recovered_nil_dereference_is_a_memory_fault() {
+        use crate::language::recovered_class;
+        assert_eq!(recovered_class(RECOVERED, "runtime error: invalid memory address or nil pointer dereference"), FaultClass::MemoryFault);
+        assert_eq!(recovered_class(RECOVERED, "runtime error: integer divide by zero"), FaultClass::Panic);
+    }
+}
