@@ -115,9 +115,12 @@ fn explain_speaks_json_with_the_report_s_shape() {
 
 #[test]
 fn model_is_repeatable_and_comma_separated() {
-    let a: Value = serde_json::from_str(&ok(&["run", "clean_run", "--model", "native,wasm-pulley", "--format", "json"])).unwrap();
-    let b: Value =
-        serde_json::from_str(&ok(&["run", "clean_run", "--model", "native", "--model", "wasm-pulley", "--format", "json"])).unwrap();
+    let a: Value =
+        serde_json::from_str(&ok(&["run", "clean_run", "--language", "rust", "--model", "native,wasm-pulley", "--format", "json"])).unwrap();
+    let b: Value = serde_json::from_str(&ok(&[
+        "run", "clean_run", "--language", "rust", "--model", "native", "--model", "wasm-pulley", "--format", "json",
+    ]))
+    .unwrap();
     let models = |v: &Value| v.as_array().unwrap().iter().map(|o| o["model"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(models(&a), ["wasm-pulley", "native"], "in column order");
     assert_eq!(models(&a), models(&b));
@@ -234,7 +237,9 @@ fn the_html_page_has_a_legend_a_sticky_header_a_filter_and_a_bar_per_model() {
         assert!(html.contains(needle), "{what}: `{needle}` missing");
     }
     // null_write: undetected in every wasm engine, crashed natively.
-    assert!(!html.contains("<tr id=\"null_write\" class=\"same\""), "the models differ on null_write");
+    assert!(!html.contains("<tr id=\"null_write-rust\" class=\"same\""), "the models differ on null_write");
+    assert!(html.contains("<tr id=\"null_write-rust\"><td class=\"name\""), "a row per (scenario, language): {html}");
+    assert!(html.contains("<td class=\"lang\">rust</td>"), "the language in a column of its own");
 }
 
 #[test]
@@ -245,9 +250,9 @@ fn a_manifest_mismatch_is_named_in_the_headline_of_every_rendering() {
     dir.file("clean_run.toml", &wrong);
     let args = ["compare", "--scenarios", dir.path(), "--model", "wasm"];
     let html = ok(&[&args[..], &["--format", "html"]].concat());
-    assert!(html.contains("<li class=\"differs\">1 outcome differs from its manifest: clean_run / wasm</li>"), "{html}");
+    assert!(html.contains("<li class=\"differs\">1 outcome differs from its manifest: clean_run [rust] / wasm</li>"), "{html}");
     let md = ok(&[&args[..], &["--format", "markdown"]].concat());
-    assert!(md.contains("- 1 outcome differs from its manifest: clean_run / wasm"), "{md}");
+    assert!(md.contains("- 1 outcome differs from its manifest: clean_run [rust] / wasm"), "{md}");
     let table = ok(&args);
     assert!(table.contains("(!) 1 outcome differs from its manifest:"), "{table}");
 }
@@ -289,12 +294,12 @@ fn soak_exits_by_its_growth_threshold() {
 #[test]
 fn a_manifest_without_expectations_runs_and_prints_them_ready_to_paste() {
     let dir = Scratch::new("unwritten");
-    let head = "summary = \"a new fault\"\ncategory = \"memory\"\ninjects = \"memory_fault\"\n\n[guest]\nentry = \"null_write\"\n";
+    let head = "summary = \"a new fault\"\ncategory = \"memory\"\ninjects = \"memory_fault\"\n\n[guest.rust]\nentry = \"null_write\"\n";
     dir.file("my_fault.toml", head);
     let (code, out, err) = faultbox(&["run", "my_fault", "--model", "wasm,native", "--scenarios", dir.path()]);
     assert_eq!(code, 0, "{err}");
-    let block = &out[out.find("[expect.wasm]").unwrap_or_else(|| panic!("no block to paste:\n{out}"))..];
-    assert!(block.contains("[expect.native]\nverdict = \"crashed\"\nfault = \"memory_fault\"\nsignal = \"SIGSEGV\""), "{block}");
+    let block = &out[out.find("[expect.rust.wasm]").unwrap_or_else(|| panic!("no block to paste:\n{out}"))..];
+    assert!(block.contains("[expect.rust.native]\nverdict = \"crashed\"\nfault = \"memory_fault\"\nsignal = \"SIGSEGV\""), "{block}");
     let (code, _, err) = faultbox(&["run", "my_fault", "--check", "--scenarios", dir.path()]);
     assert_eq!(code, 1, "--check refuses a manifest without expectations: {err}");
     // Pasted as printed: it loads, and --check still refuses the TODOs.

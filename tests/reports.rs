@@ -18,27 +18,39 @@ fn json_report_has_the_documented_fields() {
     let json: serde_json::Value = serde_json::from_str(&faultbox(&["compare", PICK[0], PICK[1], "--format", "json"])).unwrap();
     assert_eq!(json["models"].as_array().unwrap().len(), 4);
     let rows = json["scenarios"].as_array().unwrap();
-    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
-    assert_eq!(names.len(), 3, "null_read, null_write and gc_null_struct_get: {names:?}");
+    // A row per (scenario, language), the language beside the name.
+    let names: Vec<String> = rows.iter().map(|r| format!("{} [{}]", r["name"].as_str().unwrap(), r["language"].as_str().unwrap())).collect();
+    for row in ["null_read [rust]", "null_write [rust]", "gc_null_struct_get [wat]"] {
+        assert!(names.iter().any(|n| n == row), "{row} missing: {names:?}");
+    }
     let row = rows.iter().find(|r| r["name"] == "null_read").expect("null_read is selected");
     let o = &row["outcomes"]["wasm"];
-    for field in ["scenario", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence", "mismatches", "why"] {
+    for field in ["scenario", "language", "model", "verdict", "fault", "ending", "containment", "progress", "cost", "limits", "evidence", "mismatches", "why"] {
         assert!(o.get(field).is_some(), "outcome field `{field}` missing: {o:#}");
     }
     for field in ["host_survived", "detected", "classified", "reuse", "reuse_detail", "recovery_us"] {
         assert!(o["containment"].get(field).is_some(), "containment field `{field}` missing");
     }
     assert_eq!(o["model"], "wasm");
+    assert_eq!(o["language"], "rust");
     assert_eq!(o["verdict"], "undetected", "a null access completes silently in wasm");
+    // Every outcome says its language, and it is its row's.
+    for row in rows {
+        for (model, o) in row["outcomes"].as_object().unwrap() {
+            assert_eq!(o["language"], row["language"], "{} / {model}", row["name"]);
+        }
+    }
+    // The summary counts per language too.
+    assert!(json["summary"]["per_language"]["rust"]["native"]["ran"].is_u64(), "{:#}", json["summary"]);
 }
 
 #[test]
 fn markdown_report_is_a_table_under_a_headline() {
     let md = faultbox(&["compare", PICK[0], PICK[1], "--format", "markdown"]);
     assert!(md.contains("in-process recovery (catch_unwind"), "{md}");
-    assert!(md.contains("wasm did not detect: null_read, null_write"), "{md}");
-    assert!(md.contains("| scenario | category | wasm | wasm-explicit | wasm-pulley | native |"), "{md}");
-    assert!(md.contains("| `null_write` | memory | **undetected**"), "{md}");
+    assert!(md.contains("wasm did not detect: null_read [rust], null_write [rust]"), "{md}");
+    assert!(md.contains("| scenario | language | category | wasm | wasm-explicit | wasm-pulley | native |"), "{md}");
+    assert!(md.contains("| `null_write` | rust | memory | **undetected**"), "{md}");
     assert!(md.contains("**crashed** SIGSEGV"), "{md}");
     // The headline contrasts the two kinds of null, as observed.
     assert!(
@@ -64,6 +76,7 @@ fn html_report_is_one_self_contained_page() {
 #[test]
 fn run_shows_one_outcome_in_full() {
     let text = faultbox(&["run", "recursion_large_frames", "--model", "wasm"]);
+    assert!(text.starts_with("recursion_large_frames [rust] in wasm:"), "{text}");
     assert!(text.contains("trap memory_out_of_bounds"), "{text}");
     assert!(text.contains("wrapped below 0"), "{text}");
     assert!(text.contains("reuse         unusable"), "{text}");
@@ -72,7 +85,7 @@ fn run_shows_one_outcome_in_full() {
 #[test]
 fn explain_says_what_each_model_did_and_why() {
     let text = faultbox(&["explain", "extern_c_panic"]);
-    assert!(text.contains("extern_c_panic (control)"), "{text}");
+    assert!(text.contains("extern_c_panic [rust] (control)"), "{text}");
     for model in ["wasm:", "wasm-explicit:", "wasm-pulley:", "native:"] {
         assert!(text.contains(model), "{model} missing: {text}");
     }
@@ -93,4 +106,162 @@ fn under_the_wasm_2_profile_a_wasm_3_scenario_is_na_and_check_passes() {
     assert_eq!(o["verdict"], "n/a", "{o:#}");
     assert!(o["evidence"].to_string().contains("Wasm 2.0 profile"), "{o:#}");
     assert_eq!(o["mismatches"], serde_json::json!([]), "{o:#}");
+}
+
+mod article {
+    //! The article's table, from constructed outcomes: no Go toolchain
+    //! needed, and every verdict of a claim reachable.
+
+    use faultbox::model::{ExecutionModel, Language};
+    use faultbox::outcome::{Containment, Cost, Ending, FaultClass, Outcome, Reuse, TrapCode, Verdict};
+    use faultbox::report::Report;
+    use faultbox::scenario::{Catalog, Scenario};
+
+    const MODELS: [ExecutionModel; 2] = [ExecutionModel::Wasm, ExecutionModel::Native];
+
+    fn outcome(s: &Scenario, model: ExecutionModel, verdict: Verdict, fault: FaultClass, ending: Ending) -> Outcome {
+        Outcome {
+            scenario: s.name.clone(),
+            language: s.language,
+            model,
+            verdict,
+            fault,
+            ending,
+            containment: Containment {
+                host_survived: verdict != Verdict::Crashed,
+                detected: !matches!(verdict, Verdict::Undetected | Verdict::NotApplicable | Verdict::Skipped),
+                classified: true,
+                reuse: Reuse::NotChecked,
+                reuse_detail: vec![],
+                recovery_us: None,
+            },
+            progress: None,
+            cost: Cost::default(),
+            limits: Default::default(),
+            evidence: vec![],
+            output_tail: None,
+        }
+    }
+
+    fn recovered() -> Ending {
+        Ending::Recovered { panic_message: "runtime error: invalid memory address or nil pointer dereference".into(), by: "recover".into() }
+    }
+
+    fn trapped(trap: TrapCode) -> Ending {
+        Ending::Trapped { trap, message: String::new(), frames: vec![] }
+    }
+
+    /// The Go scenarios of the three claims, with outcomes such that claim 1
+    /// does not hold (its example recovered natively), claim 2 holds and
+    /// claim 3 was not tested (the toolchain "missing").
+    fn go_report(catalog: &Catalog) -> Report {
+        use FaultClass::*;
+        let names = [
+            "seed_low_address",
+            "null_write",
+            "wild_write",
+            "wild_write_panic_on_fault",
+            "recursion_small_frames",
+            "cgo_null_write",
+            "cgo_abort",
+        ];
+        let scenarios: Vec<&Scenario> = names
+            .iter()
+            .map(|n| {
+                let all = catalog.get(n).unwrap_or_else(|e| panic!("{n}: {e}"));
+                *all.iter().find(|s| s.language == Language::Go).unwrap_or_else(|| panic!("{n} has no Go entry"))
+            })
+            .collect();
+        let skipped = || Ending::Skipped { why: "install Go ≥ 1.24".into() };
+        let mut outcomes = Vec::new();
+        for s in &scenarios {
+            let (wasm, native) = match s.name.as_str() {
+                "seed_low_address" => (
+                    outcome(s, MODELS[0], Verdict::Undetected, None, Ending::Completed { value: 1 }),
+                    outcome(s, MODELS[1], Verdict::Recovered, MemoryFault, recovered()),
+                ),
+                "null_write" => (
+                    outcome(s, MODELS[0], Verdict::Recovered, MemoryFault, recovered()),
+                    outcome(s, MODELS[1], Verdict::Recovered, MemoryFault, recovered()),
+                ),
+                "wild_write" => (
+                    outcome(s, MODELS[0], Verdict::Recovered, MemoryFault, trapped(TrapCode::MemoryOutOfBounds)),
+                    outcome(s, MODELS[1], Verdict::Crashed, MemoryFault, Ending::Exited { code: 2 }),
+                ),
+                "wild_write_panic_on_fault" => (
+                    outcome(s, MODELS[0], Verdict::Contained, MemoryFault, trapped(TrapCode::MemoryOutOfBounds)),
+                    outcome(s, MODELS[1], Verdict::Recovered, MemoryFault, recovered()),
+                ),
+                "recursion_small_frames" => (
+                    outcome(s, MODELS[0], Verdict::Contained, StackExhaustion, trapped(TrapCode::StackOverflow)),
+                    outcome(s, MODELS[1], Verdict::Crashed, StackExhaustion, Ending::Exited { code: 2 }),
+                ),
+                _ => (
+                    outcome(s, MODELS[0], Verdict::NotApplicable, None, Ending::NotApplicable { why: "cgo".into() }),
+                    outcome(s, MODELS[1], Verdict::Skipped, None, skipped()),
+                ),
+            };
+            outcomes.extend([wasm, native]);
+        }
+        Report::new(&scenarios, &MODELS, outcomes)
+    }
+
+    fn catalog() -> Catalog {
+        Catalog::load(&Catalog::default_dir()).expect("the shipped catalog loads")
+    }
+
+    /// The markdown table row of claim `n`.
+    fn claim_row(md: &str, n: u8) -> &str {
+        md.lines().find(|l| l.starts_with(&format!("| {n} |"))).unwrap_or_else(|| panic!("no row for claim {n}:\n{md}"))
+    }
+
+    #[test]
+    fn markdown_puts_the_article_s_claims_first_with_verdicts_computed_from_the_outcomes() {
+        let md = go_report(&catalog()).to_markdown();
+        let section = md.find("### The article's claims, as observed").unwrap_or_else(|| panic!("no article section:\n{md}"));
+        assert!(section < md.find("| scenario | language |").unwrap(), "the article's table heads the report:\n{md}");
+        let one = claim_row(&md, 1);
+        assert!(one.contains("**does not hold**"), "{one}");
+        assert!(one.contains("`seed_low_address`<br>`null_write`<br>`wild_write`<br>`wild_write_panic_on_fault`"), "{one}");
+        assert!(one.contains("recovered (memory_fault)<br>recovered (memory_fault)<br>crashed (memory_fault)"), "{one}");
+        assert!(
+            md.contains("The article's own example (`seed_low_address`) is recovered natively: the claim does not hold as stated."),
+            "{md}"
+        );
+        assert!(md.contains("recover caught `seed_low_address`, `null_write` and `wild_write_panic_on_fault`"), "{md}");
+        // The wasm side: recover ran for null_write; the rest were traps or nothing.
+        assert!(one.contains("recover ran for `null_write`; the host survived"), "{one}");
+        assert!(md.contains("`wild_write` and `wild_write_panic_on_fault`: a wasm trap that Go never saw"), "{md}");
+        let two = claim_row(&md, 2);
+        assert!(two.contains("**holds**") && two.contains("recover never ran"), "{two}");
+        let three = claim_row(&md, 3);
+        assert!(three.contains("**not tested**") && three.contains("skipped"), "{three}");
+        // Skipped is said in the headline, with what to install.
+        assert!(md.contains("skipped (go in native): install Go ≥ 1.24"), "{md}");
+    }
+
+    #[test]
+    fn the_html_page_has_the_article_s_table_too() {
+        let html = go_report(&catalog()).to_html();
+        assert!(html.contains("<section class=\"article\"><h2>The article's claims, as observed</h2>"), "{html}");
+        assert!(html.contains("<td class=\"claim-fails\"><b>does not hold</b></td>"), "{html}");
+        assert!(html.contains("<td class=\"claim-holds\"><b>holds</b></td>"), "{html}");
+        assert!(html.contains("<td class=\"claim-untested\"><b>not tested</b></td>"), "{html}");
+        assert!(html.contains("<dt class=\"v-skipped\">skipped</dt>"), "skipped in the legend");
+        assert!(html.contains("<tr id=\"seed_low_address-go\""), "{html}");
+    }
+
+    #[test]
+    fn a_report_without_go_has_no_article_section() {
+        let catalog = catalog();
+        let rust: Vec<&Scenario> =
+            catalog.get("null_write").unwrap().into_iter().filter(|s| s.language == Language::Rust).collect();
+        let outcomes = vec![
+            outcome(rust[0], MODELS[0], Verdict::Undetected, FaultClass::None, Ending::Completed { value: 0 }),
+            outcome(rust[0], MODELS[1], Verdict::Crashed, FaultClass::MemoryFault, Ending::Exited { code: 139 }),
+        ];
+        let md = Report::new(&rust, &MODELS, outcomes).to_markdown();
+        assert!(!md.contains("article"), "{md}");
+        assert!(md.starts_with("## faultbox: 1 scenario in rust × 2 execution models"), "{md}");
+    }
 }

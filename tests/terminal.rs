@@ -37,13 +37,19 @@ fn compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise() {
         assert!(at80.contains(name) && at120.contains(name), "{name} missing");
     }
     assert!(at120.contains("wasm = wasm-explicit = wasm-pulley"), "{at120}");
+    // A row per (scenario, language), the language in a narrow column.
+    let header = at80.lines().nth(1).unwrap();
+    assert!(header.split_whitespace().any(|w| w == "lang"), "{header}");
+    assert!(at80.lines().any(|l| l.split_whitespace().take(2).eq(["null_write", "rust"])), "{at80}");
+    // The summary counts per language.
+    assert!(at80.lines().any(|l| l.starts_with("rust · ")), "{at80}");
 }
 
 #[test]
 fn wide_shows_every_model_and_the_category_in_columns() {
     let wide = faultbox(&["compare", "--wide", "--scenario", "null_"], &[]);
     let header = wide.lines().nth(1).unwrap();
-    for col in ["scenario", "category", "wasm", "wasm-explicit", "wasm-pulley", "native"] {
+    for col in ["scenario", "language", "category", "wasm", "wasm-explicit", "wasm-pulley", "native"] {
         assert!(header.split_whitespace().any(|w| w == col), "`{col}` not a column: {header}");
     }
     assert!(widest(&wide) > 80, "--wide is not limited to the pipe width:\n{wide}");
@@ -54,6 +60,8 @@ fn list_fits_80_columns() {
     let list = faultbox(&["list"], &[]);
     assert!(widest(&list) <= 80, "{list}");
     assert!(list.contains("bounded_deep_recursion") && list.contains("scenarios in"), "{list}");
+    let header = list.lines().nth(1).unwrap();
+    assert!(header.split_whitespace().any(|w| w == "lang"), "one row per (scenario, language): {header}");
 }
 
 #[test]

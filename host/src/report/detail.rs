@@ -16,7 +16,7 @@ fn us(v: Option<u64>) -> String {
 pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
     let mut out = String::new();
     let c = &o.containment;
-    let _ = writeln!(out, "{} in {}: {}", o.scenario, o.model, super::term::verdict(o.verdict));
+    let _ = writeln!(out, "{} [{}] in {}: {}", o.scenario, o.language, o.model, super::term::verdict(o.verdict));
     let _ = writeln!(out, "  scenario      {} (injects {})", s.summary, s.injects);
     let _ = writeln!(out, "  fault class   {}", o.fault);
     let _ = writeln!(out, "  ending        {}", ending_text(&o.ending));
@@ -74,7 +74,7 @@ fn yes(b: bool) -> &'static str {
 fn ending_text(e: &Ending) -> String {
     match e {
         Ending::Completed { value } => format!("completed, returned {value} ({value:#x})"),
-        Ending::Recovered { panic_message } => format!("panic caught by catch_unwind: {panic_message}"),
+        Ending::Recovered { panic_message, by } => format!("caught by {by}: {panic_message}"),
         Ending::Trapped { trap, message, .. } => format!("trap {trap} ({message})"),
         Ending::HostError { message } => format!("host error: {message}"),
         Ending::HostPanic { message } => format!("host panic: {message}"),
@@ -90,16 +90,21 @@ fn ending_text(e: &Ending) -> String {
         }
         Ending::WorkerLost { .. } => format!("{}", e.label()),
         Ending::NotApplicable { why } => format!("not applicable: {why}"),
+        Ending::Skipped { why } => format!("skipped: {why}"),
     }
 }
 
 /// `faultbox explain`: what the scenario does, what each model did, and why.
 pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({}): {}", s.name, s.category.name(), s.summary);
+    let _ = writeln!(out, "{} [{}] ({}): {}", s.name, s.language, s.category.name(), s.summary);
     let guest = match &s.guest {
         Guest::Rust { entry } => format!("guests crate, function `{entry}` (wasm export fb_{entry})"),
         Guest::Wat { path, entry } => format!("{} (export fb_{entry})", path.display()),
+        Guest::Built { language, entry } => {
+            format!("guests/{language}, entry `{entry}` (wasm export fb_{entry}; native: the program, argument {entry})")
+        }
+        Guest::Missing { language } => format!("none in {language}"),
     };
     let _ = writeln!(out, "  guest: {guest}, arg {}", s.arg);
     let _ = writeln!(out, "  injects: {}", s.injects);
@@ -126,14 +131,14 @@ pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
     out
 }
 
-/// What the models did, as `[expect.*]` tables ready to paste into a new
-/// manifest, each `why` left as "TODO" (which `--check` refuses): the
+/// What the models did, as `[expect.<language>.<model>]` tables ready to
+/// paste into a new manifest, each `why` left as "TODO" (which `--check` refuses): the
 /// observation is where an expectation starts, never what makes it pass.
 /// The wasm engines after the first are written only where they differ.
 pub fn expect_block(outcomes: &[Outcome]) -> String {
     let table = |o: &Outcome| {
         let mut t = format!("verdict = \"{}\"\n", o.verdict);
-        if o.verdict != crate::outcome::Verdict::NotApplicable {
+        if !super::did_not_run(o.verdict) {
             t.push_str(&format!("fault = \"{}\"\n", o.fault));
             match &o.ending {
                 Ending::Trapped { trap, .. } => t.push_str(&format!("trap = \"{}\"\n", trap.name())),
@@ -150,12 +155,17 @@ pub fn expect_block(outcomes: &[Outcome]) -> String {
     let wasm = outcomes.iter().find(|o| o.model == crate::model::ExecutionModel::Wasm).map(table);
     let mut out = String::new();
     for o in outcomes {
+        if let Ending::Skipped { why } = &o.ending {
+            // Nothing observed: an expectation cannot start here.
+            out.push_str(&format!("# [expect.{}.{}]: skipped on this machine ({why})\n\n", o.language, o.model));
+            continue;
+        }
         let t = table(o);
         let is_wasm_engine = o.model.is_wasm() && o.model != crate::model::ExecutionModel::Wasm;
         if is_wasm_engine && wasm.as_ref() == Some(&t) {
             continue;
         }
-        out.push_str(&format!("[expect.{}]\n{t}\n", o.model));
+        out.push_str(&format!("[expect.{}.{}]\n{t}\n", o.language, o.model));
     }
     out
 }

@@ -19,6 +19,7 @@ fn class(v: Verdict) -> &'static str {
         Verdict::Crashed => "v-crashed",
         Verdict::Undetected => "v-undetected",
         Verdict::NotApplicable => "v-na",
+        Verdict::Skipped => "v-skipped",
     }
 }
 
@@ -29,13 +30,20 @@ ul.headline { margin: 8px 0 16px; padding-left: 20px; }
 ul.headline li.differs { color: #b00020; font-weight: 600; }
 table.grid { border-collapse: separate; border-spacing: 3px; table-layout: fixed; width: 100%; }
 .grid thead th { position: sticky; top: 0; z-index: 2; text-align: left; font-weight: 600; padding: 4px 8px; background: #e8eaf0; box-shadow: 0 2px 0 #fbfbfd; }
-.grid th.name { width: 13em; } .grid th.cat { width: 7em; }
+.grid th.name { width: 13em; } .grid th.lang { width: 4em; } .grid th.cat { width: 7em; }
 .grid td { vertical-align: top; padding: 4px 8px; border-radius: 4px; position: relative; overflow-wrap: anywhere; }
 .grid td.name { background: #eef0f5; font-family: ui-monospace, monospace; font-size: 12px; }
-.grid td.cat { background: #eef0f5; color: #555; }
+.grid td.cat, .grid td.lang { background: #eef0f5; color: #555; }
+section.article { margin: 8px 0 20px; padding: 8px 12px; border-left: 4px solid #4a6fa5; background: #f1f4fa; }
+section.article h2 { font-size: 17px; margin: 4px 0 6px; }
+table.article { border-collapse: collapse; margin: 8px 0; }
+table.article th, table.article td { text-align: left; vertical-align: top; padding: 4px 10px; border-bottom: 1px solid #d5d9e3; }
+table.article td.claim-fails { background: #ef8a80; } table.article td.claim-holds { background: #8fd19e; } table.article td.claim-untested { background: #e2e2e2; }
+ul.claims li { margin: 4px 0; }
 .v-ok { background: #d8ead8; } .v-recovered { background: #8fd19e; } .v-contained { background: #d7e27a; }
 .v-failed { background: #f2b8c6; } .v-killed { background: #f5b971; } .v-crashed { background: #ef8a80; } .v-undetected { background: #c7a4e8; }
 .v-na { background: #e2e2e2; color: #777; }
+.v-skipped { background: repeating-linear-gradient(135deg, #e2e2e2 0 6px, #f2f2f2 6px 12px); color: #777; font-style: italic; }
 .mismatch { outline: 2px dashed #b00020; }
 .verdict { font-weight: 700; } .fact { font-family: ui-monospace, monospace; font-size: 12px; }
 details { margin-top: 2px; } summary { cursor: pointer; font-size: 12px; color: #333; }
@@ -127,17 +135,14 @@ fn summary_bars(report: &Report) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let extent = super::table::extent(report);
+    out.push_str(&format!("<title>faultbox: {}</title><style>{STYLE}</style></head><body>", esc(&extent)));
     out.push_str(&format!(
-        "<title>faultbox: {} × {}</title><style>{STYLE}</style></head><body>",
-        super::table::count(report.scenarios.len(), "scenario"),
-        super::table::count(report.models.len(), "model")
-    ));
-    out.push_str(&format!(
-        "<h1>faultbox: which execution model survives a guest fault?</h1><p>{} × {}, faultbox {}.</p>",
-        super::table::count(report.scenarios.len(), "scenario"),
-        super::table::count(report.models.len(), "execution model"),
+        "<h1>faultbox: which execution model survives a guest fault?</h1><p>{}, faultbox {}.</p>",
+        esc(&extent),
         esc(&report.faultbox_version)
     ));
+    out.push_str(&super::article::html(report));
     out.push_str("<ul class=\"headline\">");
     let differ = super::mismatched(report);
     for (k, line) in headline(report).into_iter().enumerate() {
@@ -154,7 +159,7 @@ pub fn render(report: &Report) -> String {
     out.push_str(
         "<input type=\"checkbox\" id=\"differ\"><label class=\"filter\" for=\"differ\"> only the rows where the models differ</label>",
     );
-    out.push_str("<table class=\"grid\"><thead><tr><th class=\"name\">scenario</th><th class=\"cat\">category</th>");
+    out.push_str("<table class=\"grid\"><thead><tr><th class=\"name\">scenario</th><th class=\"lang\">language</th><th class=\"cat\">category</th>");
     for m in &report.models {
         out.push_str(&format!("<th title=\"{}\">{}</th>", esc(&m.description), m.name));
     }
@@ -162,11 +167,13 @@ pub fn render(report: &Report) -> String {
     for row in &report.scenarios {
         let same = row.outcomes.iter().all(|r| r.verdict == row.outcomes[0].verdict);
         out.push_str(&format!(
-            "<tr id=\"{}\"{}><td class=\"name\" title=\"{}\">{}</td><td class=\"cat\">{}</td>",
+            "<tr id=\"{}-{}\"{}><td class=\"name\" title=\"{}\">{}</td><td class=\"lang\">{}</td><td class=\"cat\">{}</td>",
             esc(&row.name),
+            row.language,
             if same { " class=\"same\"" } else { "" },
             esc(&row.summary),
             esc(&row.name),
+            row.language,
             esc(&row.category)
         ));
         for r in &row.outcomes {

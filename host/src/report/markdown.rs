@@ -12,7 +12,9 @@ const GC_NULL: &str = "gc_null_struct_get";
 /// One line per wasm model that ran both kinds of null: what each did, as
 /// observed (nothing is claimed for a scenario the report does not hold).
 fn null_contrast(report: &Report) -> Vec<String> {
-    let row = |name: &str| report.scenarios.iter().find(|r| r.name == name);
+    // Rust's nulls: the contrast is between the two kinds of wasm null,
+    // not between languages.
+    let row = |name: &str| report.scenarios.iter().find(|r| r.name == name && r.language != crate::model::Language::Go);
     let Some(gc) = row(GC_NULL) else { return Vec::new() };
     let linear: Vec<&ScenarioResult> = LINEAR_NULLS.iter().filter_map(|n| row(n)).collect();
     if linear.is_empty() {
@@ -22,7 +24,7 @@ fn null_contrast(report: &Report) -> Vec<String> {
     let mut lines: Vec<(Vec<String>, String)> = Vec::new();
     for (i, m) in report.models.iter().enumerate() {
         let gc_outcome = &gc.outcomes[i];
-        if !m.name.is_wasm() || gc_outcome.verdict == Verdict::NotApplicable {
+        if !m.name.is_wasm() || super::did_not_run(gc_outcome.verdict) {
             continue;
         }
         let said = |o: &Outcome| format!("{} ({})", o.verdict, super::table::cell_fact(o));
@@ -56,24 +58,21 @@ fn cell(o: &Outcome, row: &ScenarioResult) -> String {
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    out.push_str(&format!(
-        "## faultbox: {} × {}\n\n",
-        super::table::count(report.scenarios.len(), "scenario"),
-        super::table::count(report.models.len(), "execution model")
-    ));
+    out.push_str(&format!("## faultbox: {}\n\n", super::table::extent(report)));
+    out.push_str(&super::article::markdown(report));
     for line in headline(report).into_iter().chain(null_contrast(report)) {
         out.push_str(&format!("- {line}\n"));
     }
     out.push('\n');
-    out.push_str("| scenario | category |");
+    out.push_str("| scenario | language | category |");
     for m in &report.models {
         out.push_str(&format!(" {} |", m.name));
     }
-    out.push_str("\n|---|---|");
+    out.push_str("\n|---|---|---|");
     out.push_str(&"---|".repeat(report.models.len()));
     out.push('\n');
     for row in &report.scenarios {
-        out.push_str(&format!("| `{}` | {} |", row.name, row.category));
+        out.push_str(&format!("| `{}` | {} | {} |", row.name, row.language, row.category));
         for o in &row.outcomes {
             out.push_str(&format!(" {} |", cell(o, row)));
         }

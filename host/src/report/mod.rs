@@ -5,6 +5,7 @@ pub mod bench;
 pub mod fuzz;
 pub mod soak;
 pub mod wast;
+pub mod article;
 mod detail;
 mod html;
 mod markdown;
@@ -15,7 +16,7 @@ pub use detail::{expect_block, explain, run_detail};
 pub use table::{catalog_table, comparison_table};
 pub use term::Layout;
 
-use crate::model::ExecutionModel;
+use crate::model::{ExecutionModel, Language};
 use crate::outcome::{FaultClass, Outcome, Verdict};
 use crate::scenario::Scenario;
 use schemars::JsonSchema;
@@ -65,6 +66,7 @@ pub struct Stability {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct FlakyPair {
     pub scenario: String,
+    pub language: Language,
     pub model: ExecutionModel,
     pub classifications: std::collections::BTreeMap<String, usize>,
 }
@@ -81,6 +83,7 @@ impl Stability {
                 }
                 (seen.len() > 1).then(|| FlakyPair {
                     scenario: runs[0][i].scenario.clone(),
+                    language: runs[0][i].language,
                     model: runs[0][i].model,
                     classifications: seen,
                 })
@@ -92,14 +95,19 @@ impl Stability {
     pub fn text(&self) -> String {
         if self.flaky.is_empty() {
             return format!(
-                "repeat: {} runs × {} (scenario, model) pairs: every pair was classified the same way every time\n",
+                "repeat: {} runs × {} (scenario, language, model) triples: every one was classified the same way every time\n",
                 self.runs, self.pairs
             );
         }
-        let mut out = format!("repeat: {} runs × {} pairs: {} FLAKY pair(s):\n", self.runs, self.pairs, self.flaky.len());
+        let mut out = format!(
+            "repeat: {} runs × {} (scenario, language, model) triples: {} FLAKY:\n",
+            self.runs,
+            self.pairs,
+            self.flaky.len()
+        );
         for f in &self.flaky {
             let seen: Vec<String> = f.classifications.iter().map(|(c, n)| format!("{n}× {c}")).collect();
-            out.push_str(&format!("  {} / {}: {}\n", f.scenario, f.model, seen.join(", ")));
+            out.push_str(&format!("  {} [{}] / {}: {}\n", f.scenario, f.language, f.model, seen.join(", ")));
         }
         out
     }
@@ -114,6 +122,8 @@ pub struct ModelInfo {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ScenarioResult {
     pub name: String,
+    /// The guest's language: a scenario has one row per language it runs in.
+    pub language: Language,
     pub category: String,
     /// The fault the guest commits.
     pub injects: FaultClass,
@@ -124,6 +134,19 @@ pub struct ScenarioResult {
     #[serde(serialize_with = "by_model")]
     #[schemars(with = "std::collections::BTreeMap<String, ModelResult>")]
     pub outcomes: Vec<ModelResult>,
+}
+
+impl ScenarioResult {
+    /// `name [language]`: how a row is named outside its table.
+    pub fn label(&self) -> String {
+        format!("{} [{}]", self.name, self.language)
+    }
+}
+
+/// Whether an outcome says nothing of the model: it could not run the
+/// scenario (`n/a`), or not on this machine (`skipped`).
+pub fn did_not_run(v: Verdict) -> bool {
+    matches!(v, Verdict::NotApplicable | Verdict::Skipped)
 }
 
 /// One model's outcome in a report row.
@@ -152,6 +175,16 @@ fn summaries_by_model<S: serde::Serializer>(per_model: &[ModelSummary], s: S) ->
     s.collect_map(per_model.iter().map(|m| (m.model.as_str(), m)))
 }
 
+fn summaries_by_language<S: serde::Serializer>(per_language: &[LanguageSummary], s: S) -> Result<S::Ok, S::Error> {
+    struct ByModel<'a>(&'a [ModelSummary]);
+    impl Serialize for ByModel<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            summaries_by_model(self.0, s)
+        }
+    }
+    s.collect_map(per_language.iter().map(|l| (l.language.name(), ByModel(&l.per_model))))
+}
+
 /// The last `REPORT_TAIL_BYTES` of an output tail, saying what was cut.
 fn capped(tail: String) -> String {
     if tail.len() <= REPORT_TAIL_BYTES {
@@ -166,12 +199,27 @@ fn capped(tail: String) -> String {
 
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Summary {
-    /// Per model, keyed by its name (in `models` order).
+    /// Per model, keyed by its name (in `models` order), over every
+    /// language.
     #[serde(serialize_with = "summaries_by_model")]
     #[schemars(with = "std::collections::BTreeMap<String, ModelSummary>")]
     pub per_model: Vec<ModelSummary>,
+    /// The same counts per language (keyed by its name, in the languages'
+    /// order), then per model.
+    #[serde(serialize_with = "summaries_by_language")]
+    #[schemars(with = "std::collections::BTreeMap<String, std::collections::BTreeMap<String, ModelSummary>>")]
+    pub per_language: Vec<LanguageSummary>,
     /// Outcomes that differ from their manifest.
     pub unexpected: usize,
+}
+
+/// One language's counts, per model.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct LanguageSummary {
+    pub language: Language,
+    #[serde(serialize_with = "summaries_by_model")]
+    #[schemars(with = "std::collections::BTreeMap<String, ModelSummary>")]
+    pub per_model: Vec<ModelSummary>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
@@ -179,8 +227,10 @@ pub struct ModelSummary {
     /// The model (the key it is listed under).
     #[serde(skip)]
     pub model: String,
-    /// Scenarios run (not n/a).
+    /// Scenarios run (not n/a, not skipped).
     pub ran: usize,
+    /// Scenarios skipped: the language's toolchain is missing.
+    pub skipped: usize,
     /// Verdict → count, over every scenario run.
     pub verdicts: std::collections::BTreeMap<String, usize>,
     /// Verdict → count, over the fault scenarios (the base of
@@ -198,7 +248,7 @@ pub struct ModelSummary {
     pub classified: usize,
     /// Fault scenarios (those that inject a fault).
     pub faults: usize,
-    /// Scenarios whose fault went undetected, by name.
+    /// Scenarios whose fault went undetected, as `name [language]`.
     pub undetected: Vec<String>,
 }
 
@@ -220,6 +270,7 @@ impl Report {
                 .collect();
             rows.push(ScenarioResult {
                 name: s.name.clone(),
+                language: s.language,
                 category: s.category.name().to_string(),
                 injects: s.injects,
                 summary: s.summary.clone(),
@@ -270,21 +321,38 @@ pub fn verdict_meaning(v: Verdict) -> &'static str {
         Verdict::Crashed => "the hosting process died (the native child, or the wasm worker)",
         Verdict::Undetected => "the guest committed a fault and the model did not notice",
         Verdict::NotApplicable => "the model cannot run the scenario",
+        Verdict::Skipped => "the model could run it, but the language's toolchain is not on this machine",
     }
 }
 
-/// The outcomes that differ from their manifest, as `scenario / model`.
+/// The outcomes that differ from their manifest, as
+/// `scenario [language] / model`.
 pub fn mismatched(report: &Report) -> Vec<String> {
     report
         .scenarios
         .iter()
-        .flat_map(|row| row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| format!("{} / {}", row.name, r.model)))
+        .flat_map(|row| {
+            row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| format!("{} / {}", row.label(), r.model))
+        })
         .collect()
 }
 
+impl Report {
+    /// The languages of the report's rows, in the languages' order.
+    pub fn languages(&self) -> Vec<Language> {
+        Language::ALL.into_iter().filter(|l| self.scenarios.iter().any(|r| r.language == *l)).collect()
+    }
+}
+
+/// The in-process recovery mechanism of `language`, as its descriptor
+/// names it.
+fn recovery_of(language: Language) -> &'static str {
+    crate::language::descriptor(language).recovery
+}
+
 /// The headline summary, one sentence per line: what in-process recovery
-/// caught, what each wasm host survived, what each model missed. Counts are
-/// over the scenarios that commit a fault.
+/// caught, what each wasm host survived, what each model missed, what was
+/// skipped. Counts are over the scenarios that commit a fault.
 pub fn headline(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     let differ = mismatched(report);
@@ -302,7 +370,7 @@ pub fn headline(report: &Report) -> Vec<String> {
             .iter()
             .filter(|row| row.injects != FaultClass::None)
             .map(|row| &row.outcomes[i].outcome)
-            .filter(|o| o.verdict != Verdict::NotApplicable)
+            .filter(|o| !did_not_run(o.verdict))
             .collect();
         let count = |v: Verdict| faults.iter().filter(|o| o.verdict == v).count();
         let survived = faults.iter().filter(|o| o.containment.host_survived).count();
@@ -310,29 +378,67 @@ pub fn headline(report: &Report) -> Vec<String> {
             // Nothing to say of recovery where no fault ran.
             continue;
         }
-        lines.push(if m.name.is_wasm() {
-            format!(
+        if m.name.is_wasm() {
+            lines.push(format!(
                 "{}: the wasm host survived {survived} of {}; the same instance was still usable after {}",
                 m.name,
                 table::count(faults.len(), "fault"),
                 count(Verdict::Recovered)
+            ));
+            continue;
+        }
+        let languages: Vec<Language> =
+            Language::ALL.into_iter().filter(|l| faults.iter().any(|o| o.language == *l)).collect();
+        let caught = if languages == [Language::Rust] {
+            // One language: the sentence the Rust-only report always had.
+            format!(
+                "in-process recovery (catch_unwind, the analogue of Go's recover) caught {} of {}",
+                count(Verdict::Recovered),
+                table::count(faults.len(), "fault")
             )
         } else {
-            format!(
-                "{}: in-process recovery (catch_unwind, the analogue of Go's recover) caught {} of {}; \
-                 the process died in {} and was killed from outside in {}",
-                m.name,
-                count(Verdict::Recovered),
-                table::count(faults.len(), "fault"),
-                count(Verdict::Crashed),
-                count(Verdict::Killed)
-            )
-        });
+            let mechanisms: Vec<String> = languages.iter().map(|l| format!("{} in {l}", recovery_of(*l))).collect();
+            let per: Vec<String> = languages
+                .iter()
+                .map(|l| {
+                    let mine: Vec<&&Outcome> = faults.iter().filter(|o| o.language == *l).collect();
+                    let recovered = mine.iter().filter(|o| o.verdict == Verdict::Recovered).count();
+                    format!("{recovered} of {} {l} faults", mine.len())
+                })
+                .collect();
+            format!("in-process recovery ({}) caught {}", mechanisms.join(", "), per.join(" and "))
+        };
+        lines.push(format!(
+            "{}: {caught}; the process died in {} and was killed from outside in {}",
+            m.name,
+            count(Verdict::Crashed),
+            count(Verdict::Killed)
+        ));
     }
     for m in &report.summary.per_model {
         if !m.undetected.is_empty() {
             lines.push(format!("{} did not detect: {}", m.model, m.undetected.join(", ")));
         }
+    }
+    // What was skipped, once per reason (the reason names what to install).
+    let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
+    for row in &report.scenarios {
+        for r in &row.outcomes {
+            if let crate::outcome::Ending::Skipped { why } = &r.ending {
+                let key = format!("{} in {}", row.language, r.model);
+                match skipped.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, keys)) => {
+                        if !keys.contains(&key) {
+                            keys.push(key)
+                        }
+                    }
+                    None => skipped.push((why.clone(), vec![key])),
+                }
+            }
+        }
+    }
+    for (why, keys) in skipped {
+        lines.push(format!("skipped ({}): {why}", keys.join(", ")));
     }
     lines
 }
@@ -344,44 +450,54 @@ pub fn limits_note(report: &Report) -> String {
     for row in &report.scenarios {
         if let Some(o) = row.outcomes.first() {
             if o.limits != default {
-                note.push_str(&format!("; {}: {}", row.name, o.limits.summary()));
+                note.push_str(&format!("; {}: {}", row.label(), o.limits.summary()));
             }
         }
     }
     note
 }
 
-impl Summary {
-    fn of(rows: &[ScenarioResult], models: &[ExecutionModel]) -> Summary {
-        let mut per_model: Vec<ModelSummary> =
-            models.iter().map(|m| ModelSummary { model: m.name().into(), ..Default::default() }).collect();
-        let mut unexpected = 0;
-        for row in rows {
-            for (i, o) in row.outcomes.iter().enumerate() {
-                let m = &mut per_model[i];
-                if !o.mismatches.is_empty() {
-                    unexpected += 1;
-                }
-                if o.verdict == Verdict::NotApplicable {
-                    continue;
-                }
-                m.ran += 1;
-                *m.verdicts.entry(o.verdict.name().into()).or_default() += 1;
-                if row.injects == FaultClass::None {
-                    m.correct += 1;
-                    *m.correct_verdicts.entry(o.verdict.name().into()).or_default() += 1;
-                } else {
-                    m.faults += 1;
-                    *m.fault_verdicts.entry(o.verdict.name().into()).or_default() += 1;
-                    m.host_survived += o.containment.host_survived as usize;
-                    m.detected += o.containment.detected as usize;
-                    m.classified += o.containment.classified as usize;
-                    if o.verdict == Verdict::Undetected {
-                        m.undetected.push(row.name.clone());
-                    }
+/// Per model, the counts over `rows`.
+fn tally<'a>(rows: impl Iterator<Item = &'a ScenarioResult>, models: &[ExecutionModel]) -> Vec<ModelSummary> {
+    let mut per_model: Vec<ModelSummary> =
+        models.iter().map(|m| ModelSummary { model: m.name().into(), ..Default::default() }).collect();
+    for row in rows {
+        for (i, o) in row.outcomes.iter().enumerate() {
+            let m = &mut per_model[i];
+            if o.verdict == Verdict::Skipped {
+                m.skipped += 1;
+            }
+            if did_not_run(o.verdict) {
+                continue;
+            }
+            m.ran += 1;
+            *m.verdicts.entry(o.verdict.name().into()).or_default() += 1;
+            if row.injects == FaultClass::None {
+                m.correct += 1;
+                *m.correct_verdicts.entry(o.verdict.name().into()).or_default() += 1;
+            } else {
+                m.faults += 1;
+                *m.fault_verdicts.entry(o.verdict.name().into()).or_default() += 1;
+                m.host_survived += o.containment.host_survived as usize;
+                m.detected += o.containment.detected as usize;
+                m.classified += o.containment.classified as usize;
+                if o.verdict == Verdict::Undetected {
+                    m.undetected.push(row.label());
                 }
             }
         }
-        Summary { per_model, unexpected }
+    }
+    per_model
+}
+
+impl Summary {
+    fn of(rows: &[ScenarioResult], models: &[ExecutionModel]) -> Summary {
+        let unexpected = rows.iter().flat_map(|r| &r.outcomes).filter(|o| !o.mismatches.is_empty()).count();
+        let per_language = Language::ALL
+            .into_iter()
+            .filter(|l| rows.iter().any(|r| r.language == *l))
+            .map(|l| LanguageSummary { language: l, per_model: tally(rows.iter().filter(|r| r.language == l), models) })
+            .collect();
+        Summary { per_model: tally(rows.iter(), models), per_language, unexpected }
     }
 }

@@ -19,10 +19,10 @@ pub fn cell_fact(o: &Outcome) -> String {
         _ => None,
     };
     match &o.ending {
-        Ending::NotApplicable { .. } => String::new(),
+        Ending::NotApplicable { .. } | Ending::Skipped { .. } => String::new(),
         Ending::Completed { .. } if o.fault != FaultClass::None => o.fault.name().to_string(),
         Ending::Completed { value } => format!("= {value}"),
-        Ending::Recovered { .. } => format!("catch_unwind ({})", o.fault),
+        Ending::Recovered { by, .. } => format!("{by} ({})", o.fault),
         Ending::WorkerLost { .. } => format!("{} ({})", o.ending.label(), o.fault),
         other if implied.is_some_and(|c| c != o.fault) => format!("{} ({})", other.label(), o.fault),
         other => other.label(),
@@ -208,6 +208,18 @@ pub fn count(n: usize, thing: &str) -> String {
     if n == 1 { format!("1 {thing}") } else { format!("{n} {thing}s") }
 }
 
+/// `54 scenarios in 3 languages × 4 execution models`: what a report
+/// spans, for titles (a scenario counts once, whatever its languages).
+pub fn extent(report: &Report) -> String {
+    let names: std::collections::BTreeSet<&str> = report.scenarios.iter().map(|r| r.name.as_str()).collect();
+    let languages = report.languages();
+    let langs = match languages.as_slice() {
+        [one] => format!(" in {one}"),
+        more => format!(" in {}", count(more.len(), "language")),
+    };
+    format!("{}{langs} × {}", count(names.len(), "scenario"), count(report.models.len(), "execution model"))
+}
+
 /// The side-by-side matrix `compare` prints. To fit a width, the rows are
 /// grouped under their category and the wasm engines share one column
 /// where they agree; `Layout::wide` shows every column.
@@ -226,10 +238,17 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
             columns.push(vec![i]);
         }
     }
+    // The language in a narrow column of its own: always with `--wide`,
+    // and to fit a width where the rows are in more than one language.
+    let show_language = !fit || report.languages().len() > 1;
     let mut header = vec!["scenario".to_string()];
+    if show_language {
+        header.push(if fit { "lang" } else { "language" }.into());
+    }
     if !fit {
         header.push("category".into());
     }
+    let fixed = header.len();
     for col in &columns {
         let names: Vec<&str> = col.iter().map(|&i| report.models[i].name.name()).collect();
         header.push(names.join(" = "));
@@ -242,6 +261,9 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
             rows.push(Row::Heading(category.to_string()));
         }
         let mut cells = vec![vec![row.name.clone()]];
+        if show_language {
+            cells.push(vec![row.language.name().to_string()]);
+        }
         if !fit {
             cells.push(vec![row.category.clone()]);
         }
@@ -270,7 +292,8 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         rows.push(Row::Cells(cells));
     }
     let n = header.len();
-    let wraps = (0..n).map(|c| c > 0 && !(c == 1 && !fit)).collect();
+    // The scenario, its language and category keep their width.
+    let wraps = (0..n).map(|c| c >= fixed).collect();
     let mut out = Grid { header, wraps, rows }.render(layout);
     let width = layout.width.unwrap_or(usize::MAX);
     for line in summary_lines(report, merge) {
@@ -286,7 +309,7 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         .flat_map(|row| {
             row.outcomes.iter().filter(|r| !r.mismatches.is_empty()).map(move |r| {
                 // Wrapped like the summary: a mismatch list must fit too.
-                wrap(&format!("{} / {}: {}", row.name, r.model, r.mismatches.join("; ")), width.saturating_sub(4))
+                wrap(&format!("{} / {}: {}", row.label(), r.model, r.mismatches.join("; ")), width.saturating_sub(4))
                     .into_iter()
                     .enumerate()
                     .map(|(k, piece)| format!("{}{piece}", if k == 0 { "  " } else { "    " }))
@@ -318,22 +341,46 @@ fn verdict_counts(counts: &std::collections::BTreeMap<String, usize>) -> String 
 }
 
 /// Per model, one sentence over one stated base: the fault scenarios, then
-/// the correct programs. Models that say the same are named together.
+/// the correct programs. Models that say the same are named together. With
+/// more than one language, one sentence per (language, model) that ran
+/// something.
 fn summary_lines(report: &Report, merge: bool) -> Vec<String> {
+    if report.summary.per_language.len() > 1 {
+        return report
+            .summary
+            .per_language
+            .iter()
+            .flat_map(|l| {
+                let ran: Vec<&super::ModelSummary> = l.per_model.iter().filter(|m| m.ran > 0 || m.skipped > 0).collect();
+                model_lines(&ran, merge).into_iter().map(move |line| format!("{} · {line}", l.language))
+            })
+            .collect();
+    }
+    model_lines(&report.summary.per_model.iter().collect::<Vec<_>>(), merge)
+}
+
+fn model_lines(per_model: &[&super::ModelSummary], merge: bool) -> Vec<String> {
     let mut said: Vec<(Vec<String>, String)> = Vec::new();
-    for m in &report.summary.per_model {
-        let mut text = format!(
-            "of {}: host survived {}, detected {}, classified {}",
-            count(m.faults, "fault scenario"),
-            m.host_survived,
-            m.detected,
-            m.classified
-        );
+    for m in per_model {
+        let mut text = if m.ran == 0 && m.skipped > 0 {
+            format!("{} skipped (no toolchain)", count(m.skipped, "scenario"))
+        } else {
+            format!(
+                "of {}: host survived {}, detected {}, classified {}",
+                count(m.faults, "fault scenario"),
+                m.host_survived,
+                m.detected,
+                m.classified
+            )
+        };
         if !m.fault_verdicts.is_empty() {
             text.push_str(&format!(" ({})", verdict_counts(&m.fault_verdicts)));
         }
         if m.correct > 0 {
             text.push_str(&format!("; of {}: {}", count(m.correct, "correct program"), verdict_counts(&m.correct_verdicts)));
+        }
+        if m.ran > 0 && m.skipped > 0 {
+            text.push_str(&format!("; {} skipped", m.skipped));
         }
         match said.iter_mut().find(|(_, t)| merge && *t == text) {
             Some((models, _)) => models.push(m.model.clone()),
@@ -347,7 +394,14 @@ fn summary_lines(report: &Report, merge: bool) -> Vec<String> {
 /// and the guest and injected fault are left to `--wide` (and `explain`).
 pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
     let fit = layout.width.is_some();
+    // To fit a width the guest column goes, so the language gets a narrow
+    // one of its own where the catalog has more than one.
+    let languages: std::collections::BTreeSet<crate::model::Language> = catalog.scenarios.iter().map(|s| s.language).collect();
+    let show_language = fit && languages.len() > 1;
     let mut header = vec!["scenario"];
+    if show_language {
+        header.push("lang");
+    }
     if !fit {
         header.extend(["category", "guest"]);
     }
@@ -367,6 +421,8 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
             crate::scenario::Guest::Wat { path, .. } => {
                 format!("wat:{}", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default())
             }
+            crate::scenario::Guest::Built { language, entry } => format!("{language}:{entry}"),
+            crate::scenario::Guest::Missing { language } => format!("{language}: none"),
         };
         // A manifest without `[expect.*]` expects nothing yet; `n/a` would
         // say the model cannot run it.
@@ -380,6 +436,9 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
             )
         };
         let mut cells = vec![vec![s.name.clone()]];
+        if show_language {
+            cells.push(vec![s.language.name().to_string()]);
+        }
         if !fit {
             cells.extend([vec![s.category.name().to_string()], vec![guest]]);
         }
@@ -389,10 +448,23 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
         cells.extend([vec![expected], vec![s.summary.clone()]]);
         rows.push(Row::Cells(cells));
     }
-    // The scenario's name is what a reader looks for: it wraps last.
-    let wraps = (0..header.len()).map(|c| c > 0).collect();
+    // The scenario's name is what a reader looks for: it wraps last; the
+    // language never.
+    let wraps = (0..header.len()).map(|c| c > show_language as usize).collect();
     let grid = Grid { header: header.into_iter().map(String::from).collect(), wraps, rows };
-    format!("{}{} in {}\n", grid.render(layout), count(catalog.scenarios.len(), "scenario"), catalog.dir.display())
+    let names: std::collections::BTreeSet<&str> = catalog.scenarios.iter().map(|s| s.name.as_str()).collect();
+    let per_language: Vec<String> = languages
+        .iter()
+        .map(|l| format!("{} {l}", catalog.scenarios.iter().filter(|s| s.language == *l).count()))
+        .collect();
+    format!(
+        "{}{} in {} ({} entries by language: {})\n",
+        grid.render(layout),
+        count(names.len(), "scenario"),
+        catalog.dir.display(),
+        catalog.scenarios.len(),
+        per_language.join(", ")
+    )
 }
 
 #[cfg(test)]

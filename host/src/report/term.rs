@@ -79,6 +79,7 @@ pub fn verdict_style(v: Verdict) -> Style {
         Verdict::Crashed => c(203).bold(),
         Verdict::Undetected => c(141).bold(),
         Verdict::NotApplicable => c(245),
+        Verdict::Skipped => c(245),
     }
 }
 
