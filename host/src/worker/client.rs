@@ -195,9 +195,7 @@ impl Worker {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                crate::process::die_with_parent(libc::SIGTERM)?;
                 // The supervisor died before the line above took effect.
                 if libc::getppid() != parent {
                     return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
@@ -420,8 +418,7 @@ static ADOPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// it. Only for the faultbox CLI: in a process that has children of its
 /// own besides workers, every non-worker child would count as a stray.
 pub fn adopt_orphans() {
-    // SAFETY: prctl with integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } == 0 {
+    if crate::process::become_subreaper().is_ok() {
         ADOPTING.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
