@@ -295,10 +295,10 @@ fn conclusion(claim: Claim, native: &Finding, native_obs: &[(&str, Option<&Outco
         }
     }
     text.push_str(&format!(
-        " In wasm{}: {wasm_line}.",
+        " In wasm{} {wasm_line}.",
         match wasm {
-            Finding::DoesNotHold { .. } | Finding::NotTested => "",
-            _ => " recover never ran",
+            Finding::DoesNotHold { .. } | Finding::NotTested => ":",
+            _ => " recover never ran;",
         }
     ));
     text
