@@ -21,12 +21,7 @@ pub use crate::protocol::EXIT_SETUP_FAILED;
 /// walk.
 pub struct Launch {
     pub region: &'static Region,
-    /// The fork server: the child must not outlive it.
-    pub parent: nix::unistd::Pid,
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
-    /// An open `/dev/null`, for the child's stdin (the fork server keeps it).
-    pub dev_null: RawFd,
+    pub isolation: Isolation,
     /// The address space the child starts with, in bytes: the memory limit
     /// is counted above it.
     pub address_space: u64,
@@ -37,6 +32,17 @@ pub struct Launch {
     /// the fork server's few frames, and the same overflow report, without
     /// a thread to create and tear down per run.
     pub fork_thread_stack: Option<u64>,
+}
+
+/// What makes a forked child a process of its own, linked guest or
+/// exec'd program alike ([`isolate`]).
+pub struct Isolation {
+    /// The fork server: the child must not outlive it.
+    pub parent: nix::unistd::Pid,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// An open `/dev/null`, for the child's stdin (the fork server keeps it).
+    pub dev_null: RawFd,
 }
 
 /// Becomes the scenario process. Never returns.
@@ -92,7 +98,30 @@ fn exit(code: i32) -> ! {
 }
 
 fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
-    let Launch { region, parent, stdout, stderr, dev_null, address_space, .. } = launch;
+    let Launch { region, isolation, address_space, .. } = launch;
+    isolate(isolation)?;
+    // Nothing of the fork server's (its request pipe, its signalfd) is the
+    // guest's business, nor its strays'.
+    // Best effort, as before: a kernel without close_range (before 5.9)
+    // leaves them open, and the run goes on.
+    let _ = crate::process::close_descriptors_from(3);
+
+    // From here on the panic hook and the allocator report into the region.
+    region.install();
+    let limit = address_space + (req.limits.native_stack_kib << 10) + req.limits.memory_bytes();
+    setrlimit(Resource::RLIMIT_AS, limit, limit)?;
+    if req.backtrace {
+        BACKTRACE.store(true, Relaxed);
+    }
+    Ok(())
+}
+
+/// Makes a forked child a process of its own: the default signal mask, its
+/// own process group, death with the fork server, stdin from `/dev/null`
+/// and stdout and stderr to the fork server's pipes. Only system calls:
+/// an exec'd guest's child runs it too, between fork and exec.
+pub fn isolate(isolation: Isolation) -> anyhow::Result<()> {
+    let Isolation { parent, stdout, stderr, dev_null } = isolation;
     // The fork server blocks termination signals to read them from a
     // signalfd; the guest gets the ordinary defaults back.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
@@ -107,19 +136,6 @@ fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
         anyhow::ensure!(unsafe { libc::dup2(from, to) } == to, "dup2: {}", std::io::Error::last_os_error());
     }
     drop((stdout, stderr));
-    // Nothing of the fork server's (its request pipe, its signalfd) is the
-    // guest's business, nor its strays'.
-    // Best effort, as before: a kernel without close_range (before 5.9)
-    // leaves them open, and the run goes on.
-    let _ = crate::process::close_descriptors_from(3);
-
-    // From here on the panic hook and the allocator report into the region.
-    region.install();
-    let limit = address_space + (req.limits.native_stack_kib << 10) + req.limits.memory_bytes();
-    setrlimit(Resource::RLIMIT_AS, limit, limit)?;
-    if req.backtrace {
-        BACKTRACE.store(true, Relaxed);
-    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! engine signal handlers: only what a plain Rust program has.
 
 use super::child;
+use super::exec::{self, Prepared, ReportLines};
 use super::region::{Region, now_ns};
 use crate::limits::Deadline;
 use crate::outcome::Signal;
@@ -141,14 +142,34 @@ impl ForkServer {
     }
 
     /// Forks one child for `req`, watches it until it ends or its deadline
-    /// passes, and reports what happened.
+    /// passes, and reports what happened. With `req.exec`, the child execs
+    /// the program, which reports through a third pipe; a program that
+    /// could not be exec'd is the fork server's failure, not an
+    /// observation.
     pub fn run(&mut self, req: &NativeRequest) -> Result<NativeObservation, ServerError> {
         let t0 = now_ns();
+        // An exec'd guest's argv, environment and limit, and its two extra
+        // pipes (reports; the exec's failure), before the fork: a linked
+        // guest's run makes none of these calls.
+        let exec = match &req.exec {
+            None => None,
+            Some(g) => {
+                let prepared = Prepared::new(g, &req.limits).map_err(|e| failed(&format!("cannot exec `{}`", g.program.display()), e))?;
+                let report = pipe().map_err(|e| failed("pipe", e))?;
+                let status = pipe().map_err(|e| failed("pipe", e))?;
+                Some((prepared, report, status))
+            }
+        };
         let (out_r, out_w) = pipe().map_err(|e| failed("pipe", e))?;
         let (err_r, err_w) = pipe().map_err(|e| failed("pipe", e))?;
         self.region.reset();
         let me = nix::unistd::getpid();
-        let address_space = crate::process::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?;
+        // A linked guest's memory limit counts above the address space it
+        // starts with; an exec'd one starts afresh.
+        let address_space = match exec {
+            None => crate::process::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?,
+            Some(_) => 0,
+        };
         let started = Instant::now();
         let t_fork = now_ns();
         // SAFETY: the fork server is single-threaded, so the child may run
@@ -157,26 +178,29 @@ impl ForkServer {
             ForkResult::Child => {
                 self.region.mark_entered();
                 drop((out_r, err_r));
-                let launch = child::Launch {
-                    region: self.region,
-                    parent: me,
-                    stdout: out_w,
-                    stderr: err_w,
-                    dev_null: self.dev_null.as_raw_fd(),
-                    address_space,
-                    fork_thread_stack: self.fork_thread_stack,
-                };
+                let isolation = child::Isolation { parent: me, stdout: out_w, stderr: err_w, dev_null: self.dev_null.as_raw_fd() };
+                if let Some((prepared, (report_r, report_w), (status_r, status_w))) = exec {
+                    drop((report_r, status_r));
+                    exec::run(&prepared, exec::Launch { isolation, region: self.region, report: report_w, status: status_w })
+                }
+                let launch = child::Launch { region: self.region, isolation, address_space, fork_thread_stack: self.fork_thread_stack };
                 child::run(req, launch)
             }
             ForkResult::Parent { child } => child,
         };
         let t_forked = now_ns();
         drop((out_w, err_w));
+        // The parent keeps the read ends only.
+        let exec = exec.map(|(_, (report_r, _), (status_r, _))| (report_r, status_r));
+        let (report_r, status_r) = match exec {
+            Some((report, status)) => (Some(report), Some(status)),
+            None => (None, None),
+        };
         // Also set the group from this side: no window in which a kill of
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
         let budget = Budget { started, cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
-        let watched = match self.watch(pid, out_r, err_r, budget) {
+        let watched = match self.watch(pid, out_r, err_r, report_r, budget) {
             Ok(w) => w,
             Err(e) => {
                 // Whatever stopped the watch, the child and its strays go.
@@ -191,11 +215,32 @@ impl ForkServer {
         let (status, rusage) = wait4(pid).map_err(|e| failed("wait4", e))?;
         let wall_us = started.elapsed().as_micros() as u64;
         let strays_killed = kill_strays(&self.children, pid);
-        let report = self.region.report(death_ns);
-        let (entered, ready, start) = self.region.child_times_ns();
+        if let Some(status) = status_r {
+            // The child is gone and the pipe's write end closed at its exec
+            // or its death: this read does not wait. A byte: the program
+            // never ran, and the child's one line on stderr says why.
+            let mut byte = [0u8; 1];
+            if matches!(nix::unistd::read(&status, &mut byte), Ok(1)) {
+                let why = watched.stderr.finish().tail;
+                let why = match why.trim().lines().last() {
+                    Some(line) => line.trim_start_matches("faultbox: ").to_string(),
+                    None => format!("the child that was to exec `{}` failed before it", req.exec.as_ref().map_or("?".into(), |g| g.program.display().to_string())),
+                };
+                return Err(ServerError::Failed(why));
+            }
+        }
+        let (entered, ready, mut start) = self.region.child_times_ns();
+        let report = match watched.report {
+            None => self.region.report(death_ns),
+            Some(lines) => {
+                // No region for a program: it enters the scenario when its
+                // `started` line is read.
+                start = lines.started_ns();
+                lines.finish(t_fork, death_ns)
+            }
+        };
         let since = |from: u64, to: u64| to.saturating_sub(from);
         self.last = CycleParts {
-
             fork_ns: since(t_fork, t_forked),
             prepare_ns: since(t0, t_fork),
             child_start_ns: since(t_fork, entered),
@@ -251,12 +296,20 @@ impl ForkServer {
     /// Polls the child's exit (pidfd), its output pipes and the signalfd,
     /// and kills the child when its CPU budget or its wall-clock backstop
     /// runs out.
-    fn watch(&mut self, pid: Pid, out: OwnedFd, err: OwnedFd, budget: Budget) -> Result<Watched, ServerError> {
+    /// `report`: an exec'd guest's report pipe, read into
+    /// `Watched::report` as a third stream.
+    fn watch(&mut self, pid: Pid, out: OwnedFd, err: OwnedFd, report: Option<OwnedFd>, budget: Budget) -> Result<Watched, ServerError> {
         let pidfd = crate::process::pidfd_open(pid.as_raw()).map_err(|e| failed("pidfd_open", e))?;
         // The child's own CPU clock: what it burned, however busy the machine.
         let clock = crate::process::process_cpu_clock(pid.as_raw()).map_err(|e| failed("clock_getcpuclockid", e))?;
-        let mut watched = Watched { stdout: TailBuffer::default(), stderr: TailBuffer::default(), killed: None };
-        let mut open = [true, true];
+        let mut watched = Watched {
+            stdout: TailBuffer::default(),
+            stderr: TailBuffer::default(),
+            report: report.as_ref().map(|_| ReportLines::default()),
+            killed: None,
+        };
+        let streams = [Some(out.as_fd()), Some(err.as_fd()), report.as_ref().map(|r| r.as_fd())];
+        let mut open = streams.map(|s| s.is_some());
         // When the process group's CPU was last read, and what it was.
         let mut group: Option<(Instant, Duration)> = None;
         let (buf, signals) = (&mut *self.read_buf, &self.signals);
@@ -296,10 +349,9 @@ impl ForkServer {
                 PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
                 PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             ];
-            let streams = [out.as_fd(), err.as_fd()];
             let mut which = Vec::new();
             for (i, fd) in streams.iter().enumerate() {
-                if open[i] {
+                if let (Some(fd), true) = (fd, open[i]) {
                     fds.push(PollFd::new(*fd, PollFlags::POLLIN));
                     which.push(i);
                 }
@@ -319,12 +371,10 @@ impl ForkServer {
             }
             for (slot, i) in which.iter().enumerate() {
                 let ev = revents[2 + slot];
-                if ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
-                    let fd = streams[*i];
-                    let tail = if *i == 0 { &mut watched.stdout } else { &mut watched.stderr };
+                if let (Some(fd), true) = (streams[*i], ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)) {
                     match nix::unistd::read(fd, buf) {
                         Ok(0) => open[*i] = false,
-                        Ok(n) => tail.push(&buf[..n]),
+                        Ok(n) => watched.take(*i, &buf[..n]),
                         Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
                         Err(_) => open[*i] = false,
                     }
@@ -337,14 +387,14 @@ impl ForkServer {
                 // hold them open and keep writing.
                 let _ = killpg(pid, NixSignal::SIGKILL);
                 for (i, fd) in streams.iter().enumerate() {
-                    let tail = if i == 0 { &mut watched.stdout } else { &mut watched.stderr };
+                    let Some(fd) = fd else { continue };
                     crate::process::set_nonblocking(fd.as_raw_fd());
                     let mut drained = 0;
                     while drained < DRAIN_CAP {
                         match nix::unistd::read(*fd, buf) {
                             Ok(0) | Err(_) => break,
                             Ok(n) => {
-                                tail.push(&buf[..n]);
+                                watched.take(i, &buf[..n]);
                                 drained += n;
                             }
                         }
@@ -359,8 +409,22 @@ impl ForkServer {
 struct Watched {
     stdout: TailBuffer,
     stderr: TailBuffer,
+    /// An exec'd guest's report lines.
+    report: Option<ReportLines>,
     /// The budget that ran out, if the fork server killed the child.
     killed: Option<Deadline>,
+}
+
+impl Watched {
+    /// Bytes read from stream `i`: stdout, stderr, the report pipe.
+    fn take(&mut self, i: usize, bytes: &[u8]) {
+        match (i, &mut self.report) {
+            (0, _) => self.stdout.push(bytes),
+            (1, _) => self.stderr.push(bytes),
+            (_, Some(lines)) => lines.push(bytes, now_ns()),
+            (_, None) => {}
+        }
+    }
 }
 
 /// What a child may use: CPU time, and a much larger wall-clock backstop.

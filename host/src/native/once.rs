@@ -16,6 +16,10 @@ pub fn run(request_json: &str) -> ! {
             std::process::exit(2)
         }
     };
+    if req.exec.is_some() {
+        eprintln!("faultbox: native-once runs linked entries only, not exec'd programs");
+        std::process::exit(2)
+    }
     let region = Region::map().expect("map a report region");
     if let Err(e) = child::prepare_process() {
         eprintln!("faultbox: native-once setup failed: {e}");
@@ -25,10 +29,7 @@ pub fn run(request_json: &str) -> ! {
     let dev_null = null();
     let launch = child::Launch {
         region,
-        parent: nix::unistd::getppid(),
-        stdout: null(),
-        stderr: null(),
-        dev_null: dev_null.as_raw_fd(),
+        isolation: child::Isolation { parent: nix::unistd::getppid(), stdout: null(), stderr: null(), dev_null: dev_null.as_raw_fd() },
         address_space: crate::process::open_statm().and_then(|f| crate::process::address_space_bytes(&f)).expect("/proc/self/statm"),
         // A fresh process's main thread: the scenario gets a thread of its own.
         fork_thread_stack: None,

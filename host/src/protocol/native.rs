@@ -5,6 +5,7 @@ use super::OutputTail;
 use crate::limits::{Deadline, Limits};
 use crate::outcome::{Progress, Signal};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The exit code of a native child that could not even start the scenario
 /// (its setup failed): the tool's failure, not the guest's.
@@ -12,7 +13,8 @@ pub const EXIT_SETUP_FAILED: i32 = 120;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NativeRequest {
-    /// `guests::ENTRIES` name.
+    /// `guests::ENTRIES` name; when [`NativeRequest::exec`] is set, only a
+    /// name for the run (the program and its arguments say what runs).
     pub entry: String,
     pub arg: i64,
     pub limits: Limits,
@@ -21,6 +23,31 @@ pub struct NativeRequest {
     /// than the abort itself.
     #[serde(default)]
     pub backtrace: bool,
+    /// Run a program of its own instead of a linked entry: the forked child
+    /// execs it (a language runtime that must not be forked once it runs,
+    /// such as Go's). `None`: the linked entry, in the forked child itself.
+    #[serde(default)]
+    pub exec: Option<ExecGuest>,
+}
+
+/// A native guest that is a program, exec'd by the forked child once per
+/// run. It reports through the pipe named by `FAULTBOX_REPORT_FD` in its
+/// otherwise empty environment (the protocol: `native::exec::ReportLines`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecGuest {
+    /// The program; a path (no `PATH` search).
+    pub program: PathBuf,
+    /// Its arguments, after `argv[0]` (the program's path): the Go guest
+    /// takes `<scenario> <arg>`.
+    pub args: Vec<String>,
+    /// Address space, in MiB, that the program's runtime reserves before
+    /// its `main` runs, whatever the guest does: Go's reserves about
+    /// 720 MiB (page summaries, arena hints, a stack per thread) and dies
+    /// at start-up below that. The child's RLIMIT_AS is this floor plus
+    /// `limits.memory_mib` plus `limits.native_stack_kib`: a linked guest's
+    /// limit is counted above the address space the child had at fork, but
+    /// exec starts an address space afresh.
+    pub address_space_floor_mib: u64,
 }
 
 /// How a child process ended, from wait4.
