@@ -539,8 +539,12 @@ impl WorkerPool {
             Ok(Message::Failed { message }) => {
                 Err(CallError::Tool(anyhow::anyhow!("the {} worker could not carry out the request: {message}", kind.arg())))
             }
+            // A linked guest's child that could not set itself up. An
+            // exec'd program's own exit code means nothing to faultbox (its
+            // exec failures come back as `Message::Failed`).
             Ok(Message::Native(obs))
                 if obs.report.stage == ChildStage::NotStarted
+                    && !matches!(request, Request::Native(n) if n.exec.is_some())
                     && obs.status == (ChildStatus::Exited { code: crate::protocol::EXIT_SETUP_FAILED }) =>
             {
                 Err(CallError::Tool(anyhow::anyhow!("the native child could not start: {}", obs.stderr.tail.trim())))
