@@ -46,15 +46,19 @@ pub fn run_detail(s: &Scenario, o: &Outcome) -> String {
     }
     let exp = s.expectation(o.model);
     let mismatches = s.mismatches(o);
-    if exp.unwritten {
+    if s.is_one_off() {
+        let _ = writeln!(out, "  expected      nothing (a one-off run has no manifest)");
+    } else if exp.unwritten {
         let _ = writeln!(out, "  expected      nothing yet (the manifest has no [expect.*])");
     } else {
         let _ = writeln!(out, "  expected      {} ({})", exp.verdict, if mismatches.is_empty() { "matches" } else { "DIFFERS" });
     }
-    for m in mismatches {
+    for m in mismatches.iter().filter(|_| !s.is_one_off()) {
         let _ = writeln!(out, "                - {m}");
     }
-    let _ = writeln!(out, "  why           {}", exp.why);
+    if !s.is_one_off() {
+        let _ = writeln!(out, "  why           {}", exp.why);
+    }
     if let Some(tail) = &o.output_tail {
         let lines: Vec<&str> = tail.lines().collect();
         let shown = &lines[lines.len().saturating_sub(12)..];
@@ -105,6 +109,16 @@ pub fn explain(s: &Scenario, outcomes: &[Outcome]) -> String {
             format!("guests/{language}, entry `{entry}` (wasm export fb_{entry}; native: the program, argument {entry})")
         }
         Guest::Missing { language } => format!("none in {language}"),
+        Guest::Prebuilt { module, program } => {
+            let mut parts = Vec::new();
+            if let Some(m) = module {
+                parts.push(format!("{} (export {}{})", m.path.display(), m.export, if m.wasi { ", WASI" } else { "" }));
+            }
+            if let Some(p) = program {
+                parts.push(format!("{} {}", p.path.display(), p.args.join(" ")).trim_end().to_string());
+            }
+            format!("prebuilt: {}", parts.join("; native: "))
+        }
     };
     let _ = writeln!(out, "  guest: {guest}, arg {}", s.arg);
     let _ = writeln!(out, "  injects: {}", s.injects);

@@ -406,7 +406,11 @@ pub fn headline(report: &Report) -> Vec<String> {
                     format!("{recovered} of {} {l} faults", mine.len())
                 })
                 .collect();
-            format!("in-process recovery ({}) caught {}", mechanisms.join(", "), per.join(" and "))
+            let per = match per.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => per.join(""),
+            };
+            format!("in-process recovery ({}) caught {per}", mechanisms.join(", "))
         };
         lines.push(format!(
             "{}: {caught}; the process died in {} and was killed from outside in {}",

@@ -423,6 +423,11 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
             }
             crate::scenario::Guest::Built { language, entry } => format!("{language}:{entry}"),
             crate::scenario::Guest::Missing { language } => format!("{language}: none"),
+            crate::scenario::Guest::Prebuilt { module, program } => {
+                let name = |p: &std::path::Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                let parts: Vec<String> = module.iter().map(|m| name(&m.path)).chain(program.iter().map(|p| name(&p.path))).collect();
+                format!("prebuilt:{}", parts.join("+"))
+            }
         };
         // A manifest without `[expect.*]` expects nothing yet; `n/a` would
         // say the model cannot run it.
@@ -457,14 +462,16 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
         .iter()
         .map(|l| format!("{} {l}", catalog.scenarios.iter().filter(|s| s.language == *l).count()))
         .collect();
-    format!(
-        "{}{} in {} ({} entries by language: {})\n",
-        grid.render(layout),
+    let footer = format!(
+        "{} in {} (by language: {})",
         count(names.len(), "scenario"),
         catalog.dir.display(),
-        catalog.scenarios.len(),
         per_language.join(", ")
-    )
+    );
+    let width = layout.width.unwrap_or(usize::MAX);
+    let footer: Vec<String> =
+        wrap(&footer, width.saturating_sub(2)).into_iter().enumerate().map(|(k, l)| if k == 0 { l } else { format!("  {l}") }).collect();
+    format!("{}{}\n", grid.render(layout), footer.join("\n"))
 }
 
 #[cfg(test)]
