@@ -12,11 +12,12 @@ const GC_NULL: &str = "gc_null_struct_get";
 /// One line per wasm model that ran both kinds of null: what each did, as
 /// observed (nothing is claimed for a scenario the report does not hold).
 fn null_contrast(report: &Report) -> Vec<String> {
-    // Rust's nulls: the contrast is between the two kinds of wasm null,
-    // not between languages.
-    let row = |name: &str| report.scenarios.iter().find(|r| r.name == name && r.language != crate::model::Language::Go);
+    // Rust's nulls beside the GC null: the contrast is between the two
+    // kinds of wasm null, not between languages.
+    let row = |name: &str| report.scenarios.iter().find(|r| r.name == name);
+    let rust = |name: &str| report.scenarios.iter().find(|r| r.name == name && r.language == crate::model::Language::Rust);
     let Some(gc) = row(GC_NULL) else { return Vec::new() };
-    let linear: Vec<&ScenarioResult> = LINEAR_NULLS.iter().filter_map(|n| row(n)).collect();
+    let linear: Vec<&ScenarioResult> = LINEAR_NULLS.iter().filter_map(|n| rust(n)).collect();
     if linear.is_empty() {
         return Vec::new();
     }
