@@ -37,15 +37,15 @@ const GOOD: &str = r#"summary = "ok"
 category = "control"
 injects = "none"
 
-[guest]
+[guest.rust]
 entry = "clean_run"
 
-[expect.wasm]
+[expect.rust.wasm]
 verdict = "ok"
 fault = "none"
 why = "nothing faults"
 
-[expect.native]
+[expect.rust.native]
 verdict = "ok"
 fault = "none"
 why = "nothing faults"
@@ -73,7 +73,7 @@ fn manifest_with_an_unknown_field() {
 
 #[test]
 fn manifest_with_an_unknown_trap_code() {
-    let text = GOOD.replace("[expect.wasm]\nverdict = \"ok\"", "[expect.wasm]\nverdict = \"ok\"\ntrap = \"stack_overflw\"");
+    let text = GOOD.replace("[expect.rust.wasm]\nverdict = \"ok\"", "[expect.rust.wasm]\nverdict = \"ok\"\ntrap = \"stack_overflw\"");
     let (_d, run) = list_with("unknown-trap", &text);
     assert_bad(&run, &["case.toml:", "stack_overflw"]);
 }
@@ -145,21 +145,21 @@ fn manifest_with_an_unknown_limit() {
 
 #[test]
 fn manifest_without_a_native_expectation() {
-    let text = GOOD.split("[expect.native]").next().unwrap().to_string();
+    let text = GOOD.split("[expect.rust.native]").next().unwrap().to_string();
     let (_d, run) = list_with("no-native", &text);
-    assert_bad(&run, &["case.toml", "`expect.native` is missing"]);
+    assert_bad(&run, &["case.toml", "`expect.rust.native` is missing"]);
 }
 
 #[test]
 fn manifest_expecting_an_unknown_model() {
-    let (_d, run) = list_with("unknown-model", &format!("{GOOD}\n[expect.jvm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"x\"\n"));
-    assert_bad(&run, &["case.toml:", "`expect.jvm` names no execution model"]);
+    let (_d, run) = list_with("unknown-model", &format!("{GOOD}\n[expect.rust.jvm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"x\"\n"));
+    assert_bad(&run, &["case.toml:18:", "`expect.rust.jvm` names no execution model"]);
 }
 
 #[test]
 fn manifest_with_an_unknown_verdict() {
     let (_d, run) = list_with("verdict", &GOOD.replacen("verdict = \"ok\"", "verdict = \"fine\"", 1));
-    assert_bad(&run, &["case.toml:9:", "`expect.wasm.verdict`", "unknown variant `fine`"]);
+    assert_bad(&run, &["case.toml:9:", "`expect.rust.wasm.verdict`", "unknown variant `fine`"]);
 }
 
 #[test]
@@ -196,14 +196,20 @@ fn scenario_directory_that_does_not_exist() {
 
 // ---- guest modules
 
+/// A manifest whose one guest is the wat module `path`: no native
+/// expectation (a wat guest has no native form).
+fn wat_manifest(path: &str) -> String {
+    let wasm_only = GOOD.split("[expect.rust.native]").next().unwrap();
+    wasm_only
+        .replace("[guest.rust]\nentry = \"clean_run\"", &format!("[guest.wat]\nentry = \"case\"\npath = \"{path}\""))
+        .replace("[expect.rust.wasm]", "[expect.wat.wasm]")
+}
+
 /// A catalog with one wat scenario whose module is `wat`.
 fn wat_case(name: &str, wat: &str) -> (Scratch, Run) {
     let dir = Scratch::new(name);
     dir.file("guest.wat", wat);
-    let manifest = GOOD
-        .replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"guest.wat\"")
-        .replacen("[expect.native]\nverdict = \"ok\"", "[expect.native]\nverdict = \"n/a\"", 1);
-    dir.file("case.toml", &manifest);
+    dir.file("case.toml", &wat_manifest("guest.wat"));
     let run = faultbox(&["list", "--check", "--scenarios", dir.0.to_str().unwrap()]);
     (dir, run)
 }
@@ -263,7 +269,7 @@ fn wat_guest_that_is_invalid() {
 #[test]
 fn manifest_pointing_at_a_missing_wat_file() {
     let dir = Scratch::new("missing-wat");
-    dir.file("case.toml", &GOOD.replace("entry = \"clean_run\"", "entry = \"case\"\nwat = \"nowhere.wat\""));
+    dir.file("case.toml", &wat_manifest("nowhere.wat"));
     let run = faultbox(&["list", "--check", "--scenarios", dir.0.to_str().unwrap()]);
     assert_bad(&run, &["nowhere.wat", "cannot read"]);
 }
@@ -371,13 +377,66 @@ fn manifest_with_a_wasm_stack_wasmtime_refuses() {
 #[test]
 fn manifest_saying_a_wasm_model_cannot_run_it() {
     let (_d, run) = list_with("wasm-na", &GOOD.replacen("verdict = \"ok\"", "verdict = \"n/a\"", 1));
-    assert_bad(&run, &["case.toml:", "`expect.wasm` says n/a"]);
+    assert_bad(&run, &["case.toml:8:", "`expect.rust.wasm` says n/a, but every rust guest runs in the wasm models"]);
 }
 
 #[test]
 fn manifest_expecting_a_trap_natively() {
     let (_d, run) = list_with("native-trap", &format!("{GOOD}trap = \"stack_overflow\"\n"));
-    assert_bad(&run, &["case.toml:", "`expect.native` names a `trap`"]);
+    assert_bad(&run, &["case.toml:13:", "`expect.rust.native` names a `trap`"]);
+}
+
+#[test]
+fn manifest_saying_a_rust_guest_cannot_run_natively() {
+    let text = GOOD.replace("[expect.rust.native]\nverdict = \"ok\"\nfault = \"none\"", "[expect.rust.native]\nverdict = \"n/a\"");
+    let (_d, run) = list_with("native-na", &text);
+    assert_bad(&run, &["case.toml:13:", "`expect.rust.native` says n/a, but a rust guest always runs natively"]);
+}
+
+#[test]
+fn manifest_expecting_something_of_a_wat_guest_natively() {
+    // What a wat manifest used to say of native (n/a) is now refused: the
+    // language's descriptor says it has no native form.
+    let dir = Scratch::new("wat-native");
+    dir.file("guest.wat", GOOD_WAT);
+    dir.file("case.toml", &format!("{}\n[expect.wat.native]\nverdict = \"n/a\"\nwhy = \"wat\"\n", wat_manifest("guest.wat")));
+    let run = faultbox(&["list", "--check", "--scenarios", dir.path()]);
+    assert_bad(&run, &["case.toml:15:", "`expect.wat.native`", "never runs natively"]);
+}
+
+#[test]
+fn manifest_in_an_unknown_language() {
+    let (_d, run) = list_with("cobol", &GOOD.replace("rust", "cobol"));
+    assert_bad(&run, &["case.toml:5:", "`guest.cobol` names no language", "known: rust, go, wat"]);
+}
+
+#[test]
+fn manifest_expecting_of_a_language_it_has_no_entry_in() {
+    let text = format!("{GOOD}\n[expect.go.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"x\"\n");
+    let (_d, run) = list_with("go-without-guest", &text);
+    assert_bad(&run, &["case.toml:18:", "`expect.go` has no `[guest.go]`"]);
+}
+
+#[test]
+fn manifest_with_an_array_of_expectations() {
+    let (_d, run) = list_with("expect-array", &GOOD.replace("[expect.rust.wasm]", "[[expect.rust.wasm]]"));
+    assert_bad(&run, &["case.toml:8:", "`[[expect.rust.wasm]]` is an array of tables", "write `[expect.rust.wasm]`"]);
+}
+
+#[test]
+fn manifest_with_a_wat_path_for_a_rust_guest_or_none_for_a_wat_guest() {
+    let (_d, run) = list_with("rust-path", &GOOD.replace("entry = \"clean_run\"", "entry = \"clean_run\"\npath = \"x.wat\""));
+    assert_bad(&run, &["case.toml:", "`guest.rust.path`", "for `[guest.wat]` only"]);
+    let dir = Scratch::new("wat-no-path");
+    dir.file("case.toml", &wat_manifest("guest.wat").replace("path = \"guest.wat\"\n", ""));
+    let run = faultbox(&["list", "--check", "--scenarios", dir.path()]);
+    assert_bad(&run, &["case.toml:", "`guest.wat.path`", "required"]);
+}
+
+#[test]
+fn unknown_language() {
+    let run = faultbox(&["compare", "--language", "cobol"]);
+    assert_usage(&run, &["unknown language `cobol`", "known: rust, go, wat"]);
 }
 
 #[test]

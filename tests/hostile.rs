@@ -10,14 +10,15 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// A `.wat` scenario `name` whose export `fb_{name}` has `body`, and
-/// expects nothing in particular of wasm (the tests read the outcome).
+/// expects nothing in particular of wasm (the tests read the outcome). A
+/// wat guest has no native form, so no native expectation.
 fn wat_scenario(dir: &Scratch, name: &str, module: &str) {
     dir.file(&format!("{name}.wat"), module);
     dir.file(
         &format!("{name}.toml"),
         &format!(
-            "summary = \"{name}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest]\nwat = \"{name}.wat\"\nentry = \"{name}\"\n\
-             [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"test\"\n[expect.native]\nverdict = \"n/a\"\nwhy = \"wat\"\n"
+            "summary = \"{name}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest.wat]\npath = \"{name}.wat\"\nentry = \"{name}\"\n\
+             [expect.wat.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"test\"\n"
         ),
     );
 }
@@ -205,7 +206,7 @@ fn an_idle_worker_that_died_is_not_blamed_on_the_next_run() {
     use faultbox::model::ExecutionModel;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let catalog = faultbox::scenario::Catalog::load(&dir).unwrap();
-    let clean = catalog.get("clean_run").unwrap();
+    let clean = catalog.get("clean_run").unwrap().into_iter().find(|s| s.language == faultbox::model::Language::Rust).unwrap();
     let supervisor = faultbox::supervisor::Supervisor::new(PathBuf::from(FAULTBOX));
     for model in [ExecutionModel::Native, ExecutionModel::Wasm] {
         let first = supervisor.run(clean, model).unwrap();
@@ -241,6 +242,7 @@ fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
         check_reuse: false,
         wasi: false,
         reuse_rounds: 0,
+        args: Vec::new(),
     })
 }
 
@@ -269,9 +271,9 @@ fn runaway_catalog(name: &str, budget_ms: u64) -> Scratch {
     dir.file(
         "runaway.toml",
         &format!(
-            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest]\nentry = \"runaway_loop\"\n\
-             [limits]\ntimeout_ms = {budget_ms}\n[expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"t\"\n\
-             [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"t\"\n"
+            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest.rust]\nentry = \"runaway_loop\"\n\
+             [limits]\ntimeout_ms = {budget_ms}\n[expect.rust.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"t\"\n\
+             [expect.rust.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"t\"\n"
         ),
     );
     dir
@@ -315,8 +317,8 @@ fn strays_of_a_dead_fork_server_are_killed() {
     let dir = Scratch::new("subreaper");
     dir.file(
         "kp.toml",
-        "summary = \"kill parent\"\ncategory = \"host_boundary\"\ninjects = \"unknown\"\n[guest]\nentry = \"kill_parent\"\narg = 30\n\
-         [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.native]\nverdict = \"crashed\"\nfault = \"unknown\"\nwhy = \"t\"\n",
+        "summary = \"kill parent\"\ncategory = \"host_boundary\"\ninjects = \"unknown\"\n[guest.rust]\nentry = \"kill_parent\"\narg = 30\n\
+         [expect.rust.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.rust.native]\nverdict = \"crashed\"\nfault = \"unknown\"\nwhy = \"t\"\n",
     );
     let tag = common::new_tag("subreaper");
     let out = Command::new(FAULTBOX)
@@ -568,8 +570,8 @@ fn small_things_are_said_right() {
     dir.file(
         "long.toml",
         &format!(
-            "summary = \"{long}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest]\nentry = \"clean_run\"\n\
-             [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.native]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n"
+            "summary = \"{long}\"\ncategory = \"control\"\ninjects = \"none\"\n[guest.rust]\nentry = \"clean_run\"\n\
+             [expect.rust.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n[expect.rust.native]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"t\"\n"
         ),
     );
     let t0 = Instant::now();
@@ -589,15 +591,15 @@ fn small_things_are_said_right() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("fb_health") && err.contains("(result i64)"), "{err}");
 
-    // `[[expect.wasm]]` says what is wrong.
+    // `[[expect.wat.wasm]]` says what is wrong.
     let dir = Scratch::new("expect-array");
     wat_scenario(&dir, "e", &returning("e", 1));
-    let m = std::fs::read_to_string(dir.0.join("e.toml")).unwrap().replace("[expect.wasm]", "[[expect.wasm]]");
+    let m = std::fs::read_to_string(dir.0.join("e.toml")).unwrap().replace("[expect.wat.wasm]", "[[expect.wat.wasm]]");
     std::fs::write(dir.0.join("e.toml"), m).unwrap();
     let out = faultbox(&["compare", "--model", "wasm", "--scenarios", dir.path()], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("`[expect.wasm]`") && err.contains("e.toml:7"), "{err}");
+    assert!(err.contains("`[expect.wat.wasm]`") && err.contains("e.toml:7"), "{err}");
 
     // `--cycles 0` names a readable range.
     let out = faultbox(&["soak", "--cycles", "0"], &[]);
@@ -631,7 +633,7 @@ fn a_declared_but_untouched_memory_is_not_copied() {
          (func (export \"fb_big\") (param i64) (result i64) (i64.store8 (i32.const 0x1000000) (i64.const 7)) (i64.const 1))\n\
          (func (export \"fb_health\") (result i64) (i64.const 0)))",
     );
-    let m = std::fs::read_to_string(dir.0.join("big.toml")).unwrap().replace("[expect.wasm]", "[limits]\nmemory_mib = 1100\n[expect.wasm]");
+    let m = std::fs::read_to_string(dir.0.join("big.toml")).unwrap().replace("[expect.wat.wasm]", "[limits]\nmemory_mib = 1100\n[expect.wat.wasm]");
     std::fs::write(dir.0.join("big.toml"), m).unwrap();
     let out = faultbox(&["run", "big", "--scenarios", dir.path(), "--model", "wasm", "--format", "json"], &[]);
     let o = &outcomes(&out)[0];

@@ -10,7 +10,7 @@
 //! wasm), so that a guest panic is `panic` in bench and soak as in compare.
 
 use faultbox::classify;
-use faultbox::model::ExecutionModel;
+use faultbox::model::{ExecutionModel, Language};
 use faultbox::outcome::{FaultClass, Verdict};
 use faultbox::protocol::{CycleEnding, CycleTrap, Message, WasmEnding};
 use faultbox::scenario::Catalog;
@@ -48,7 +48,12 @@ fn recorded_observations_classify_as_compare_did() {
     let mut wrong = Vec::new();
     for &(name, fault, verdict) in TABLE {
         let (scenario, message) = fixture(name);
-        let s = catalog.scenarios.iter().find(|s| s.name == scenario).unwrap_or_else(|| panic!("no scenario {scenario}"));
+        // The fixtures were recorded from the Rust guest's entries.
+        let s = catalog
+            .scenarios
+            .iter()
+            .find(|s| s.name == scenario && s.language == Language::Rust)
+            .unwrap_or_else(|| panic!("no rust scenario {scenario}"));
         let outcome = match &message {
             Message::Wasm(obs) => classify::wasm(s, ExecutionModel::Wasm, obs, 1000).unwrap(),
             Message::Native(obs) => classify::native(s, obs, 1000),

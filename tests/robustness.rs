@@ -22,8 +22,8 @@ fn busy_catalog() -> Scratch {
     dir.file(
         "runaway.toml",
         &format!(
-            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest]\nentry = \"runaway_loop\"\n\
-             [limits]\ntimeout_ms = 20000\n[expect.wasm]\n{}[expect.native]\n{}",
+            "summary = \"loop\"\ncategory = \"resource\"\ninjects = \"timeout\"\n[guest.rust]\nentry = \"runaway_loop\"\n\
+             [limits]\ntimeout_ms = 20000\n[expect.rust.wasm]\n{}[expect.rust.native]\n{}",
             expect("recovered", "timeout"),
             expect("killed", "timeout")
         ),
@@ -31,8 +31,8 @@ fn busy_catalog() -> Scratch {
     dir.file(
         "strays.toml",
         &format!(
-            "summary = \"strays\"\ncategory = \"resource\"\ninjects = \"none\"\n[guest]\nentry = \"stray_processes\"\narg = 60\n\
-             [expect.wasm]\n{}[expect.native]\n{}",
+            "summary = \"strays\"\ncategory = \"resource\"\ninjects = \"none\"\n[guest.rust]\nentry = \"stray_processes\"\narg = 60\n\
+             [expect.rust.wasm]\n{}[expect.rust.native]\n{}",
             expect("ok", "none"),
             expect("ok", "none")
         ),
@@ -150,9 +150,9 @@ fn an_endless_flood_still_ends_at_its_deadline() {
     dir.file(
         "flood.toml",
         "summary = \"1 TiB of output\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
-         [guest]\nentry = \"output_flood\"\narg = 1099511627776\n[limits]\ntimeout_ms = 500\n\
-         [expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"epoch deadline\"\n\
-         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"killed at the deadline\"\n",
+         [guest.rust]\nentry = \"output_flood\"\narg = 1099511627776\n[limits]\ntimeout_ms = 500\n\
+         [expect.rust.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"epoch deadline\"\n\
+         [expect.rust.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"killed at the deadline\"\n",
     );
     let started = Instant::now();
     let outcomes = json(&["run", "flood", "--format", "json", "--scenarios", dir.path()]);
@@ -183,7 +183,17 @@ fn more_jobs_than_cores_give_the_same_outcomes_as_one() {
 fn repeat_checks_that_every_pair_is_stable() {
     let report = json(&["compare", "--scenario", "recursion", "--repeat", "3", "--format", "json"]);
     assert_eq!(report["stability"]["runs"], 3);
-    assert_eq!(report["stability"]["pairs"], 12, "3 recursion scenarios × 4 models");
+    // One row per scenario and language it has an entry in.
+    let rows: Vec<String> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}/{}", r["name"].as_str().unwrap(), r["language"].as_str().unwrap()))
+        .collect();
+    for rust in ["bounded_deep_recursion/rust", "recursion_large_frames/rust", "recursion_small_frames/rust"] {
+        assert!(rows.contains(&rust.to_string()), "{rust} missing from {rows:?}");
+    }
+    assert_eq!(report["stability"]["pairs"], rows.len() * 4, "every (scenario, language) row × 4 models: {rows:?}");
     assert_eq!(report["stability"]["flaky"], serde_json::json!([]));
 }
 
@@ -252,9 +262,9 @@ fn a_stopped_native_guest_is_stalled_not_a_runaway() {
     dir.file(
         "stopped.toml",
         "summary = \"stopped\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
-         [guest]\nentry = \"runaway_loop\"\n[limits]\ntimeout_ms = 500\n\
-         [expect.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"x\"\n\
-         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"x\"\n",
+         [guest.rust]\nentry = \"runaway_loop\"\n[limits]\ntimeout_ms = 500\n\
+         [expect.rust.wasm]\nverdict = \"recovered\"\nfault = \"timeout\"\nwhy = \"x\"\n\
+         [expect.rust.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"x\"\n",
     );
     let tag = new_tag("stalled");
     let faultbox = Command::new(FAULTBOX)
@@ -298,9 +308,9 @@ fn a_runaway_descendant_spends_the_guests_cpu_budget() {
     dir.file(
         "descendant.toml",
         "summary = \"busy descendant\"\ncategory = \"resource\"\ninjects = \"timeout\"\n\
-         [guest]\nentry = \"busy_descendant\"\n[limits]\ntimeout_ms = 300\n\
-         [expect.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"no processes in wasm\"\n\
-         [expect.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"the group burned the budget\"\n",
+         [guest.rust]\nentry = \"busy_descendant\"\n[limits]\ntimeout_ms = 300\n\
+         [expect.rust.wasm]\nverdict = \"ok\"\nfault = \"none\"\nwhy = \"no processes in wasm\"\n\
+         [expect.rust.native]\nverdict = \"killed\"\nfault = \"timeout\"\nwhy = \"the group burned the budget\"\n",
     );
     let tag = new_tag("descendant");
     let started = Instant::now();
