@@ -27,6 +27,7 @@ fn run(worker: &mut Worker, model: WasmEngine, export: &str, reuse_rounds: u32) 
         check_reuse: true,
         wasi: true,
         reuse_rounds,
+        args: Vec::new(),
     });
     match worker.call(&request, Duration::from_secs(120)) {
         Ok(Message::Wasm(obs)) => obs,

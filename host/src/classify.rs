@@ -19,14 +19,17 @@ use crate::protocol::{
 };
 use faultbox_guests::HEALTH_OK;
 
-/// The verdict follows from four facts, in this order.
+/// The verdict follows from four facts, in this order. `injects` =
+/// `unknown` (a prebuilt module or program: faultbox cannot know whether
+/// it means to fault) reads a clean run as `ok`, never `undetected`, and a
+/// fault by what survived it, never `failed`.
 pub fn verdict(injects: FaultClass, fault: FaultClass, host_survived: bool, killed: bool, reuse: Reuse) -> Verdict {
     if killed {
         Verdict::Killed
     } else if !host_survived {
         Verdict::Crashed
     } else if fault == FaultClass::None {
-        if injects == FaultClass::None { Verdict::Ok } else { Verdict::Undetected }
+        if matches!(injects, FaultClass::None | FaultClass::Unknown) { Verdict::Ok } else { Verdict::Undetected }
     } else if injects == FaultClass::None {
         // Surviving a fault the program never committed is no recovery:
         // the correct program did not get its answer.
@@ -326,7 +329,12 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         // Provisional classes, to be refined: exit 0 is a normal end
         // without a value; any other code counts as an abort.
         WasmEnding::Exited { code } => {
-            evidence.push(format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran"));
+            let command = matches!(&s.guest, crate::scenario::Guest::Prebuilt { module: Some(m), .. } if m.is_command());
+            evidence.push(if command && *code == 0 {
+                "exit 0: the WASI command returned from `_start` (or called proc_exit(0)): its normal end".to_string()
+            } else {
+                format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran")
+            });
             let fault = if *code == 0 { FaultClass::None } else { FaultClass::Exit };
             (fault, Ending::Exited { code: *code })
         }
@@ -340,7 +348,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
     }
     evidence.extend(depth_evidence(obs.progress));
 
-    let faulted = fault != FaultClass::None || s.injects != FaultClass::None;
+    let faulted = fault != FaultClass::None || !matches!(s.injects, FaultClass::None | FaultClass::Unknown);
     let (reuse, reuse_detail) = match &obs.reuse {
         None => (Reuse::NotChecked, vec!["the run ended before the scenario was called".to_string()]),
         Some(facts) => wasm_reuse(facts, faulted, &mut evidence),
@@ -396,7 +404,13 @@ fn assemble(s: &Scenario, model: ExecutionModel, f: Settled) -> Outcome {
         containment: Containment {
             host_survived: f.host_survived,
             detected: f.fault != FaultClass::None,
-            classified: f.fault == s.injects,
+            // Injecting an unknown fault, a run is classified when the
+            // model put a name to what it saw.
+            classified: if s.injects == FaultClass::Unknown {
+                !matches!(f.fault, FaultClass::None | FaultClass::Unknown)
+            } else {
+                f.fault == s.injects
+            },
             reuse: f.reuse,
             reuse_detail: f.reuse_detail,
             recovery_us: f.recovery_us,
@@ -582,6 +596,11 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             }
         };
         (class, Ending::TimedOut { deadline, cpu_ms, wall_ms }, false)
+    } else if exited_cleanly && r.stage == ChildStage::NotStarted && s.language == crate::model::Language::Prebuilt {
+        // A prebuilt program knows nothing of faultbox's report pipe: it ran
+        // from start to end, and exit 0 is its normal end.
+        evidence.push("exited with code 0: the program ran to its end".to_string());
+        (FaultClass::None, Ending::Exited { code: 0 }, true)
     } else if exited_cleanly && survived_scenario {
         if let (ChildStage::Completed, Some(value)) = (r.stage, r.value) {
             evidence.push(format!("the scenario returned {value} ({value:#x}): no signal, no panic"));
@@ -636,6 +655,9 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
                 vec!["the process lives on; faultbox_guests::health passed in it afterwards".to_string()],
             ),
             Some(v) => (Reuse::Unusable, vec![format!("faultbox_guests::health returned {v:#x} in the same process")]),
+            None if s.language == crate::model::Language::Prebuilt => {
+                (Reuse::NotChecked, vec!["a prebuilt program has no health check: it ran once, to its end".to_string()])
+            }
             // The child exits only after the health check has run.
             None => (Reuse::NotChecked, vec!["the health check left no result".to_string()]),
         }
@@ -856,6 +878,13 @@ mod tests {
         assert_eq!(verdict(M, FaultClass::Timeout, false, true, Reuse::Lost), Verdict::Killed);
         // A correct program that a model faults on failed, however well the host fared.
         assert_eq!(verdict(N, FaultClass::StackExhaustion, true, false, Reuse::Reusable), Verdict::Failed);
+        // A prebuilt guest's fault is not known: clean is ok, a fault is
+        // judged by what survived it.
+        use FaultClass::Unknown as U;
+        assert_eq!(verdict(U, N, true, false, Reuse::NotChecked), Verdict::Ok);
+        assert_eq!(verdict(U, FaultClass::Abort, true, false, Reuse::NotChecked), Verdict::Contained);
+        assert_eq!(verdict(U, FaultClass::Abort, true, false, Reuse::Reusable), Verdict::Recovered);
+        assert_eq!(verdict(U, M, false, false, Reuse::Lost), Verdict::Crashed);
     }
 
     /// One passing health check is not enough: a round of (scenario,

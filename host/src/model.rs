@@ -134,16 +134,20 @@ pub enum Language {
     Go,
     /// Hand-written WebAssembly text (`scenarios/wat/`): wasm models only.
     Wat,
+    /// A module or program faultbox did not build: `run --wasm FILE`,
+    /// `run --native PROGRAM`, or a manifest's `[guest.prebuilt]`.
+    Prebuilt,
 }
 
 impl Language {
-    pub const ALL: [Language; 3] = [Language::Rust, Language::Go, Language::Wat];
+    pub const ALL: [Language; 4] = [Language::Rust, Language::Go, Language::Wat, Language::Prebuilt];
 
     pub fn name(self) -> &'static str {
         match self {
             Language::Rust => "rust",
             Language::Go => "go",
             Language::Wat => "wat",
+            Language::Prebuilt => "prebuilt",
         }
     }
 

@@ -129,12 +129,19 @@ impl Supervisor {
                 }
                 ModuleSource::File(path.clone())
             }
+            // The file, as checked when the scenario was made: the worker
+            // reads it (a module sent inline would travel with every run).
+            (Guest::Prebuilt { module: Some(m), .. }, _, _) => ModuleSource::File(m.path.clone()),
             (other, _, _) => return Err(format!("no wasm module for {other:?}")),
         };
-        let (wasi, reuse_rounds) = match d.wasm {
+        let (mut wasi, reuse_rounds) = match d.wasm {
             crate::language::WasmAbi::Exports => (false, 0),
             crate::language::WasmAbi::WasiReactor { reuse_rounds } => (true, reuse_rounds),
         };
+        let mut args = Vec::new();
+        if let Guest::Prebuilt { module: Some(m), .. } = guest {
+            (wasi, args) = (m.wasi, m.argv());
+        }
         Ok(WasmRequest {
             model: engine,
             module,
@@ -144,6 +151,7 @@ impl Supervisor {
             check_reuse: true,
             wasi,
             reuse_rounds,
+            args,
         })
     }
 
@@ -161,6 +169,11 @@ impl Supervisor {
                 };
                 Some(ExecGuest { program: program.path.clone(), args: vec![entry.clone(), s.arg.to_string()], address_space_floor_mib: floor })
             }
+            (Guest::Prebuilt { program: Some(p), .. }, _) => Some(ExecGuest {
+                program: p.path.clone(),
+                args: p.args.clone(),
+                address_space_floor_mib: crate::language::prebuilt::ADDRESS_SPACE_FLOOR_MIB,
+            }),
             _ => None,
         };
         Ok(NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec })

@@ -175,8 +175,34 @@ pub struct CompareArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub catalog: CatalogArg,
-    /// Scenario name (see `faultbox list`).
-    pub scenario: String,
+    /// Scenario name (see `faultbox list`); none with --wasm or --native.
+    #[arg(required_unless_present_any = ["wasm", "native"], conflicts_with_all = ["wasm", "native"])]
+    pub scenario: Option<String>,
+    /// Run your own .wasm module instead of a scenario: a WASI command
+    /// (`_start`, with ARGS as its arguments) or, with --export, a function
+    /// `(i64) -> i64`. In the wasm models (only them, unless --native is
+    /// given too). Checked before it runs: a file that is not a module, or
+    /// lacks the export, is bad input (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
+    /// With --wasm: the export to call, `(i64) -> i64` (e.g. `fb_null_write`;
+    /// default `_start`, a WASI command). With an `fb_health` export
+    /// `() -> i64`, the instance's reuse is checked after the call.
+    #[arg(long, value_name = "NAME", requires = "wasm")]
+    pub export: Option<String>,
+    /// With --export: the argument it is called with.
+    #[arg(long, value_name = "N", requires = "export", allow_negative_numbers = true, default_value_t = 0)]
+    pub arg: i64,
+    /// Run your own native program instead of a scenario: exec'd in a
+    /// forked child of the fork server with ARGS, an empty environment and
+    /// the default limits (RLIMIT_AS: 1024 MiB for its runtime plus the
+    /// memory limit and the stack), classified by its exit status or signal.
+    #[arg(long, value_name = "PROGRAM")]
+    pub native: Option<PathBuf>,
+    /// With --wasm/--native: the arguments, after `--` (the command's WASI
+    /// argv after its file name; the program's argv after its path).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
     #[command(flatten)]
     pub models: ModelsArg,
     /// Output format.

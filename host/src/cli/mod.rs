@@ -205,9 +205,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             })?;
             Ok(if flaky || (args.check && (report.summary.unexpected > 0 || unfinished(&scenarios))) { 1 } else { 0 })
         }
+        Command::Run(args) if args.wasm.is_some() || args.native.is_some() => run_prebuilt(args),
         Command::Run(args) => {
             let catalog = args.catalog.load()?;
-            let all = scenarios(&catalog, &args.scenario)?;
+            let all = scenarios(&catalog, args.scenario.as_deref().unwrap_or_default())?;
             let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
             let models = args.models.chosen();
             let (mut differs, mut every, mut text) = (false, Vec::new(), Vec::new());
@@ -304,6 +305,44 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Worker { .. } => unreachable!("handled before"),
     }
+}
+
+/// `run --wasm FILE` / `run --native PROGRAM`: a module or program of the
+/// user's own, checked before any worker starts (bad input: exit 2), run
+/// in the chosen models (default: the wasm models for a module, native for
+/// a program, both for both) and reported as a scenario's run is.
+fn run_prebuilt(args: &RunArgs) -> anyhow::Result<i32> {
+    if args.check {
+        return Err(BadInput::new(
+            "--check holds runs to a manifest's expectations, and a one-off run has none: name the module or program in a manifest's [guest.prebuilt]",
+        )
+        .into());
+    }
+    let module = match &args.wasm {
+        Some(path) => Some(crate::scenario::prebuilt::check_module(path, args.export.as_deref(), args.args.clone())?),
+        None => None,
+    };
+    let program = match &args.native {
+        Some(path) => Some(crate::scenario::prebuilt::check_program(path, args.args.clone())?),
+        None => None,
+    };
+    let s = crate::scenario::Scenario::one_off(module, program, args.arg, crate::limits::Limits::default())?;
+    let models: Vec<ExecutionModel> = if args.models.models.is_empty() {
+        ExecutionModel::ALL.into_iter().filter(|m| s.runs_in(*m)).collect()
+    } else {
+        args.models.chosen()
+    };
+    let supervisor = Supervisor::for_current_exe()?.with_native_backtrace(args.native_backtrace);
+    let outcomes = crate::commands::compare::run(&supervisor, &s, &models)?;
+    match args.format {
+        RunFormat::Table => {
+            let text: Vec<String> = outcomes.iter().map(|o| report::run_detail(&s, o)).collect();
+            print!("{}", text.join("\n"));
+        }
+        RunFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
+    }
+    // Nothing is expected of a one-off run: --check has nothing to hold it to.
+    Ok(0)
 }
 
 #[derive(Clone, Copy)]

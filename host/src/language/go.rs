@@ -27,6 +27,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     // about 1.5 GB: below 2 GiB, stack growth and new threads fail as
     // "out of memory" long before the manifest's memory is in use.
     native: NativeLauncher::Exec { address_space_floor_mib: 2048 },
+    native_only_entries: true,
     deaths: DEATHS,
     recovered: RECOVERED,
     build: Some(artifacts),

@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod go;
+pub mod prebuilt;
 pub mod rust;
 pub mod wat;
 
@@ -78,6 +79,11 @@ pub struct Descriptor {
     pub recovery: &'static str,
     pub wasm: WasmAbi,
     pub native: NativeLauncher,
+    /// Some of its entries exist only in its native build (cgo, signal
+    /// handlers): its wasm module may lack an `fb_<entry>` export, and a
+    /// manifest may expect `n/a` in the wasm models, which the supervisor
+    /// then observes from the artifact. `false`: every entry runs in wasm.
+    pub native_only_entries: bool,
     /// How its native deaths (and its wasm deaths, where the runtime prints
     /// them before trapping) read; first match wins.
     pub deaths: &'static [DeathMark],
@@ -100,7 +106,7 @@ pub struct ExitCodes {
 }
 
 /// The table of languages, in report order.
-pub static DESCRIPTORS: &[&Descriptor] = &[&rust::DESCRIPTOR, &go::DESCRIPTOR, &wat::DESCRIPTOR];
+pub static DESCRIPTORS: &[&Descriptor] = &[&rust::DESCRIPTOR, &go::DESCRIPTOR, &wat::DESCRIPTOR, &prebuilt::DESCRIPTOR];
 
 /// The descriptor of `language`.
 pub fn descriptor(language: Language) -> &'static Descriptor {

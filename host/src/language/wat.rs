@@ -11,6 +11,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recovery: "none (wasm has no in-module recovery from a trap)",
     wasm: WasmAbi::Exports,
     native: NativeLauncher::None { why: "a hand-written wasm module has no native form" },
+    native_only_entries: false,
     deaths: &[],
     recovered: &[],
     build: None,

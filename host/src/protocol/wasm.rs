@@ -24,7 +24,8 @@ pub enum ModuleSource {
 pub struct WasmRequest {
     pub model: WasmEngine,
     pub module: ModuleSource,
-    /// Export to call: `(i64) -> i64`.
+    /// Export to call: `(i64) -> i64`, or a WASI command's `_start`,
+    /// `() -> ()`, whose return is an exit with code 0.
     pub export: String,
     pub arg: i64,
     pub limits: Limits,
@@ -40,6 +41,11 @@ pub struct WasmRequest {
     /// CPU budget: a supervisor deadline must allow for 2 × rounds more.
     #[serde(default)]
     pub reuse_rounds: u32,
+    /// With `wasi`: the module's WASI arguments, `argv[0]` first (empty:
+    /// none at all). A WASI command (`export` = `_start`, called as
+    /// `() -> ()`) reads its command line from these.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// How a wasm call ended.

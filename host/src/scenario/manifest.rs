@@ -18,6 +18,13 @@
 //! # entry = "x"
 //! # path = "wat/x.wat"              # relative to this file
 //!
+//! # [guest.prebuilt]                # bring your own: built outside faultbox
+//! # module = "byo/x.wasm"           # relative to this file; optional
+//! # export = "fb_x"                 # default `_start` (a WASI command)
+//! # arg = 0                         # the export's argument
+//! # program = "byo/x"               # a native executable; optional
+//! # args = ["--crash"]              # the program's and the command's arguments
+//!
 //! [limits]                          # optional; see `Limits`
 //! timeout_ms = 500
 //!
@@ -60,6 +67,8 @@ pub(super) struct ManifestFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GuestSpec {
+    /// Required for every language but `prebuilt`, which names an export.
+    #[serde(default)]
     pub entry: String,
     #[serde(default)]
     pub arg: i64,
@@ -68,6 +77,18 @@ pub(super) struct GuestSpec {
     /// What this language's entry does, where the description (written for
     /// every language) does not say it.
     pub about: Option<String>,
+    /// `[guest.prebuilt]` only: a `.wasm` file, relative to the manifest.
+    pub module: Option<PathBuf>,
+    /// `[guest.prebuilt]` only: the module's export to call, `(i64) -> i64`
+    /// (e.g. `fb_null_write`); default `_start`, a WASI command.
+    pub export: Option<String>,
+    /// `[guest.prebuilt]` only: a native executable, relative to the
+    /// manifest, exec'd per run.
+    pub program: Option<PathBuf>,
+    /// `[guest.prebuilt]` only: the program's arguments, and the module's
+    /// WASI arguments (after `argv[0]`, the file's name).
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// The six scenario categories.

@@ -1,9 +1,11 @@
 //! Scenarios and the catalog that loads them from their manifests.
 
 mod manifest;
+pub mod prebuilt;
 mod wasm_module;
 
 pub use manifest::{Category, Expectation};
+pub use prebuilt::{PrebuiltModule, PrebuiltProgram};
 pub use wasm_module::parse_wat;
 
 use crate::error::{BadInput, line_of};
@@ -30,6 +32,11 @@ pub enum Guest {
     /// The manifest has no entry in this language: a placeholder that
     /// every model reports as `n/a` (only when `--language` asks for it).
     Missing { language: Language },
+    /// A module and/or a program faultbox did not build (a manifest's
+    /// `[guest.prebuilt]`, `run --wasm`/`--native`): the module in the wasm
+    /// models, the program exec'd natively; a model without its artifact
+    /// is `n/a`.
+    Prebuilt { module: Option<PrebuiltModule>, program: Option<PrebuiltProgram> },
 }
 
 impl Guest {
@@ -37,6 +44,7 @@ impl Guest {
         match self {
             Guest::Rust { entry } | Guest::Wat { entry, .. } | Guest::Built { entry, .. } => entry,
             Guest::Missing { .. } => "",
+            Guest::Prebuilt { module, .. } => module.as_ref().map_or("", |m| m.export.as_str()),
         }
     }
 
@@ -45,11 +53,16 @@ impl Guest {
             Guest::Rust { .. } => Language::Rust,
             Guest::Wat { .. } => Language::Wat,
             Guest::Built { language, .. } | Guest::Missing { language } => *language,
+            Guest::Prebuilt { .. } => Language::Prebuilt,
         }
     }
 
     pub fn export_name(&self) -> String {
-        format!("fb_{}", self.entry())
+        match self {
+            // Named in full: a module of one's own need not follow `fb_`.
+            Guest::Prebuilt { .. } => self.entry().to_string(),
+            _ => format!("fb_{}", self.entry()),
+        }
     }
 }
 
@@ -73,8 +86,11 @@ pub struct Scenario {
     pub limits: Limits,
     expect: BTreeMap<ExecutionModel, Expectation>,
     /// A `.wat` guest's module, as validated when the manifest loaded: the
-    /// one copy every run uses (the file is read once).
+    /// one copy every run uses (the file is read once). A prebuilt guest's
+    /// module too, as checked (its runs read the file: `ModuleSource::File`).
     wat_module: Option<std::sync::Arc<Vec<u8>>>,
+    /// A one-off run of a prebuilt artifact, without a manifest.
+    one_off: bool,
 }
 
 impl Scenario {
@@ -124,6 +140,9 @@ impl Scenario {
         if let Guest::Missing { language } = self.guest {
             return Some(format!("{} has no [guest.{language}]: no {language} entry", self.manifest.display()));
         }
+        if let Some(gap) = prebuilt_gap(&self.guest, model) {
+            return Some(gap);
+        }
         match crate::language::descriptor(self.language).native {
             crate::language::NativeLauncher::None { why } if !model.is_wasm() => return Some(why.to_string()),
             _ => {}
@@ -143,6 +162,70 @@ impl Scenario {
         let na = Expectation { verdict: Verdict::NotApplicable, fault: None, trap: None, signal: None, reuse: None, why, unwritten: false };
         s.expect = ExecutionModel::ALL.into_iter().map(|m| (m, na.clone())).collect();
         s
+    }
+
+    /// A one-off run of a module and/or a program faultbox did not build
+    /// (`run --wasm FILE`, `run --native PROGRAM`), both already checked.
+    /// There is no manifest, so nothing is expected of it, and the fault it
+    /// commits is not known: `injects` is `unknown`, for which a clean run
+    /// is `ok` and a fault is `recovered`, `contained` or `crashed` by what
+    /// survived it (`classify::verdict`). Named after the module (else the
+    /// program), its category `control` stands in for none.
+    pub fn one_off(module: Option<(PrebuiltModule, Vec<u8>)>, program: Option<PrebuiltProgram>, arg: i64, limits: Limits) -> Result<Scenario, BadInput> {
+        let file = module.as_ref().map(|(m, _)| &m.path).or(program.as_ref().map(|p| &p.path)).cloned().unwrap_or_default();
+        let name = file.file_stem().map_or_else(|| "prebuilt".into(), |s| s.to_string_lossy().into_owned());
+        if let Some((m, bytes)) = &module {
+            let initial = wasm_module::initial_memory_bytes(bytes);
+            if limits.memory_bytes() < initial {
+                return Err(BadInput::in_file(
+                    &m.path,
+                    format!("the module's initial memory ({:.2} MiB) is above the memory limit ({} MiB)", initial as f64 / (1 << 20) as f64, limits.memory_mib),
+                ));
+            }
+        }
+        let what = match (&module, &program) {
+            (Some((m, _)), _) if m.is_command() => format!("the WASI command {}", m.path.display()),
+            (Some((m, _)), _) => format!("export `{}` of {}", m.export, m.path.display()),
+            (None, Some(p)) => format!("the program {}", p.path.display()),
+            (None, None) => "nothing".into(),
+        };
+        let guest = Guest::Prebuilt { module: module.as_ref().map(|(m, _)| m.clone()), program };
+        let unexpected = Expectation {
+            why: "a one-off run: no manifest, so nothing is expected (name the module or program in a manifest's [guest.prebuilt] to state expectations)".into(),
+            ..Expectation::unwritten()
+        };
+        let expect = ExecutionModel::ALL
+            .into_iter()
+            .map(|m| {
+                let e = match prebuilt_gap(&guest, m) {
+                    Some(gap) => Expectation { verdict: Verdict::NotApplicable, fault: None, trap: None, signal: None, reuse: None, why: gap, unwritten: false },
+                    None => unexpected.clone(),
+                };
+                (m, e)
+            })
+            .collect();
+        Ok(Scenario {
+            name,
+            language: Language::Prebuilt,
+            manifest: file,
+            summary: format!("a one-off run of {what}"),
+            description: String::new(),
+            about: None,
+            category: Category::Control,
+            injects: FaultClass::Unknown,
+            guest,
+            arg,
+            limits,
+            expect,
+            wat_module: module.map(|(_, bytes)| std::sync::Arc::new(bytes)),
+            one_off: true,
+        })
+    }
+
+    /// Whether this is a one-off run of a prebuilt artifact, without a
+    /// manifest ([`Scenario::one_off`]).
+    pub fn is_one_off(&self) -> bool {
+        self.one_off
     }
 
     /// Why a wasm model cannot run this `.wat` guest under the process's
@@ -226,7 +309,21 @@ impl Scenario {
     ) -> Result<Scenario, BadInput> {
         let l = language.name();
         let entry = spec.entry.clone();
-        if entry.is_empty() || !entry.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        let prebuilt = language == Language::Prebuilt;
+        if prebuilt != (spec.module.is_some() || spec.program.is_some()) {
+            return Err(bad(if prebuilt {
+                "`guest.prebuilt` names neither a `module` (a .wasm file) nor a `program` (a native executable)".into()
+            } else {
+                format!("`guest.{l}.module` and `program` name prebuilt artifacts, for `[guest.prebuilt]` only")
+            }));
+        }
+        if !prebuilt && (spec.export.is_some() || !spec.args.is_empty()) {
+            return Err(bad(format!("`guest.{l}.export` and `args` are for `[guest.prebuilt]` only")));
+        }
+        if prebuilt && !entry.is_empty() {
+            return Err(bad("`guest.prebuilt.entry`: a prebuilt module names its function with `export` (default `_start`)".into()));
+        }
+        if !prebuilt && (entry.is_empty() || !entry.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
             return Err(bad(format!("`guest.{l}.entry` = \"{entry}\" must be letters, digits and `_`")));
         }
         if spec.path.is_some() != (language == Language::Wat) {
@@ -261,6 +358,26 @@ impl Scenario {
             // Its artifacts are built on first use; whether they offer the
             // entry is asked of them then.
             Language::Go => Guest::Built { language, entry },
+            Language::Prebuilt => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let module = match &spec.module {
+                    Some(rel) => {
+                        let (m, bytes) = prebuilt::check_module(&dir.join(rel), spec.export.as_deref(), spec.args.clone())?;
+                        initial_memory = Some(wasm_module::initial_memory_bytes(&bytes));
+                        wat_module = Some(std::sync::Arc::new(bytes));
+                        Some(m)
+                    }
+                    None if spec.export.is_some() => {
+                        return Err(bad("`guest.prebuilt.export` names an export of a `module`, and there is none".into()));
+                    }
+                    None => None,
+                };
+                let program = match &spec.program {
+                    Some(rel) => Some(prebuilt::check_program(&dir.join(rel), spec.args.clone())?),
+                    None => None,
+                };
+                Guest::Prebuilt { module, program }
+            }
         };
         if let Some(initial) = initial_memory
             && file.limits.memory_bytes() < initial
@@ -290,11 +407,17 @@ impl Scenario {
             if e.fault.is_none() && e.verdict != Verdict::NotApplicable {
                 return Err(bad(format!("`expect.{l}.{key}` needs a `fault` (the fault class observed)")));
             }
-            if model.is_wasm() && e.verdict == Verdict::NotApplicable && language != Language::Go {
+            if model.is_wasm() && e.verdict == Verdict::NotApplicable && !descriptor.native_only_entries {
                 return Err(bad(format!("`expect.{l}.{key}` says n/a, but every {l} guest runs in the wasm models")));
             }
             if !model.is_wasm() && e.trap.is_some() {
                 return Err(bad(format!("`expect.{l}.{key}` names a `trap`: only wasm models trap")));
+            }
+            if let Guest::Prebuilt { module, program } = &guest
+                && (model.is_wasm() && module.is_none() || !model.is_wasm() && program.is_none())
+            {
+                let (what, key) = if model.is_wasm() { ("module", "module") } else { ("program", "program") };
+                return Err(bad(format!("`expect.{l}.{model}`: `[guest.prebuilt]` names no `{key}`, so no {what} runs in {model}; leave it out")));
             }
             if !model.is_wasm() && no_native.is_some() {
                 return Err(bad(format!("`expect.{l}.native`: a {l} guest never runs natively; leave it out")));
@@ -308,6 +431,14 @@ impl Scenario {
         // no [expect.<language>.*] at all it loads, every outcome is
         // reported as not yet expected, and `run` prints what it observed.
         let unwritten = expect_file.is_empty();
+        for model in ExecutionModel::ALL {
+            if let Some(gap) = prebuilt_gap(&guest, model) {
+                expect.insert(
+                    model,
+                    Expectation { verdict: Verdict::NotApplicable, fault: None, trap: None, signal: None, reuse: None, why: gap, unwritten: false },
+                );
+            }
+        }
         if let Some(why) = no_native {
             expect.insert(
                 ExecutionModel::Native,
@@ -342,7 +473,20 @@ impl Scenario {
             limits: file.limits.clone(),
             expect,
             wat_module,
+            one_off: false,
         })
+    }
+}
+
+/// Why `model` cannot run a prebuilt guest: it names no artifact for it.
+fn prebuilt_gap(guest: &Guest, model: ExecutionModel) -> Option<String> {
+    let Guest::Prebuilt { module, program } = guest else { return None };
+    if model.is_wasm() && module.is_none() {
+        Some("no wasm module was given (only a native program)".into())
+    } else if !model.is_wasm() && program.is_none() {
+        Some("no native program was given (only a wasm module)".into())
+    } else {
+        None
     }
 }
 

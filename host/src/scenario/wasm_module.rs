@@ -7,7 +7,7 @@ use std::path::Path;
 use wasmparser::{Parser, Payload, ValType, Validator, WasmFeatures};
 
 /// The imports the wasm worker provides (module `fb`), with their types.
-const PROVIDED: &[(&str, &[ValType], &[ValType])] = &[
+pub(super) const PROVIDED: &[(&str, &[ValType], &[ValType])] = &[
     ("progress", &[ValType::I64], &[]),
     ("panic_message", &[ValType::I32, ValType::I32], &[]),
     ("host_call", &[ValType::I32], &[ValType::I64]),

@@ -144,7 +144,7 @@ impl WasmRunner {
         let memory = req.limits.memory_bytes();
 
         let new_store = || {
-            let mut store = Store::new(&engine, wasi::run_state(memory, announce, req.wasi));
+            let mut store = Store::new(&engine, wasi::run_state(memory, announce, req.wasi, &req.args));
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
             store
@@ -168,22 +168,38 @@ impl WasmRunner {
                 return Ok(observation(store, ending, None, instantiate_us));
             }
         };
-        let func = instance
-            .get_typed_func::<i64, i64>(&mut store, &req.export)
-            .map_err(|e| anyhow::anyhow!("export `{}`: {e}", req.export))?;
+        // A WASI command's `_start` takes and returns nothing; every other
+        // export is a scenario, `(i64) -> i64`.
+        let (func, start) = if req.export == wasi::COMMAND_START {
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, &req.export)
+                .map_err(|e| anyhow::anyhow!("export `{}`: {e}", req.export))?;
+            (None, Some(start))
+        } else {
+            let func = instance
+                .get_typed_func::<i64, i64>(&mut store, &req.export)
+                .map_err(|e| anyhow::anyhow!("export `{}`: {e}", req.export))?;
+            (Some(func), None)
+        };
 
         let before = req.check_reuse.then(|| reuse::snapshot(&mut store, &instance));
         store.set_epoch_deadline(1);
         watchdog.arm(&engine, timeout);
         let call_started = Instant::now();
         let cpu_started = thread_cpu_time();
-        let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut store, req.arg)));
+        let result = catch_unwind(AssertUnwindSafe(|| match (&func, &start) {
+            (Some(func), _) => func.call(&mut store, req.arg).map(Some),
+            (None, Some(start)) => start.call(&mut store, ()).map(|()| None),
+            (None, None) => unreachable!("one of the two was found"),
+        }));
         let call_cpu_us = thread_cpu_time().saturating_sub(cpu_started).as_micros() as u64;
         let call_us = call_started.elapsed().as_micros() as u64;
         let deadline = watchdog.disarm();
 
         let (ending, fault_detail) = match result {
-            Ok(Ok(value)) => (WasmEnding::Completed { value }, None),
+            Ok(Ok(Some(value))) => (WasmEnding::Completed { value }, None),
+            // A command that returns from `_start` exits with 0 (WASI).
+            Ok(Ok(None)) => (WasmEnding::Exited { code: 0 }, None),
             Ok(Err(err)) => (trap::ending(&err), trap::fault_detail(&err)),
             Err(panic) => (WasmEnding::HostPanic { message: panic_message(&*panic) }, None),
         };
@@ -207,8 +223,8 @@ impl WasmRunner {
             // while a normal return (a recovered panic included) ran every
             // deferred call on the way out.
             let unwound = !matches!(obs.ending, WasmEnding::Completed { .. });
-            if req.reuse_rounds > 0 && unwound && facts.health == HealthCheck::Returned(faultbox_guests::HEALTH_OK) {
-                let (healthy, broke) = wasi::reuse_rounds(&mut store, &instance, &func, req.arg, req.reuse_rounds, watchdog, &engine, timeout);
+            if let (Some(func), true) = (&func, req.reuse_rounds > 0 && unwound && facts.health == HealthCheck::Returned(faultbox_guests::HEALTH_OK)) {
+                let (healthy, broke) = wasi::reuse_rounds(&mut store, &instance, func, req.arg, req.reuse_rounds, watchdog, &engine, timeout);
                 (facts.rounds_healthy, facts.rounds_broke) = (Some(healthy), broke);
             }
             obs.reuse = Some(facts);

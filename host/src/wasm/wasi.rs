@@ -40,8 +40,14 @@ pub struct WasiState {
 impl WasiState {
     /// No preopens, no args, no environment; stdin is empty (closed).
     pub fn new() -> WasiState {
+        WasiState::with_args(&[])
+    }
+
+    /// As [`WasiState::new`], with `args` as the command line (`argv[0]`
+    /// first).
+    pub fn with_args(args: &[String]) -> WasiState {
         let (stdout, stderr) = (SharedTail::default(), SharedTail::default());
-        let ctx = wasmtime_wasi::WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build_p1();
+        let ctx = wasmtime_wasi::WasiCtxBuilder::new().args(args).stdout(stdout.clone()).stderr(stderr.clone()).build_p1();
         WasiState { ctx, stdout, stderr }
     }
 }
@@ -52,14 +58,19 @@ impl Default for WasiState {
     }
 }
 
-/// The store state for a run: WASI too when `wasi`.
-pub fn run_state(memory_bytes: u64, announce: fn(faultbox_guests::host::HostOp), wasi: bool) -> RunState {
+/// The store state for a run: WASI too when `wasi`, with `args` as its
+/// command line.
+pub fn run_state(memory_bytes: u64, announce: fn(faultbox_guests::host::HostOp), wasi: bool, args: &[String]) -> RunState {
     let mut state = RunState::new(memory_bytes, announce);
     if wasi {
-        state.wasi = Some(WasiState::new());
+        state.wasi = Some(WasiState::with_args(args));
     }
     state
 }
+
+/// A WASI command's entry point (`() -> ()`): returning from it is an exit
+/// with code 0, `proc_exit(n)` an exit with code n.
+pub const COMMAND_START: &str = "_start";
 
 /// A linker with the `fb` imports and WASI preview 1. Every store
 /// instantiated through it must carry a [`WasiState`] ([`run_state`] with
@@ -286,6 +297,7 @@ mod tests {
             check_reuse: true,
             wasi: true,
             reuse_rounds,
+            args: Vec::new(),
         }
     }
 
