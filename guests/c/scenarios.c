@@ -32,6 +32,12 @@ static void progress(int64_t value) {
     void (*hook)(int64_t) = fb_progress_hook;
     if (hook) hook(value);
 }
+/* The native host assigns this too (dlsym "fb_recovered_hook"): the guest
+ * calls it, outside any signal handler, each time its own recovery brought
+ * control back from a fault, with one line saying what it caught (NULL:
+ * the report is dropped). It is how a C scenario tells the host "I caught
+ * a fault and carried on", as a Go guest reports what its recover saw. */
+__attribute__((visibility("default"))) void (*volatile fb_recovered_hook)(const char *) = 0;
 #endif
 
 #define NOINLINE __attribute__((noinline))
@@ -340,9 +346,12 @@ FB_EXPORT(int_min_div_neg_one) int64_t fb_int_min_div_neg_one(int64_t arg) {
 #ifndef __wasm__
 static sigjmp_buf recovery_point;
 static volatile sig_atomic_t in_recovery;
+/* The faulting address the handler saw, for the report after the jump. */
+static void *volatile fault_address;
 
 static void on_sigsegv(int sig, siginfo_t *info, void *uctx) {
-    (void)sig, (void)info, (void)uctx;
+    (void)sig, (void)uctx;
+    fault_address = info ? info->si_addr : 0;
     if (!in_recovery) {
         /* Not ours: restore the default action and return, so the fault
          * repeats and kills the process as it would have. */
@@ -388,6 +397,14 @@ FB_EXPORT(sigsetjmp_recovery) int64_t fb_sigsetjmp_recovery(int64_t arg) {
             in_recovery = 0;
             recovered++;
             progress(recovered);
+            void (*report)(const char *) = fb_recovered_hook;
+            if (report) {
+                char line[160];
+                snprintf(line, sizeof line,
+                         "SIGSEGV at %p (fault %d of %d): the handler siglongjmp'd back to sigsetjmp(env, %d)",
+                         fault_address, (int)recovered, (int)faults, savemask);
+                report(line);
+            }
         }
     }
     sigaction(SIGSEGV, &old_sa, 0);

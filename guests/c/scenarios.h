@@ -7,7 +7,9 @@
  * native (libguest.so): the same names are plain external symbols
  *   int64_t fb_<name>(int64_t arg);  int64_t fb_health(void);
  * and progress goes through the data symbol fb_progress_hook, a function
- * pointer the host assigns after dlopen (NULL: progress is dropped).
+ * pointer the host assigns after dlopen (NULL: progress is dropped); a
+ * recovery (sigsetjmp_recovery's handler brought control back) through
+ * fb_recovered_hook, void (*)(const char *line), likewise.
  */
 #ifndef FAULTBOX_GUEST_C_SCENARIOS_H
 #define FAULTBOX_GUEST_C_SCENARIOS_H

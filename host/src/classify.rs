@@ -436,7 +436,7 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
                 // The shadow stack grows down from `before`; a larger value
                 // after the call means it wrapped below address 0.
                 detail.push(format!(
-                    "__stack_pointer {before:#x} -> {after:#x}: wrapped below 0, Rust's shadow stack ran out"
+                    "__stack_pointer {before:#x} -> {after:#x}: wrapped below 0, the shadow stack ran out"
                 ));
                 evidence.push("the shadow stack pointer wrapped below address 0: the shadow stack in linear memory ran out before the engine's stack".into());
             } else {
@@ -520,6 +520,27 @@ fn exec_death(lang: &crate::language::Descriptor, f: &DeathFacts<'_>) -> (FaultC
             vec![format!("exit {code}: the program ended itself without a runtime death message; no deferred code ran")],
         ),
         (None, None) => (FaultClass::Unknown, vec!["the process ended without a status".into()]),
+    }
+}
+
+/// How a dlopen'd library's death reads: as any process's, by its signal
+/// ([`classify_death`]); but a library has no runtime of faultbox's to
+/// leave records, so when it aborted, the last words its language's
+/// descriptor knows (glibc's heap checks, a guest's allocation-failure
+/// line) decide the class.
+fn library_death(lang: &crate::language::Descriptor, f: &DeathFacts<'_>) -> (FaultClass, Vec<String>) {
+    let (class, mut evidence) = classify_death(f);
+    if f.signal != Some(Signal::SIGABRT) || f.host_call.is_some() || class == FaultClass::StackExhaustion {
+        return (class, evidence);
+    }
+    match crate::language::death_mark(lang.deaths, f.stderr) {
+        Some((said, line)) => {
+            if !evidence.iter().any(|e| e.contains(line)) {
+                evidence.push(format!("stderr, before the abort: {line}"));
+            }
+            (said, evidence)
+        }
+        None => (class, evidence),
     }
 }
 
@@ -636,6 +657,7 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
     } else {
         let (class, ev) = match lang.native {
             crate::language::NativeLauncher::Exec { .. } => exec_death(lang, &facts),
+            crate::language::NativeLauncher::Library => library_death(lang, &facts),
             _ => classify_death(&facts),
         };
         evidence.extend(ev);
@@ -652,9 +674,9 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         match r.health {
             Some(v) if v == HEALTH_OK => (
                 Reuse::Reusable,
-                vec!["the process lives on; faultbox_guests::health passed in it afterwards".to_string()],
+                vec!["the process lives on; the guest's health check passed in it afterwards".to_string()],
             ),
-            Some(v) => (Reuse::Unusable, vec![format!("faultbox_guests::health returned {v:#x} in the same process")]),
+            Some(v) => (Reuse::Unusable, vec![format!("the guest's health check returned {v:#x} in the same process")]),
             None if s.language == crate::model::Language::Prebuilt => {
                 (Reuse::NotChecked, vec!["a prebuilt program has no health check: it ran once, to its end".to_string()])
             }

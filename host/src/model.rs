@@ -134,19 +134,24 @@ pub enum Language {
     Go,
     /// Hand-written WebAssembly text (`scenarios/wat/`): wasm models only.
     Wat,
+    /// The C guest (`guests/c/`): a wasm32-wasi reactor built with clang
+    /// and wasi-libc, and a shared library dlopen'd in the fork server's
+    /// child natively.
+    C,
     /// A module or program faultbox did not build: `run --wasm FILE`,
     /// `run --native PROGRAM`, or a manifest's `[guest.prebuilt]`.
     Prebuilt,
 }
 
 impl Language {
-    pub const ALL: [Language; 4] = [Language::Rust, Language::Go, Language::Wat, Language::Prebuilt];
+    pub const ALL: [Language; 5] = [Language::Rust, Language::Go, Language::Wat, Language::C, Language::Prebuilt];
 
     pub fn name(self) -> &'static str {
         match self {
             Language::Rust => "rust",
             Language::Go => "go",
             Language::Wat => "wat",
+            Language::C => "c",
             Language::Prebuilt => "prebuilt",
         }
     }

@@ -160,12 +160,17 @@ impl Supervisor {
     pub fn native_request(s: &Scenario, artifacts: Option<&Artifacts>) -> Result<NativeRequest, String> {
         let exec = match (&s.guest, artifacts) {
             (Guest::Built { language, entry }, Some(a)) => {
-                let floor = match crate::language::descriptor(*language).native {
-                    crate::language::NativeLauncher::Exec { address_space_floor_mib } => address_space_floor_mib,
-                    _ => return Err(format!("{language} has no native program")),
-                };
                 let Some(program) = a.native_for(entry) else {
                     return Err(format!("no native {language} program built here has the entry {entry} ({})", a.toolchain));
+                };
+                let floor = match crate::language::descriptor(*language).native {
+                    crate::language::NativeLauncher::Exec { address_space_floor_mib } => address_space_floor_mib,
+                    // Called in the fork server's child, as a linked entry is.
+                    crate::language::NativeLauncher::Library => {
+                        let library = Some(program.path.clone());
+                        return Ok(NativeRequest { entry: entry.clone(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec: None, library });
+                    }
+                    _ => return Err(format!("{language} has no native program")),
                 };
                 Some(ExecGuest { program: program.path.clone(), args: vec![entry.clone(), s.arg.to_string()], address_space_floor_mib: floor })
             }
@@ -176,7 +181,7 @@ impl Supervisor {
             }),
             _ => None,
         };
-        Ok(NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec })
+        Ok(NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec, library: None })
     }
 
     /// Runs one scenario in one model. `Err` only for failures of faultbox

@@ -10,6 +10,7 @@
 //! else in the host names a language.
 
 pub mod build;
+pub mod c;
 pub mod go;
 pub mod prebuilt;
 pub mod rust;
@@ -46,6 +47,12 @@ pub enum NativeLauncher {
     /// space at start-up before the scenario runs, so RLIMIT_AS is the
     /// manifest's memory plus this floor.
     Exec { address_space_floor_mib: u64 },
+    /// A shared library, dlopen'd once by the fork server and called in its
+    /// forked child like a linked entry: `fb_<entry>(i64) -> i64` and
+    /// `fb_health() -> i64`, progress through the function pointer the
+    /// library exports as `fb_progress_hook` (and recoveries through
+    /// `fb_recovered_hook`). For a language with no runtime threads (C).
+    Library,
     /// The language has no native form (hand-written wasm).
     None { why: &'static str },
 }
@@ -106,7 +113,7 @@ pub struct ExitCodes {
 }
 
 /// The table of languages, in report order.
-pub static DESCRIPTORS: &[&Descriptor] = &[&rust::DESCRIPTOR, &go::DESCRIPTOR, &wat::DESCRIPTOR, &prebuilt::DESCRIPTOR];
+pub static DESCRIPTORS: &[&Descriptor] = &[&rust::DESCRIPTOR, &go::DESCRIPTOR, &wat::DESCRIPTOR, &c::DESCRIPTOR, &prebuilt::DESCRIPTOR];
 
 /// The descriptor of `language`.
 pub fn descriptor(language: Language) -> &'static Descriptor {

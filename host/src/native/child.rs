@@ -70,6 +70,29 @@ pub fn run(req: &NativeRequest, launch: Launch) -> ! {
         let health = catch_unwind(faultbox_guests::health).unwrap_or(i64::MIN);
         region.record_health(health);
     };
+    execute(req, on_fork_thread, scenario)
+}
+
+/// Becomes the scenario process of a shared library's entry
+/// (`NativeRequest::library`), resolved by the fork server before the
+/// fork: the same setup, limits and thread as a linked entry, without
+/// `catch_unwind` (a C guest does not unwind; its own recovery reports
+/// itself). Never returns.
+pub fn run_library(req: &NativeRequest, launch: Launch, entry: super::library::LibraryEntry) -> ! {
+    let region = launch.region;
+    let on_fork_thread = launch.fork_thread_stack == Some(req.limits.native_stack_kib << 10);
+    if let Err(e) = setup(req, launch) {
+        let _ = writeln!(std::io::stderr(), "faultbox: native child setup failed: {e}");
+        exit(EXIT_SETUP_FAILED);
+    }
+    let arg = req.arg;
+    region.mark_ready();
+    execute(req, on_fork_thread, move || super::library::run(entry, arg, region))
+}
+
+/// Runs `scenario` on the fork thread itself or on a thread with the
+/// request's stack, then ends the process.
+fn execute(req: &NativeRequest, on_fork_thread: bool, scenario: impl FnOnce() + Send + 'static) -> ! {
     if on_fork_thread {
         scenario();
     } else {

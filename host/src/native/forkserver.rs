@@ -67,6 +67,8 @@ pub struct ForkServer {
     /// costs no copy-on-write faults (a 64 KiB buffer touched after fork
     /// cost ~60 µs per run).
     read_buf: &'static mut [u8],
+    /// Guest libraries dlopen'd so far (`NativeRequest::library`), by path.
+    libraries: super::library::Libraries,
     /// The stack of the thread this fork server forks from, if known
     /// ([`on_fork_thread`]): a child whose scenario asks for exactly that
     /// runs it there, with no thread of its own to create.
@@ -128,7 +130,7 @@ impl ForkServer {
         let statm = crate::process::open_statm()?;
         let children = crate::process::open_children_files()?;
         let read_buf = crate::process::unforked_buffer(64 * 1024)?;
-        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, fork_thread_stack, statm, children, read_buf })
+        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, fork_thread_stack, statm, children, read_buf, libraries: Default::default() })
     }
 
     /// The signalfd, to wait on between requests.
@@ -160,6 +162,13 @@ impl ForkServer {
                 Some((prepared, report, status))
             }
         };
+        // A library's entry is resolved here, its library loaded once: in
+        // the address space every child starts with, below its limit. A
+        // library that cannot be loaded is the fork server's failure.
+        let library = match &req.library {
+            None => None,
+            Some(path) => Some(self.libraries.entry(path, &req.entry).map_err(ServerError::Failed)?),
+        };
         let (out_r, out_w) = pipe().map_err(|e| failed("pipe", e))?;
         let (err_r, err_w) = pipe().map_err(|e| failed("pipe", e))?;
         self.region.reset();
@@ -184,7 +193,10 @@ impl ForkServer {
                     exec::run(&prepared, exec::Launch { isolation, region: self.region, report: report_w, status: status_w })
                 }
                 let launch = child::Launch { region: self.region, isolation, address_space, fork_thread_stack: self.fork_thread_stack };
-                child::run(req, launch)
+                match library {
+                    Some(entry) => child::run_library(req, launch, entry),
+                    None => child::run(req, launch),
+                }
             }
             ForkResult::Parent { child } => child,
         };

@@ -16,8 +16,8 @@ pub fn run(request_json: &str) -> ! {
             std::process::exit(2)
         }
     };
-    if req.exec.is_some() {
-        eprintln!("faultbox: native-once runs linked entries only, not exec'd programs");
+    if req.exec.is_some() || req.library.is_some() {
+        eprintln!("faultbox: native-once runs linked entries only, not exec'd programs or libraries");
         std::process::exit(2)
     }
     let region = Region::map().expect("map a report region");

@@ -13,7 +13,8 @@ pub const EXIT_SETUP_FAILED: i32 = 120;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NativeRequest {
-    /// `guests::ENTRIES` name; when [`NativeRequest::exec`] is set, only a
+    /// `guests::ENTRIES` name; with [`NativeRequest::library`], the
+    /// library's `fb_<entry>`; when [`NativeRequest::exec`] is set, only a
     /// name for the run (the program and its arguments say what runs).
     pub entry: String,
     pub arg: i64,
@@ -28,6 +29,12 @@ pub struct NativeRequest {
     /// such as Go's). `None`: the linked entry, in the forked child itself.
     #[serde(default)]
     pub exec: Option<ExecGuest>,
+    /// Call `fb_<entry>` of this shared library instead of a linked entry:
+    /// the fork server dlopens it (once per path) and the forked child
+    /// calls it in itself, as it calls a linked entry (a language with no
+    /// runtime threads, such as C). `None`: a linked entry, or `exec`.
+    #[serde(default)]
+    pub library: Option<PathBuf>,
 }
 
 /// A native guest that is a program, exec'd by the forked child once per

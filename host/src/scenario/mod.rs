@@ -275,7 +275,7 @@ impl Scenario {
             return Err(bad("`summary` is empty".into()));
         }
         if file.guest.is_empty() {
-            return Err(bad("`guest` is empty: name at least one `[guest.<language>]` (rust, go, wat)".into()));
+            return Err(bad(format!("`guest` is empty: name at least one `[guest.<language>]` ({})", Language::ALL.map(|l| l.name()).join(", "))));
         }
         for key in file.expect.keys() {
             if !file.guest.contains_key(key) {
@@ -357,7 +357,7 @@ impl Scenario {
             }
             // Its artifacts are built on first use; whether they offer the
             // entry is asked of them then.
-            Language::Go => Guest::Built { language, entry },
+            Language::Go | Language::C => Guest::Built { language, entry },
             Language::Prebuilt => {
                 let dir = path.parent().unwrap_or(Path::new("."));
                 let module = match &spec.module {
