@@ -12,6 +12,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync"
@@ -196,6 +197,11 @@ func concurrentMapWrites(arg int64) int64 {
 	if n <= 0 {
 		n = 1_000_000
 	}
+	// Two Ps, whatever the machine or its cgroup gives (Go derives
+	// GOMAXPROCS from both): with one, the goroutines would take turns and
+	// never overlap, and the verdict would depend on the CPUs. Two threads
+	// on one CPU still interleave at the OS scheduler's will.
+	runtime.GOMAXPROCS(2)
 	m := make(map[int64]int64)
 	var wg sync.WaitGroup
 	for w := int64(0); w < 2; w++ {

@@ -326,8 +326,8 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             (FaultClass::Unknown, Ending::HostError { message: message.clone() })
         }
         // WASI `proc_exit(code)` (Go's `os.Exit`): the instance survives it.
-        // Provisional classes, to be refined: exit 0 is a normal end
-        // without a value; any other code counts as an abort.
+        // Exit 0 is a normal end without a value; the runtime's fatal code
+        // with its last words is that death; any other code is `exit`.
         WasmEnding::Exited { code } => {
             let command = matches!(&s.guest, crate::scenario::Guest::Prebuilt { module: Some(m), .. } if m.is_command());
             evidence.push(if command && *code == 0 {
@@ -335,7 +335,19 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             } else {
                 format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran")
             });
-            let fault = if *code == 0 { FaultClass::None } else { FaultClass::Exit };
+            // A runtime whose fatal exit code this is, with its last words
+            // on stderr, died; any other code is an exit the guest chose.
+            let died = (Some(*code) == lang.exit_codes.runtime_death)
+                .then(|| crate::language::death_mark(lang.deaths, &obs.stderr.tail))
+                .flatten();
+            let fault = match died {
+                Some((class, line)) => {
+                    evidence.push(format!("the {} runtime said, on stderr, before it exited: {line}", s.language));
+                    class
+                }
+                None if *code == 0 => FaultClass::None,
+                None => FaultClass::Exit,
+            };
             (fault, Ending::Exited { code: *code })
         }
     };

@@ -67,10 +67,21 @@ impl Supervisor {
                 let sources = crate::language::sources_dir(s.manifest.parent().unwrap_or(std::path::Path::new(".")), d);
                 match crate::language::artifacts(d, &sources) {
                     Ok(a) => Some(a),
-                    Err(why) if std::env::var_os("CI").is_some() => {
-                        anyhow::bail!("{} guests cannot run and CI is set, so they may not be skipped: {}", language, why.line())
+                    // A missing toolchain is bad input under CI (exit 2):
+                    // CI never skips silently.
+                    Err(why @ crate::language::build::Unavailable::Missing { .. }) if std::env::var_os("CI").is_some() => {
+                        return Err(crate::error::BadInput::new(format!(
+                            "{language} guests cannot run and CI is set, so they may not be skipped: {}",
+                            why.line()
+                        ))
+                        .into());
                     }
-                    Err(why) => return Ok(Err(classify::skipped(s, model, &why.line()))),
+                    Err(why @ crate::language::build::Unavailable::Missing { .. }) => {
+                        return Ok(Err(classify::skipped(s, model, &why.line())));
+                    }
+                    // The toolchain is there and the build failed: a
+                    // failure to report, never a skip.
+                    Err(why) => anyhow::bail!("{language} guests: {}", why.line()),
                 }
             }
             _ => None,

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Why a language's guests cannot run here. Reported as `skipped` on a
 /// user's machine; under `CI` it fails the run instead.
@@ -66,10 +66,69 @@ impl Artifacts {
 /// off) in a per-user directory under the system's temporary directory.
 pub fn artifact_root() -> PathBuf {
     match crate::wasm::ModuleCache::from_env().dir() {
-        Some(dir) => dir.join("guests"),
-        // SAFETY: getuid cannot fail.
-        None => std::env::temp_dir().join(format!("faultbox-{}-guests", unsafe { libc::getuid() })),
+        // Absolute: the builds run in the sources' directory.
+        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).join("guests"),
+        None => {
+            // SAFETY: getuid cannot fail.
+            let uid = unsafe { libc::getuid() };
+            let dir = std::env::temp_dir().join(format!("faultbox-{uid}-guests"));
+            // A shared directory: ours alone, or another user could plant
+            // the programs faultbox execs.
+            use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o022 == 0 => dir,
+                // Someone else's: a directory of this process's own instead.
+                _ => std::env::temp_dir().join(format!("faultbox-{uid}-{}-guests", std::process::id())),
+            }
+        }
     }
+}
+
+/// How long a build command may run before it is killed and the build
+/// counted as failed, and how long a toolchain query (`go version`) may.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `cmd` to its end, killed after `limit`. Its output goes through
+/// files, so a chatty command cannot block on a full pipe.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<std::process::Output> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("faultbox-cmd-{}-{n}", std::process::id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let result = (|| {
+        let mut child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_path)?)
+            .stderr(std::fs::File::create(&err_path)?)
+            .spawn()?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("still running after {} s: killed", limit.as_secs())));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Ok(std::process::Output { status, stdout: std::fs::read(&out_path)?, stderr: std::fs::read(&err_path)? })
+    })();
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    result
+}
+
+/// The list of files a finished build holds, written last: a directory
+/// without it, or missing one of its files, is not a finished build.
+const COMPLETE: &str = ".complete";
+
+fn complete(dir: &Path) -> bool {
+    let Ok(list) = std::fs::read_to_string(dir.join(COMPLETE)) else { return false };
+    list.lines().all(|f| dir.join(f).is_file())
 }
 
 /// A SHA-256 key over `parts` and every regular file directly in `dir`
@@ -106,7 +165,7 @@ pub fn cached_dir(
 ) -> Result<(PathBuf, Option<u64>), Unavailable> {
     let failed = |what: &str, e: std::io::Error| Unavailable::BuildFailed { problem: format!("{}: {what}: {e}", root.display()) };
     let done = root.join(format!("{language}-{key}"));
-    if done.is_dir() {
+    if complete(&done) {
         return Ok((done, None));
     }
     std::fs::create_dir_all(root).map_err(|e| failed("cannot create the directory", e))?;
@@ -118,9 +177,12 @@ pub fn cached_dir(
             return Err(failed("flock", e));
         }
     }
-    if done.is_dir() {
+    if complete(&done) {
         return Ok((done, None));
     }
+    // Half there (files deleted since, or an older faultbox's build):
+    // built again.
+    let _ = std::fs::remove_dir_all(&done);
     let partial = root.join(format!("{language}-{key}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| failed("cannot create the build directory", e))?;
@@ -129,6 +191,18 @@ pub fn cached_dir(
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
+    let mut files: Vec<String> = std::fs::read_dir(&partial)
+        .map_err(|e| failed("cannot list the build", e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(Unavailable::BuildFailed { problem: format!("{}: the build succeeded but left nothing there", partial.display()) });
+    }
+    std::fs::write(partial.join(COMPLETE), files.join("\n") + "\n").map_err(|e| failed("cannot finish the build", e))?;
     std::fs::rename(&partial, &done).map_err(|e| failed("cannot move the build into place", e))?;
     Ok((done, Some(started.elapsed().as_millis() as u64)))
 }
@@ -136,7 +210,7 @@ pub fn cached_dir(
 /// Runs a build command; a failure names the command and ends with the
 /// last lines it printed.
 pub fn run(cmd: &mut Command, what: &str) -> Result<(), Unavailable> {
-    let out = cmd.output().map_err(|e| Unavailable::BuildFailed { problem: format!("{what}: cannot run it: {e}") })?;
+    let out = output_within(cmd, BUILD_TIMEOUT).map_err(|e| Unavailable::BuildFailed { problem: format!("{what}: {e}") })?;
     if out.status.success() {
         return Ok(());
     }

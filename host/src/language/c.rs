@@ -57,7 +57,7 @@ const DEATHS: &[DeathMark] = &[
 
 /// What the guest reports through `fb_recovered_hook` when its SIGSEGV
 /// handler's `siglongjmp` brought control back: a memory fault it caught.
-const RECOVERED: &[RecoveredMark] = &[RecoveredMark { message: "SIGSEGV", class: FaultClass::MemoryFault }];
+const RECOVERED: &[RecoveredMark] = &[RecoveredMark { kind: "SIGSEGV", message: "", class: FaultClass::MemoryFault }];
 
 /// The C toolchains faultbox builds with: `$FAULTBOX_CLANG` (else `clang`)
 /// for wasm32-wasi, `$FAULTBOX_CC` (else `cc`) natively, and

@@ -58,7 +58,7 @@ const DEATHS: &[DeathMark] = &[
 /// `panicmem`, or the wasm compiler's nil check) is a memory fault the
 /// runtime turned into a panic; any other recovered value is a panic.
 const RECOVERED: &[RecoveredMark] =
-    &[RecoveredMark { message: "invalid memory address or nil pointer dereference", class: FaultClass::MemoryFault }];
+    &[RecoveredMark { kind: "runtime.", message: "invalid memory address or nil pointer dereference", class: FaultClass::MemoryFault }];
 
 /// The Go toolchain faultbox builds with: `$FAULTBOX_GO`, else `go` on PATH.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +99,10 @@ pub fn parse_version(word: &str) -> Option<(u32, u32)> {
 /// Finds the toolchain and checks its version.
 pub fn toolchain() -> Result<Toolchain, Unavailable> {
     let go = std::env::var_os("FAULTBOX_GO").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from("go"), PathBuf::from);
-    let out = go_command(&go).arg("version").output().map_err(|_| missing(None))?;
+    let out = build::output_within(go_command(&go).arg("version"), build::QUERY_TIMEOUT).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => missing(None),
+        _ => Unavailable::BuildFailed { problem: format!("`{} version`: {e}", go.display()) },
+    })?;
     let text = String::from_utf8_lossy(&out.stdout);
     // "go version go1.26.8 linux/amd64"
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -108,7 +111,8 @@ pub fn toolchain() -> Result<Toolchain, Unavailable> {
         Some(v) if v >= MIN_VERSION => {}
         _ => return Err(missing(Some(version))),
     }
-    let env = go_command(&go).args(["env", "CGO_ENABLED"]).output().map_err(|_| missing(None))?;
+    let env = build::output_within(go_command(&go).args(["env", "CGO_ENABLED"]), build::QUERY_TIMEOUT)
+        .map_err(|e| Unavailable::BuildFailed { problem: format!("`{} env`: {e}", go.display()) })?;
     let cgo = String::from_utf8_lossy(&env.stdout).trim() == "1";
     Ok(Toolchain { go, version: version.to_string(), goos_goarch: platform.to_string(), cgo })
 }
@@ -175,10 +179,7 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
             continue;
         }
         // What each program offers, asked of the program itself.
-        let list = Command::new(&path)
-            .arg("list")
-            .env_clear()
-            .output()
+        let list = build::output_within(Command::new(&path).arg("list").env_clear(), build::QUERY_TIMEOUT)
             .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot run it: {e}", path.display()) })?;
         let entries = String::from_utf8_lossy(&list.stdout).lines().map(str::to_string).filter(|l| l != "health").collect();
         natives.push(build::NativeProgram { path, entries, how: how.into() });
@@ -225,7 +226,10 @@ mod tests {
     #[test]
     fn a_recovered_nil_dereference_is_a_memory_fault() {
         use crate::language::recovered_class;
-        assert_eq!(recovered_class(RECOVERED, "runtime error: invalid memory address or nil pointer dereference"), FaultClass::MemoryFault);
-        assert_eq!(recovered_class(RECOVERED, "runtime error: integer divide by zero"), FaultClass::Panic);
+        let nil = "runtime.errorString runtime error: invalid memory address or nil pointer dereference";
+        assert_eq!(recovered_class(RECOVERED, nil), FaultClass::MemoryFault);
+        assert_eq!(recovered_class(RECOVERED, "runtime.errorString runtime error: integer divide by zero"), FaultClass::Panic);
+        // The same words in a plain panic are a panic.
+        assert_eq!(recovered_class(RECOVERED, "string invalid memory address or nil pointer dereference"), FaultClass::Panic);
     }
 }

@@ -58,9 +58,10 @@ pub enum NativeLauncher {
 }
 
 /// One line a runtime prints as it dies, and the fault class it means. The
-/// first mark of a language's table that starts a line of a death's stderr
-/// decides (a prefix, not a substring: a message quoted inside another
-/// line does not count).
+/// first line of a death's stderr that starts with one of a language's
+/// marks decides (a prefix at column 0, not a substring: a message quoted
+/// inside another line, or an indented line of a panic message, does not
+/// count).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeathMark {
     /// How one stderr line starts.
@@ -72,6 +73,8 @@ pub struct DeathMark {
 /// wins; no match: [`FaultClass::Panic`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecoveredMark {
+    /// How the recovered value's type starts (`runtime.`).
+    pub kind: &'static str,
     pub message: &'static str,
     pub class: FaultClass,
 }
@@ -130,12 +133,21 @@ pub fn artifacts(d: &Descriptor, sources: &Path) -> Result<build::Artifacts, bui
 
 /// The first mark of `marks` on one of `stderr`'s lines, with that line.
 pub fn death_mark<'a>(marks: &[DeathMark], stderr: &'a str) -> Option<(FaultClass, &'a str)> {
-    marks.iter().find_map(|m| stderr.lines().find(|l| l.trim_start().starts_with(m.line)).map(|l| (m.class, l.trim())))
+    // The runtime writes its death at column 0; a panic message's own
+    // further lines come indented, so they cannot pass for it. The first
+    // such line decides: what the runtime said first is the cause.
+    stderr.lines().find_map(|l| marks.iter().find(|m| l.starts_with(m.line)).map(|m| (m.class, l.trim())))
 }
 
 /// The class of a recovered panic's message.
 pub fn recovered_class(marks: &[RecoveredMark], message: &str) -> FaultClass {
-    marks.iter().find(|m| message.contains(m.message)).map_or(FaultClass::Panic, |m| m.class)
+    // "<type> <message>": the runtime's own error types only, so that a
+    // plain panic with the same words stays a panic.
+    let (kind, text) = message.split_once(' ').unwrap_or(("", message));
+    marks
+        .iter()
+        .find(|m| kind.starts_with(m.kind) && text.contains(m.message))
+        .map_or(FaultClass::Panic, |m| m.class)
 }
 
 /// The source tree's `guests/<language>` directory: beside the catalog's
@@ -168,6 +180,8 @@ mod tests {
         ];
         let stderr = "runtime: goroutine stack exceeds 1000000000-byte limit\nfatal error: stack overflow\n";
         assert_eq!(death_mark(&marks, stderr), Some((FaultClass::StackExhaustion, "fatal error: stack overflow")));
+        // An indented line of a panic message is not the runtime speaking.
+        assert_eq!(death_mark(&marks, "panic: bad record:\n\tfatal error: stack overflow\n"), None);
         assert_eq!(death_mark(&marks, "fatal error: fault"), Some((FaultClass::Abort, "fatal error: fault")));
         assert_eq!(death_mark(&marks, "all fine"), None);
     }

@@ -296,7 +296,18 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
     let wraps = (0..n).map(|c| c >= fixed).collect();
     let mut out = Grid { header, wraps, rows }.render(layout);
     let width = layout.width.unwrap_or(usize::MAX);
-    for line in summary_lines(report, merge) {
+    // What was skipped says once what to install.
+    let mut reasons: Vec<String> = Vec::new();
+    for row in &report.scenarios {
+        for r in &row.outcomes {
+            if let Ending::Skipped { why } = &r.ending
+                && !reasons.iter().any(|w| w.ends_with(why.as_str()))
+            {
+                reasons.push(format!("skipped ({}): {why}", row.language));
+            }
+        }
+    }
+    for line in summary_lines(report, merge).into_iter().chain(reasons) {
         for (k, piece) in wrap(&line, width.saturating_sub(2)).into_iter().enumerate() {
             out.push_str(if k == 0 { "" } else { "  " });
             out.push_str(&piece);
