@@ -458,3 +458,14 @@ fn benchmarking_a_fault_that_only_ends_at_its_deadline() {
     let run = faultbox(&["bench", "--scenario", "runaway_loop", "--scenarios", scenarios_dir().to_str().unwrap()]);
     assert_bad(&run, &["runaway_loop.toml", "only ends at its deadline"]);
 }
+
+/// An error in one language's table points at that table, not at the same
+/// key in another language's table above it.
+#[test]
+fn an_error_line_points_into_its_own_language_table() {
+    let text = GOOD.replace("[guest.rust]\nentry = \"clean_run\"", "[guest.go]\nentry = \"clean_run\"\n\n[guest.rust]\nentry = \"no_such_fn\"");
+    assert!(text.contains("no_such_fn"), "the fixture changed: {text}");
+    let line = text.lines().position(|l| l.contains("no_such_fn")).unwrap() + 1;
+    let (_d, run) = list_with("lang-line", &text);
+    assert_bad(&run, &[&format!("case.toml:{line}:"), "`guest.rust.entry`"]);
+}

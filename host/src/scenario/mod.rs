@@ -559,6 +559,12 @@ fn find_key_line(text: &str, key: &str) -> Option<usize> {
             }
         }
     }
+    // A table named only through its subtables (`[expect.go.wasm]` for
+    // `expect.go`): the first of them.
+    let sub = format!("{key}.");
+    if let Some(i) = text.lines().position(|l| header(l).is_some_and(|h| h.starts_with(&sub))) {
+        return Some(i + 1);
+    }
     // A key the text spells another way (inline tables, dotted keys): the
     // table it belongs to, else nothing rather than a wrong line.
     let parent = key.rsplit_once('.').map(|(p, _)| p)?;
