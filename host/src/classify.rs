@@ -272,7 +272,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             let class = match trap {
                 TrapCode::UnreachableCodeReached if runtime_death.is_some() => {
                     let (class, line) = runtime_death.unwrap_or((FaultClass::Unknown, ""));
-                    evidence.push(format!("the {} runtime said, on stderr, before it aborted: {line}", s.language));
+                    evidence.push(format!("its last words on stderr, before it aborted: {line}"));
                     class
                 }
                 TrapCode::UnreachableCodeReached if obs.guest_panic.is_some() => {
@@ -342,7 +342,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
                 .flatten();
             let fault = match died {
                 Some((class, line)) => {
-                    evidence.push(format!("the {} runtime said, on stderr, before it exited: {line}", s.language));
+                    evidence.push(format!("its last words on stderr, before it exited: {line}"));
                     class
                 }
                 None if *code == 0 => FaultClass::None,
