@@ -1,10 +1,11 @@
 //! faultbox: when guest code faults, which execution model survives it,
 //! detects it and recovers — and at what cost?
 //!
-//! The same scenarios run in wasm (wasmtime in a worker process) and
-//! natively (a forked child inside `catch_unwind`); the supervisor
-//! classifies every ending into one taxonomy and the reporter shows them
-//! side by side.
+//! The same scenarios, written as guests in several languages (Rust, Go,
+//! C, hand-written wat, or a user's own module or program), run in wasm
+//! (wasmtime in a worker process) and natively (a forked child, or a
+//! program exec'd from it); the supervisor classifies every ending into one
+//! taxonomy and the reporter shows them side by side.
 //!
 //! # Layers
 //!
@@ -12,7 +13,8 @@
 //! or lower ones; `tests/layering.rs` holds this (its table is this list).
 //!
 //! 0. vocabulary: [`outcome`] (fault class, verdict, containment),
-//!    [`limits`], [`model`] (execution models, wasm engines), [`error`]
+//!    [`limits`], [`model`] (execution models, wasm engines,
+//!    guest languages), [`error`]
 //!    (bad input), [`host_ops`] (the guest ABI's host operations),
 //!    [`process`] (the platform: Linux calls).
 //! 1. [`protocol`]: supervisor ↔ worker messages, one file per job (wasm,
@@ -21,7 +23,8 @@
 //!    server and each job's worker-side execution); they report facts and
 //!    never name the catalog, the classifier or the supervisor.
 //! 3. [`scenario`] (manifests, the catalog), [`classify`] (facts to fault
-//!    classes and verdicts: the one home of classification), `language`.
+//!    classes and verdicts: the one home of classification), [`language`]
+//!    (one descriptor per guest language: build, launch, how it dies).
 //! 4. `worker::client` (spawning workers, one result type per call) and
 //!    [`supervisor`] (runs scenarios through workers, never guest code).
 //! 5. [`commands`]: each command's orchestration, returning a result.
