@@ -10,7 +10,6 @@ use crate::model::Language;
 use crate::outcome::FaultClass;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 
 /// The one line that installs what the C guests need on Debian 12.
 pub const INSTALL: &str = "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 gcc";
@@ -177,16 +176,9 @@ fn probe_wasm(tc: &Toolchain, dir: &Path) -> Result<(), Unavailable> {
 }
 
 /// Builds (or finds cached) `guest.wasm` and `libguest.so` from `sources`.
-/// Once per process and sources directory.
+/// (`language::artifacts` remembers the result per process.)
 pub fn artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
-    static BUILT: OnceLock<Mutex<Vec<(PathBuf, Result<Artifacts, Unavailable>)>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, r)) = built.iter().find(|(s, _)| s == sources) {
-        return r.clone();
-    }
-    let r = build_artifacts(sources);
-    built.push((sources.to_path_buf(), r.clone()));
-    r
+    build_artifacts(sources)
 }
 
 fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {

@@ -9,7 +9,6 @@ use crate::model::Language;
 use crate::outcome::FaultClass;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 
 /// The oldest Go with `//go:wasmexport`.
 pub const MIN_VERSION: (u32, u32) = (1, 24);
@@ -130,16 +129,9 @@ fn go_command(go: &Path) -> Command {
 }
 
 /// Builds (or finds cached) the native program and the wasm reactor from
-/// `sources`. Once per process and sources directory.
+/// `sources` (`language::artifacts` remembers the result per process).
 pub fn artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
-    static BUILT: OnceLock<Mutex<Vec<(PathBuf, Result<Artifacts, Unavailable>)>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, r)) = built.iter().find(|(s, _)| s == sources) {
-        return r.clone();
-    }
-    let r = build_artifacts(sources);
-    built.push((sources.to_path_buf(), r.clone()));
-    r
+    build_artifacts(sources)
 }
 
 fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {

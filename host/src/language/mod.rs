@@ -124,11 +124,22 @@ pub fn descriptor(language: Language) -> &'static Descriptor {
 }
 
 /// The artifacts of a built language (`Descriptor::build`), from `sources`.
+/// Built once per process and (language, sources): every run of a
+/// language asks for them, and even a cached build reads every source.
 pub fn artifacts(d: &Descriptor, sources: &Path) -> Result<build::Artifacts, build::Unavailable> {
-    match d.build {
-        Some(build) => build(sources),
-        None => Err(build::Unavailable::BuildFailed { problem: format!("{} has nothing to build", d.language) }),
+    type Built = Vec<((Language, PathBuf), Result<build::Artifacts, build::Unavailable>)>;
+    static BUILT: std::sync::OnceLock<std::sync::Mutex<Built>> = std::sync::OnceLock::new();
+    let Some(build) = d.build else {
+        return Err(build::Unavailable::BuildFailed { problem: format!("{} has nothing to build", d.language) });
+    };
+    let key = (d.language, sources.to_path_buf());
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = built.iter().find(|(k, _)| *k == key) {
+        return r.clone();
     }
+    let r = build(sources);
+    built.push((key, r.clone()));
+    r
 }
 
 /// The first mark of `marks` on one of `stderr`'s lines, with that line.
