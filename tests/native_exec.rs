@@ -21,14 +21,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const HEALTH_OK: i64 = 0x600DF00D;
-/// Address space Go's runtime takes before `main`, with room to spare.
-const GO_FLOOR_MIB: u64 = 1024;
-/// A floor with room for the runtime to grow a goroutine stack to 64 MiB
-/// (its doublings reserve new heap arenas, 64 MiB each): measured with
-/// `ulimit -v` on the cgo build, a total of 1100 to 1600 MiB ends in
-/// `fatal error: out of memory` (not monotonically: 1200 fails at a
-/// different allocation), 1700 MiB and up in `goroutine stack exceeds`.
-const GO_ROOMY_FLOOR_MIB: u64 = 1536;
+/// The address-space floor faultbox gives the Go guest: its descriptor's,
+/// so that the test runs the program as the catalog does. (Measured with
+/// `ulimit -v` on the cgo build: below about 1700 MiB a goroutine stack
+/// cannot grow to 64 MiB, and near 1 GiB even starting a thread can fail.)
+fn go_floor_mib() -> u64 {
+    match faultbox::language::go::DESCRIPTOR.native {
+        faultbox::language::NativeLauncher::Exec { address_space_floor_mib } => address_space_floor_mib,
+        other => panic!("Go is exec'd, not {other:?}"),
+    }
+}
 
 fn request(program: &Path, args: &[&str], limits: Limits, floor_mib: u64) -> Request {
     Request::Native(NativeRequest {
@@ -103,7 +105,7 @@ fn go_guest_endings_through_the_fork_server() {
     let Some(guest) = build_go(&dir) else { return };
     let pool = pool();
     let run = |args: &[&str], limits: Limits| {
-        let obs = observe(&pool, &request(&guest, args, limits, GO_FLOOR_MIB));
+        let obs = observe(&pool, &request(&guest, args, limits, go_floor_mib()));
         println!("{args:?}: {:?} {:?} wall {} µs cpu {} µs rss {} KiB, report {:?}", obs.status, obs.killed_at, obs.wall_us, obs.cpu_us, obs.max_rss_kib, obs.report);
         obs
     };
@@ -125,7 +127,7 @@ fn go_guest_endings_through_the_fork_server() {
     assert!(obs.stderr.tail.contains("unexpected fault address"), "{}", obs.stderr.tail);
     assert_eq!(obs.report.stage, ChildStage::Running);
 
-    let obs = observe(&pool, &request(&guest, &["recursion_small_frames", "67108864"], Limits::default(), GO_ROOMY_FLOOR_MIB));
+    let obs = observe(&pool, &request(&guest, &["recursion_small_frames", "67108864"], Limits::default(), go_floor_mib()));
     assert_eq!(obs.status, ChildStatus::Exited { code: 2 }, "{}", obs.stderr.tail);
     assert!(obs.stderr.tail.contains("goroutine stack exceeds"), "{}", obs.stderr.tail);
     assert_eq!(obs.report.stage, ChildStage::Running);
@@ -135,9 +137,9 @@ fn go_guest_endings_through_the_fork_server() {
     assert_eq!(obs.status, ChildStatus::Exited { code: 3 });
     assert_eq!(obs.report.stage, ChildStage::Running);
 
-    // RLIMIT_AS = floor + memory + stack: the runtime starts, the 1 GiB
-    // slice does not fit.
-    let obs = run(&["go_out_of_memory", "1073741824"], go_limits(256, 1000));
+    // RLIMIT_AS = floor + memory + stack: the runtime starts, the 2 GiB
+    // slice does not fit (the catalog's go_out_of_memory).
+    let obs = run(&["go_out_of_memory", "2147483648"], go_limits(256, 1000));
     assert_eq!(obs.status, ChildStatus::Exited { code: 2 }, "{}", obs.stderr.tail);
     assert!(obs.stderr.tail.contains("out of memory"), "{}", obs.stderr.tail);
     assert_eq!(obs.killed_at, None);
@@ -163,7 +165,7 @@ fn a_sleeping_go_guest_is_killed_at_the_wall_backstop() {
     let Some(guest) = build_go(&dir) else { return };
     let pool = pool();
     let started = Instant::now();
-    let obs = observe(&pool, &request(&guest, &["deadlock", "0"], go_limits(256, 100), GO_FLOOR_MIB));
+    let obs = observe(&pool, &request(&guest, &["deadlock", "0"], go_limits(256, 100), go_floor_mib()));
     println!("deadlock: {:?} after {:?}, cpu {} µs", obs.killed_at, started.elapsed(), obs.cpu_us);
     assert_eq!(obs.killed_at, Some(Deadline::Wall), "{obs:?}");
     assert_eq!(obs.status, ChildStatus::Signaled { signal: Signal::SIGKILL, core_dumped: false });
