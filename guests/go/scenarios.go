@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -202,14 +203,22 @@ func concurrentMapWrites(arg int64) int64 {
 	// never overlap, and the verdict would depend on the CPUs. Two threads
 	// on one CPU still interleave at the OS scheduler's will.
 	runtime.GOMAXPROCS(2)
+	// And at least 200 ms of writing each, not only n writes: on a busy
+	// machine the two threads may get few slices of CPU at once, and each
+	// slice is a chance for the runtime to catch the other mid-write. (The
+	// clock is read once per 4096 writes: in wasm it is a WASI call.)
+	deadline := time.Now().Add(200 * time.Millisecond)
 	m := make(map[int64]int64)
 	var wg sync.WaitGroup
 	for w := int64(0); w < 2; w++ {
 		wg.Add(1)
 		go func(w int64) {
 			defer wg.Done()
-			for i := int64(0); i < n; i++ {
+			for i := int64(0); ; i++ {
 				m[i%4096] = i + w
+				if i%4096 == 0 && i >= n && !time.Now().Before(deadline) {
+					return
+				}
 			}
 		}(w)
 	}
