@@ -8,7 +8,7 @@
 mod common;
 
 use common::FAULTBOX;
-use faultbox::model::WasmEngine;
+use faultbox::model::EngineConfig;
 use faultbox::outcome::TrapCode;
 use faultbox::worker::WorkerKind;
 use faultbox::worker::client::Worker;
@@ -29,7 +29,7 @@ fn go_wasm() -> Option<std::path::PathBuf> {
     }
 }
 
-fn run(worker: &mut Worker, module: &Path, model: WasmEngine, export: &str, reuse_rounds: u32) -> WasmObservation {
+fn run(worker: &mut Worker, module: &Path, model: EngineConfig, export: &str, reuse_rounds: u32) -> WasmObservation {
     let request = Request::Wasm(WasmRequest {
         model,
         module: ModuleSource::File(module.to_path_buf()),
@@ -50,7 +50,7 @@ fn run(worker: &mut Worker, module: &Path, model: WasmEngine, export: &str, reus
 #[test]
 fn go_reactor_in_a_wasm_worker() {
     let Some(module) = go_wasm() else { return };
-    for model in WasmEngine::ALL {
+    for model in EngineConfig::ALL {
         let mut worker = Worker::spawn(Path::new(FAULTBOX), WorkerKind::Wasm(model)).unwrap();
 
         let obs = run(&mut worker, &module, model, "fb_clean_run", 0);

@@ -208,7 +208,7 @@ fn an_idle_worker_that_died_is_not_blamed_on_the_next_run() {
     let catalog = faultbox::scenario::Catalog::load(&dir).unwrap();
     let clean = catalog.get("clean_run").unwrap().into_iter().find(|s| s.language == faultbox::model::Language::Rust).unwrap();
     let supervisor = faultbox::supervisor::Supervisor::new(PathBuf::from(FAULTBOX));
-    for model in [ExecutionModel::Native, ExecutionModel::Wasm] {
+    for model in [ExecutionModel::Native, ExecutionModel::DEFAULT_WASM] {
         let first = supervisor.run(clean, model).unwrap();
         assert_eq!(first.verdict.to_string(), "ok", "{model}: {first:?}");
         let suffix = format!("worker {model}");
@@ -234,7 +234,7 @@ fn fake_worker(dir: &Scratch, script: &str) -> PathBuf {
 fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
     use faultbox::protocol::{ModuleSource, Request, WasmRequest};
     Request::Wasm(WasmRequest {
-        model: faultbox::model::WasmEngine::Cranelift,
+        model: faultbox::model::EngineConfig::Cranelift,
         module: ModuleSource::Bytes(module),
         export: "fb_x".into(),
         arg: 0,
@@ -747,7 +747,7 @@ fn a_module_the_engine_refuses_is_an_outcome() {
 fn a_wast_script_is_read_once() {
     use faultbox::protocol::WastRequest;
     use faultbox::worker::wast as exec;
-    let engine = exec::engine(faultbox::model::WasmEngine::Cranelift).unwrap();
+    let engine = exec::engine(faultbox::model::EngineConfig::Cranelift).unwrap();
     let watchdog = faultbox::wasm::Watchdog::new();
     let req = WastRequest {
         path: PathBuf::from("/nonexistent/gone.wast"),

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32, &str)] = &[
     ("outcome", 0, "vocabulary"),
     ("limits", 0, "vocabulary"),
     ("model", 0, "vocabulary"),
+    ("registry", 0, "vocabulary"),
     ("error", 0, "vocabulary"),
     ("host_ops", 0, "vocabulary"),
     ("process", 0, "vocabulary"),

@@ -55,7 +55,7 @@ fn recorded_observations_classify_as_compare_did() {
             .find(|s| s.name == scenario && s.language == Language::Rust)
             .unwrap_or_else(|| panic!("no rust scenario {scenario}"));
         let outcome = match &message {
-            Message::Wasm(obs) => classify::wasm(s, ExecutionModel::Wasm, obs, 1000).unwrap(),
+            Message::Wasm(obs) => classify::wasm(s, ExecutionModel::DEFAULT_WASM, obs, 1000).unwrap(),
             Message::Native(obs) => classify::native(s, obs, 1000),
             other => panic!("{name}: {other:?}"),
         };

@@ -118,7 +118,7 @@ mod article {
     use faultbox::report::Report;
     use faultbox::scenario::{Catalog, Scenario};
 
-    const MODELS: [ExecutionModel; 2] = [ExecutionModel::Wasm, ExecutionModel::Native];
+    const MODELS: [ExecutionModel; 2] = [ExecutionModel::DEFAULT_WASM, ExecutionModel::Native];
 
     fn outcome(s: &Scenario, model: ExecutionModel, verdict: Verdict, fault: FaultClass, ending: Ending) -> Outcome {
         Outcome {

@@ -14,7 +14,7 @@
 //!   observation, no classification).
 
 use faultbox::limits::Limits;
-use faultbox::model::WasmEngine;
+use faultbox::model::EngineConfig;
 use faultbox::wasm::cycle::TrapCycle;
 use faultbox::wasm::{EngineSpec, ModuleCache};
 use faultbox::protocol::{Message, ModuleSource, NativeRequest, Request};
@@ -37,7 +37,7 @@ fn main() {
     divan::main();
 }
 
-fn wasm_cycle(bencher: divan::Bencher, model: WasmEngine) {
+fn wasm_cycle(bencher: divan::Bencher, model: EngineConfig) {
     let limits = Limits::default();
     let cycle = TrapCycle::new(
         EngineSpec::new(model, limits.wasm_stack_kib),
@@ -53,17 +53,17 @@ fn wasm_cycle(bencher: divan::Bencher, model: WasmEngine) {
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_signals(bencher: divan::Bencher) {
-    wasm_cycle(bencher, WasmEngine::Cranelift);
+    wasm_cycle(bencher, EngineConfig::Cranelift);
 }
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_explicit_checks(bencher: divan::Bencher) {
-    wasm_cycle(bencher, WasmEngine::Explicit);
+    wasm_cycle(bencher, EngineConfig::Explicit);
 }
 
 #[divan::bench(sample_count = 2000)]
 fn wasm_pulley(bencher: divan::Bencher) {
-    wasm_cycle(bencher, WasmEngine::Pulley);
+    wasm_cycle(bencher, EngineConfig::Pulley);
 }
 
 fn native_request() -> NativeRequest {

@@ -13,8 +13,8 @@
 //! or lower ones; `tests/layering.rs` holds this (its table is this list).
 //!
 //! 0. vocabulary: [`outcome`] (fault class, verdict, containment),
-//!    [`limits`], [`model`] (execution models, wasm engines,
-//!    guest languages), [`error`]
+//!    [`limits`], [`model`] (execution models, guest languages),
+//!    [`registry`] (the wasm engine configurations, one row each), [`error`]
 //!    (bad input), [`host_ops`] (the guest ABI's host operations),
 //!    [`process`] (the platform: Linux calls).
 //! 1. [`protocol`]: supervisor ↔ worker messages, one file per job (wasm,
@@ -46,6 +46,7 @@ pub mod limits;
 pub mod model;
 pub mod native;
 pub mod process;
+pub mod registry;
 pub mod outcome;
 pub mod report;
 pub mod scenario;

@@ -1,41 +1,41 @@
-//! The execution models faultbox compares.
+//! The execution models faultbox compares, and the guest languages.
+
+pub use crate::registry::EngineConfig;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Where and how guest code runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExecutionModel {
-    /// The guest compiled to wasm, run by wasmtime (Cranelift, signals-based
-    /// traps: bounds checks through guard pages) in a worker process.
-    #[serde(rename = "wasm")]
-    Wasm,
-    /// As `wasm`, with `signals_based_traps(false)`: every bounds and
-    /// division check is explicit code, no signal handler is involved.
-    #[serde(rename = "wasm-explicit")]
-    WasmExplicit,
-    /// As `wasm`, interpreted by Pulley, wasmtime's portable interpreter.
-    #[serde(rename = "wasm-pulley")]
-    WasmPulley,
-    /// The same guest source compiled natively and run in a forked child,
-    /// wrapped in `catch_unwind`.
-    #[serde(rename = "native")]
+    /// The guest compiled to wasm and run by one engine configuration of
+    /// the registry ([`crate::registry`]) in a worker process.
+    Wasm(EngineConfig),
+    /// The same guest source compiled natively and run in a forked child
+    /// (or a program exec'd from it), with the language's own recovery.
     Native,
 }
 
 impl ExecutionModel {
-    pub const ALL: [ExecutionModel; 4] = [
-        ExecutionModel::Wasm,
-        ExecutionModel::WasmExplicit,
-        ExecutionModel::WasmPulley,
-        ExecutionModel::Native,
-    ];
+    /// Every model, in column order: the registry's wasm configurations,
+    /// then native.
+    pub const ALL: [ExecutionModel; EngineConfig::ALL.len() + 1] = {
+        let mut all = [ExecutionModel::Native; EngineConfig::ALL.len() + 1];
+        let mut i = 0;
+        while i < EngineConfig::ALL.len() {
+            all[i] = ExecutionModel::Wasm(EngineConfig::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+
+    /// The first wasm configuration: the one whose manifest entry
+    /// (`[expect.<language>.wasm]`) every other wasm model inherits.
+    pub const DEFAULT_WASM: ExecutionModel = ExecutionModel::Wasm(EngineConfig::Cranelift);
 
     pub fn name(self) -> &'static str {
         match self {
-            ExecutionModel::Wasm => "wasm",
-            ExecutionModel::WasmExplicit => "wasm-explicit",
-            ExecutionModel::WasmPulley => "wasm-pulley",
+            ExecutionModel::Wasm(engine) => engine.name(),
             ExecutionModel::Native => "native",
         }
     }
@@ -48,74 +48,66 @@ impl ExecutionModel {
         self.wasm_engine().is_some()
     }
 
-    /// The wasm engine of a wasm model; `None` for native.
-    pub fn wasm_engine(self) -> Option<WasmEngine> {
+    /// The engine configuration of a wasm model; `None` for native.
+    pub fn wasm_engine(self) -> Option<EngineConfig> {
         match self {
-            ExecutionModel::Wasm => Some(WasmEngine::Cranelift),
-            ExecutionModel::WasmExplicit => Some(WasmEngine::Explicit),
-            ExecutionModel::WasmPulley => Some(WasmEngine::Pulley),
+            ExecutionModel::Wasm(engine) => Some(engine),
             ExecutionModel::Native => None,
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
-            ExecutionModel::Wasm => "wasmtime, Cranelift, signals-based traps",
-            ExecutionModel::WasmExplicit => "wasmtime, Cranelift, explicit checks (no signal handlers)",
-            ExecutionModel::WasmPulley => "wasmtime, Pulley interpreter",
-            ExecutionModel::Native => "native code in a forked child, inside catch_unwind",
-        }
-    }
-}
-
-/// One of the wasm models: which engine a wasm worker builds. A separate
-/// type from [`ExecutionModel`] so that a wasm worker, an engine or a wasm
-/// request cannot be given the native model. Written as the model's name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum WasmEngine {
-    /// `wasm`: Cranelift, signals-based traps.
-    #[serde(rename = "wasm")]
-    Cranelift,
-    /// `wasm-explicit`: Cranelift, explicit checks, no signal handlers.
-    #[serde(rename = "wasm-explicit")]
-    Explicit,
-    /// `wasm-pulley`: the Pulley interpreter.
-    #[serde(rename = "wasm-pulley")]
-    Pulley,
-}
-
-impl WasmEngine {
-    pub const ALL: [WasmEngine; 3] = [WasmEngine::Cranelift, WasmEngine::Explicit, WasmEngine::Pulley];
-
-    /// The execution model this engine is.
-    pub fn model(self) -> ExecutionModel {
-        match self {
-            WasmEngine::Cranelift => ExecutionModel::Wasm,
-            WasmEngine::Explicit => ExecutionModel::WasmExplicit,
-            WasmEngine::Pulley => ExecutionModel::WasmPulley,
+            ExecutionModel::Wasm(engine) => engine.row().description,
+            ExecutionModel::Native => "native code in a forked child, with the language's own recovery",
         }
     }
 
-    pub fn name(self) -> &'static str {
-        self.model().name()
+    /// The model names joined for a message.
+    pub fn names() -> String {
+        Self::ALL.map(|m| m.name()).join(", ")
     }
 }
 
-impl From<WasmEngine> for ExecutionModel {
-    fn from(e: WasmEngine) -> ExecutionModel {
-        e.model()
-    }
-}
-
-impl fmt::Display for WasmEngine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl From<EngineConfig> for ExecutionModel {
+    fn from(e: EngineConfig) -> ExecutionModel {
+        ExecutionModel::Wasm(e)
     }
 }
 
 impl fmt::Display for ExecutionModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+// Written as the model's name, as it always was: "wasm", "native", ...
+impl Serialize for ExecutionModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ExecutionModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ExecutionModel::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown execution model `{name}` (known: {})", ExecutionModel::names())))
+    }
+}
+
+impl schemars::JsonSchema for ExecutionModel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExecutionModel".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = ExecutionModel::ALL.iter().map(|m| m.name()).collect();
+        schemars::json_schema!({
+            "description": "An execution model, by name: a wasm engine configuration of the registry, or native.",
+            "type": "string",
+            "enum": names,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! comes back, including a worker that does not come back.
 
 use crate::classify;
-use crate::model::{ExecutionModel, WasmEngine};
+use crate::model::{ExecutionModel, EngineConfig};
 use crate::outcome::Outcome;
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
@@ -113,7 +113,7 @@ impl Supervisor {
     }
 
     /// [`Supervisor::wasm_request`] with the artifacts looked up.
-    pub fn wasm_request_of(s: &Scenario, engine: WasmEngine) -> anyhow::Result<WasmRequest> {
+    pub fn wasm_request_of(s: &Scenario, engine: EngineConfig) -> anyhow::Result<WasmRequest> {
         Self::wasm_request(s, engine, Self::artifacts_of(s)?.as_ref()).map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
     }
 
@@ -124,7 +124,7 @@ impl Supervisor {
 
     /// The request that runs `s` in a wasm worker with `engine`; `Err`
     /// says why the language's wasm artifact cannot.
-    pub fn wasm_request(s: &Scenario, engine: WasmEngine, artifacts: Option<&Artifacts>) -> Result<WasmRequest, String> {
+    pub fn wasm_request(s: &Scenario, engine: EngineConfig, artifacts: Option<&Artifacts>) -> Result<WasmRequest, String> {
         let guest = &s.guest;
         let d = crate::language::descriptor(s.language);
         let module = match (guest, s.wat_module(), artifacts) {
@@ -257,14 +257,14 @@ impl Supervisor {
 impl Supervisor {
     /// Runs the trap directives of one spec script in `model`. A worker
     /// that dies is reported in the file's result, not as an error.
-    pub fn run_wast(&self, path: &std::path::Path, model: WasmEngine) -> anyhow::Result<crate::classify::wast::FileReport> {
+    pub fn run_wast(&self, path: &std::path::Path, model: EngineConfig) -> anyhow::Result<crate::classify::wast::FileReport> {
         let text = crate::worker::wast::script::check(path)?;
         self.run_wast_text(path, text, model)
     }
 
     /// [`Supervisor::run_wast`] for a script already read and checked:
     /// the worker runs `text` and never reads the file again.
-    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: WasmEngine) -> anyhow::Result<crate::classify::wast::FileReport> {
+    pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: EngineConfig) -> anyhow::Result<crate::classify::wast::FileReport> {
         use crate::classify::wast::FileReport;
         let request = Request::Wast(crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
         match self.pool.call(WorkerKind::Wasm(model), &request, Duration::from_secs(600)) {

@@ -216,7 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 let outcomes = crate::commands::compare::run(&supervisor, s, &models)?;
                 differs |= outcomes.iter().any(|o| !s.mismatches(o).is_empty());
                 text.extend(outcomes.iter().map(|o| report::run_detail(s, o)));
-                if s.expectation(ExecutionModel::Wasm).unwritten {
+                if s.expectation(ExecutionModel::DEFAULT_WASM).unwritten {
                     text.push(format!(
                         "# {} has no [expect.{}.*] yet. What was observed, to paste and explain\n\
                          # (--check refuses a why that is still TODO):\n\n{}",
@@ -480,7 +480,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
 
 /// The wasm engine of `model` for a command that only runs wasm (`what`:
 /// "fuzz runs"), or bad input naming the command.
-fn wasm_only(model: ExecutionModel, what: &str) -> Result<crate::model::WasmEngine, BadInput> {
+fn wasm_only(model: ExecutionModel, what: &str) -> Result<crate::model::EngineConfig, BadInput> {
     model.wasm_engine().ok_or_else(|| BadInput::new(format!("{what} a wasm model (wasm, wasm-explicit or wasm-pulley), not native")))
 }
 

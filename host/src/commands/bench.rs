@@ -6,7 +6,7 @@
 //! statistics.
 
 use crate::error::BadInput;
-use crate::model::{ExecutionModel, WasmEngine};
+use crate::model::{ExecutionModel, EngineConfig};
 use crate::protocol::{BenchRequest, BenchSamples, Message, Request, WasmConfig};
 use crate::scenario::Scenario;
 use crate::supervisor::Supervisor;
@@ -115,7 +115,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             other => anyhow::bail!("{kind:?} answered {other:?}"),
         }
     };
-    let w = Supervisor::wasm_request_of(s, WasmEngine::Cranelift)?;
+    let w = Supervisor::wasm_request_of(s, EngineConfig::Cranelift)?;
     let measured = |name: &str, description: String, s: BenchSamples| Measured {
         name: name.into(),
         description,
@@ -124,7 +124,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         classes: crate::classify::cycle_classes(&s.traps, &s.endings),
     };
 
-    let wasm_models = WasmEngine::ALL;
+    let wasm_models = EngineConfig::ALL;
     let mut compile_ms = BTreeMap::new();
     let mut cache_load_ms = BTreeMap::new();
     for model in wasm_models {
@@ -144,9 +144,9 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
     // in guest code only, so sharing a process with signal handlers does
     // not change what the explicit-checks and Pulley engines do.
     let mut configs: Vec<WasmConfig> = wasm_models.iter().map(|&model| WasmConfig { model, backtraces: true }).collect();
-    configs.insert(1, WasmConfig { model: WasmEngine::Cranelift, backtraces: false });
+    configs.insert(1, WasmConfig { model: EngineConfig::Cranelift, backtraces: false });
     let samples = call(
-        WorkerKind::Wasm(WasmEngine::Cranelift),
+        WorkerKind::Wasm(EngineConfig::Cranelift),
         BenchRequest::WasmCycles {
             configs: configs.clone(),
             module: w.module.clone(),
@@ -161,7 +161,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         .zip(samples)
         .map(|(c, samples)| {
             if c.backtraces {
-                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", c.model.model().description());
+                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", crate::model::ExecutionModel::from(c.model).description());
                 measured(c.model.name(), d, samples)
             } else {
                 measured(&format!("{}-no-backtrace", c.model.name()), "as wasm, with wasm backtrace capture off".into(), samples)

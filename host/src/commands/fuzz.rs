@@ -4,7 +4,7 @@
 //! breaks one is saved as a regression case.
 
 use crate::classify::fuzz::{Judgement, judge};
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::protocol::{FuzzRequest, Message, Request};
 use crate::supervisor::Supervisor;
 use crate::worker::WorkerKind;
@@ -69,7 +69,7 @@ pub fn generate(seed: u64, index: u64) -> anyhow::Result<Vec<u8>> {
 pub struct FuzzSettings {
     pub modules: u64,
     pub seed: u64,
-    pub model: WasmEngine,
+    pub model: EngineConfig,
     pub fuel: u64,
     pub memory_bytes: u64,
     pub timeout_ms: u64,

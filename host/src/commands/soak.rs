@@ -1,7 +1,7 @@
 //! `faultbox soak`: many trap-and-recover cycles of one scenario in one
 //! wasm worker (see `worker::soak`), watching the worker's resident set.
 
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::protocol::{Message, Request, SoakReport, SoakRequest};
 use crate::scenario::Scenario;
 use crate::supervisor::Supervisor;
@@ -14,7 +14,7 @@ use crate::worker::WorkerKind;
 pub fn soak(
     supervisor: &Supervisor,
     s: &Scenario,
-    model: WasmEngine,
+    model: EngineConfig,
     cycles: Option<u64>,
     seconds: Option<u64>,
 ) -> anyhow::Result<SoakReport> {

@@ -2,13 +2,13 @@
 //! compared with what the script expects (`classify::wast`).
 
 use crate::classify::wast::WastReport;
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::supervisor::{Supervisor, parallel_map};
 use std::path::PathBuf;
 
 /// Runs `scripts` (each a path and the text the supervisor read and checked
 /// from it: the worker runs this text) in `engine`, on `jobs` threads.
-pub fn wast(supervisor: &Supervisor, scripts: &[(PathBuf, String)], engine: WasmEngine, jobs: usize) -> anyhow::Result<WastReport> {
+pub fn wast(supervisor: &Supervisor, scripts: &[(PathBuf, String)], engine: EngineConfig, jobs: usize) -> anyhow::Result<WastReport> {
     let progress = super::progress::Progress::new("scripts", scripts.len() as u64);
     let reports = parallel_map(scripts, jobs, |(f, text)| {
         let r = supervisor.run_wast_text(f, text.clone(), engine);

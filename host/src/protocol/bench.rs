@@ -2,7 +2,7 @@
 
 use super::{ChildStatus, ModuleSource, NativeRequest};
 use crate::limits::Limits;
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::outcome::TrapCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// One wasm configuration to cycle.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct WasmConfig {
-    pub model: WasmEngine,
+    pub model: EngineConfig,
     pub backtraces: bool,
 }
 
@@ -24,7 +24,7 @@ pub enum BenchRequest {
     WasmCycles { configs: Vec<WasmConfig>, module: ModuleSource, export: String, arg: i64, limits: Limits, iterations: u32 },
     /// Wasm: Cranelift/Pulley compile time of the module, and its load
     /// time from the module cache.
-    WasmCompile { model: WasmEngine, module: ModuleSource, wasm_stack_kib: u64 },
+    WasmCompile { model: EngineConfig, module: ModuleSource, wasm_stack_kib: u64 },
     /// Native: through the fork server (fork, fault, reap, classify),
     /// through fork+exec of a fresh worker per run, and the platform's
     /// floor (the fork server forks a child that faults at once and reaps

@@ -3,14 +3,14 @@
 
 use super::ModuleSource;
 use crate::limits::Limits;
-use crate::model::{ExecutionModel, WasmEngine};
+use crate::model::{ExecutionModel, EngineConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Supervisor → wasm worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SoakRequest {
-    pub model: WasmEngine,
+    pub model: EngineConfig,
     pub module: ModuleSource,
     pub export: String,
     pub arg: i64,

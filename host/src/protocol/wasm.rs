@@ -2,7 +2,7 @@
 
 use super::OutputTail;
 use crate::limits::{Deadline, Limits};
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::outcome::{Progress, TrapCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ pub enum ModuleSource {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WasmRequest {
-    pub model: WasmEngine,
+    pub model: EngineConfig,
     pub module: ModuleSource,
     /// Export to call: `(i64) -> i64`, or a WASI command's `_start`,
     /// `() -> ()`, whose return is an exit with code 0.

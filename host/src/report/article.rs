@@ -496,7 +496,7 @@ mod tests {
         // The verdict alone does not count: a wasm trap is `recovered` too.
         let trap = outcome(
             "null_write",
-            ExecutionModel::Wasm,
+            ExecutionModel::DEFAULT_WASM,
             Verdict::Recovered,
             Ending::Trapped { trap: crate::outcome::TrapCode::MemoryOutOfBounds, message: String::new(), frames: vec![] },
         );

@@ -166,7 +166,7 @@ pub fn expect_block(outcomes: &[Outcome]) -> String {
         t.push_str("why = \"TODO\"\n");
         t
     };
-    let wasm = outcomes.iter().find(|o| o.model == crate::model::ExecutionModel::Wasm).map(table);
+    let wasm = outcomes.iter().find(|o| o.model == crate::model::ExecutionModel::DEFAULT_WASM).map(table);
     let mut out = String::new();
     for o in outcomes {
         if let Ending::Skipped { why } = &o.ending {
@@ -175,7 +175,7 @@ pub fn expect_block(outcomes: &[Outcome]) -> String {
             continue;
         }
         let t = table(o);
-        let is_wasm_engine = o.model.is_wasm() && o.model != crate::model::ExecutionModel::Wasm;
+        let is_wasm_engine = o.model.is_wasm() && o.model != crate::model::ExecutionModel::DEFAULT_WASM;
         if is_wasm_engine && wasm.as_ref() == Some(&t) {
             continue;
         }

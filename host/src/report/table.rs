@@ -442,12 +442,12 @@ pub fn catalog_table(catalog: &Catalog, layout: Layout) -> String {
         };
         // A manifest without `[expect.*]` expects nothing yet; `n/a` would
         // say the model cannot run it.
-        let expected = if s.unfinished().is_some() && s.expectation(ExecutionModel::Wasm).unwritten {
+        let expected = if s.unfinished().is_some() && s.expectation(ExecutionModel::DEFAULT_WASM).unwritten {
             "none yet".to_string()
         } else {
             format!(
                 "{} / {}",
-                term::verdict(s.expectation(ExecutionModel::Wasm).verdict),
+                term::verdict(s.expectation(ExecutionModel::DEFAULT_WASM).verdict),
                 term::verdict(s.expectation(ExecutionModel::Native).verdict)
             )
         };

@@ -455,12 +455,12 @@ impl Scenario {
                 expect.entry(model).or_insert_with(Expectation::unwritten);
             }
         }
-        for model in [ExecutionModel::Wasm, ExecutionModel::Native] {
+        for model in [ExecutionModel::DEFAULT_WASM, ExecutionModel::Native] {
             if !expect.contains_key(&model) {
                 return Err(bad(format!("`expect.{l}.{model}` is missing: every scenario states what it expects of wasm and native")));
             }
         }
-        let wasm = expect[&ExecutionModel::Wasm].clone();
+        let wasm = expect[&ExecutionModel::DEFAULT_WASM].clone();
         for model in ExecutionModel::ALL {
             expect.entry(model).or_insert_with(|| wasm.clone());
         }

@@ -1,9 +1,9 @@
-//! Is the same instance still sound after a fault? Snapshots before the
-//! call, a comparison after it, then the guest's health check.
+//! Is the same instance still sound after a fault? A snapshot before the
+//! call and a comparison after it, engine-neutral: each engine reads its
+//! instance into a [`StateView`], and the diff is the same for all.
 
-use super::imports::RunState;
+use super::backend::{STACK_POINTER, StateView};
 use crate::protocol::ReuseFacts;
-use wasmtime::{Extern, Instance, Store, Val};
 
 /// State of an instance just before the scenario call.
 pub struct Snapshot {
@@ -45,39 +45,7 @@ fn resident_pages(data: &[u8], page: usize) -> Vec<bool> {
     v.into_iter().map(|b| b & 1 != 0).collect()
 }
 
-const STACK_POINTER: &str = "__stack_pointer";
-
-fn globals(store: &mut Store<RunState>, instance: &Instance) -> Vec<(String, String)> {
-    let exports: Vec<(String, Extern)> =
-        instance.exports(&mut *store).map(|e| (e.name().to_string(), e.into_extern())).collect();
-    exports
-        .into_iter()
-        .filter_map(|(name, ext)| match ext {
-            Extern::Global(g) => Some((name, show(&g.get(&mut *store)))),
-            _ => None,
-        })
-        .collect()
-}
-
-fn show(v: &Val) -> String {
-    match v {
-        Val::I32(x) => format!("{:#x}", *x as u32),
-        Val::I64(x) => format!("{:#x}", *x as u64),
-        Val::F32(x) => format!("{}", f32::from_bits(*x)),
-        Val::F64(x) => format!("{}", f64::from_bits(*x)),
-        other => format!("{other:?}"),
-    }
-}
-
-fn stack_pointer(store: &mut Store<RunState>, instance: &Instance) -> Option<u32> {
-    match instance.get_global(&mut *store, STACK_POINTER)?.get(&mut *store) {
-        Val::I32(x) => Some(x as u32),
-        _ => None,
-    }
-}
-
-fn memory(store: &mut Store<RunState>, instance: &Instance) -> Option<MemoryImage> {
-    let data = instance.get_memory(&mut *store, "memory")?.data(&*store);
+fn memory(data: &[u8]) -> MemoryImage {
     let page = page_size();
     let pages = resident_pages(data, page)
         .into_iter()
@@ -85,27 +53,23 @@ fn memory(store: &mut Store<RunState>, instance: &Instance) -> Option<MemoryImag
         .filter(|(_, resident)| *resident)
         .map(|(p, _)| (p, data[p * page..((p + 1) * page).min(data.len())].into()))
         .collect();
-    Some(MemoryImage { len: data.len(), pages })
+    MemoryImage { len: data.len(), pages }
 }
 
-pub fn snapshot(store: &mut Store<RunState>, instance: &Instance) -> Snapshot {
-    Snapshot {
-        stack_pointer: stack_pointer(store, instance),
-        globals: globals(store, instance),
-        memory: memory(store, instance),
-    }
+pub fn snapshot(view: &StateView<'_>) -> Snapshot {
+    Snapshot { stack_pointer: view.stack_pointer, globals: view.globals.clone(), memory: view.memory.map(memory) }
 }
 
 /// Compares the instance with `before`. Memory below the stack pointer at
 /// entry is the dead part of the shadow stack, which no correct later call
 /// reads: its changes are reported apart from the live state's.
-pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapshot) -> ReuseFacts {
-    let sp_after = stack_pointer(store, instance);
+pub fn compare(view: &StateView<'_>, before: &Snapshot) -> ReuseFacts {
+    let sp_after = view.stack_pointer;
     let stack_pointer = before.stack_pointer.zip(sp_after);
     let globals_changed = before
         .globals
         .iter()
-        .zip(globals(store, instance))
+        .zip(view.globals.iter().cloned())
         .filter(|((name, _), _)| name != STACK_POINTER)
         .filter(|((_, a), (_, b))| a != b)
         .map(|((name, a), (_, b))| format!("{name}: {a} -> {b}"))
@@ -113,8 +77,7 @@ pub fn compare(store: &mut Store<RunState>, instance: &Instance, before: &Snapsh
     let mut live = Diff::default();
     let mut dead = Diff::default();
     let mut memory_size = None;
-    if let (Some(old), Some(mem)) = (&before.memory, instance.get_memory(&mut *store, "memory")) {
-        let new = mem.data(&*store);
+    if let (Some(old), Some(new)) = (&before.memory, view.memory) {
         memory_size = Some((old.len as u64, new.len() as u64));
         let live_from = (before.stack_pointer.unwrap_or(0) as usize).min(old.len).min(new.len());
         let page = page_size();

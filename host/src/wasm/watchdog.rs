@@ -1,8 +1,7 @@
-//! The epoch watchdog: a thread that turns a run's CPU-time budget into an
-//! `interrupt` trap.
+//! The watchdog: a thread that interrupts a run whose CPU-time budget is
+//! spent, through whatever the engine offers ([`Interruptible`]: wasmtime
+//! bumps its epoch, and the running guest traps at its next epoch check).
 //!
-//! Stores run with an epoch deadline of one tick, so one bump of the
-//! engine's epoch makes the running guest trap at its next epoch check.
 //! The budget is counted on the CPU clock of the thread that armed the
 //! watchdog (the thread that then calls into wasm), not on the wall clock:
 //! a guest starved by a busy machine still gets its full budget. A much
@@ -13,11 +12,16 @@ use crate::limits::{Deadline, wall_backstop};
 use crate::process::cpu_time;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::Engine;
+
+/// Something the watchdog can interrupt from another thread.
+pub trait Interruptible: Send {
+    /// Makes the running guest stop at its next check.
+    fn interrupt(&self);
+}
 
 /// One armed run.
 struct Armed {
-    engine: Engine,
+    target: Box<dyn Interruptible>,
     /// The CPU clock of the thread that runs the guest.
     clock: libc::clockid_t,
     cpu_at_arm: Duration,
@@ -32,7 +36,8 @@ struct State {
     fired: Option<Deadline>,
 }
 
-/// Bumps an engine's epoch when the current run's budget runs out.
+/// Interrupts the current run when its budget runs out.
+#[derive(Clone)]
 pub struct Watchdog {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
@@ -55,7 +60,7 @@ impl Watchdog {
                     let now = Instant::now();
                     match crate::limits::ran_out(used, armed.cpu_budget, now, armed.wall_until) {
                         Some(deadline) => {
-                            armed.engine.increment_epoch();
+                            armed.target.interrupt();
                             state.fired = Some(deadline);
                             state.armed = None;
                         }
@@ -75,13 +80,13 @@ impl Watchdog {
 
     /// Arms the watchdog for a run on the calling thread with a CPU budget
     /// of `cpu_budget` (and its wall-clock backstop).
-    pub fn arm(&self, engine: &Engine, cpu_budget: Duration) {
+    pub fn arm<T: Interruptible + Clone + 'static>(&self, target: &T, cpu_budget: Duration) {
         // Read from the watchdog's thread; where a thread CPU clock cannot
         // be had, the monotonic clock (the budget then counts wall time,
         // never the watchdog's own CPU).
         let clock = crate::process::current_thread_cpu_clock();
         let armed = Armed {
-            engine: engine.clone(),
+            target: Box::new(target.clone()),
             clock,
             cpu_at_arm: cpu_time(clock),
             cpu_budget,
@@ -112,10 +117,18 @@ impl Default for Watchdog {
 mod tests {
     use super::*;
 
-    fn engine() -> Engine {
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
-        Engine::new(&config).unwrap()
+    /// Counts its interruptions.
+    #[derive(Clone, Default)]
+    struct Target(std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+    impl Interruptible for Target {
+        fn interrupt(&self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn engine() -> Target {
+        Target::default()
     }
 
     #[test]
@@ -127,6 +140,7 @@ mod tests {
             std::hint::spin_loop();
         }
         assert_eq!(watchdog.disarm(), Some(Deadline::Cpu));
+        assert_eq!(engine.0.load(std::sync::atomic::Ordering::SeqCst), 1, "interrupted once");
     }
 
     #[test]

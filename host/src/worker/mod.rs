@@ -21,14 +21,14 @@ pub mod wast;
 /// new code names `crate::protocol`.
 pub use crate::protocol;
 
-use crate::model::{ExecutionModel, WasmEngine};
+use crate::model::{ExecutionModel, EngineConfig};
 
 /// Which worker process serves a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WorkerKind {
     /// One wasm worker per wasm model: a model without signal handlers must
     /// not share a process with one that installed them.
-    Wasm(WasmEngine),
+    Wasm(EngineConfig),
     /// The fork server.
     Native,
 }

@@ -3,9 +3,9 @@
 
 use super::WorkerKind;
 use crate::protocol::{Message, Request};
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::native::{ForkServer, ServerError};
-use crate::wasm::WasmRunner;
+use crate::wasm::Engines;
 use faultbox_guests::host::HostOp;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::io::{BufRead, BufReader, Write};
@@ -75,41 +75,41 @@ fn parse(line: &str) -> Result<Request, Message> {
 
 /// The wasm worker's state between requests.
 struct WasmWorker {
-    model: WasmEngine,
-    runner: WasmRunner,
+    model: EngineConfig,
+    engines: Engines,
     /// The Wasm 2.0 engine for spec scripts, built on first use.
     spec_engine: Option<wasmtime::Engine>,
 }
 
 impl WasmWorker {
     fn serve(&mut self, request: Request) -> anyhow::Result<Message> {
-        Ok(match request {
-            Request::Wasm(req) => {
+        Ok(match (request, &mut self.engines) {
+            (Request::Wasm(req), engines) => {
                 let started = std::time::Instant::now();
-                let refused = self.runner.prepare(&req)?;
+                let refused = engines.prepare(&req)?;
                 send(&Message::Compiled { us: started.elapsed().as_micros() as u64 });
                 match refused {
                     Some(message) => Message::Refused { message },
-                    None => Message::Wasm(self.runner.run(&req)?),
+                    None => Message::Wasm(engines.run(&req)?),
                 }
             }
-            Request::Wast(req) => {
+            (Request::Wast(req), Engines::Wasmtime(runner)) => {
                 if self.spec_engine.is_none() {
                     self.spec_engine = Some(super::wast::engine(self.model)?);
                 }
                 let engine = self.spec_engine.as_ref().unwrap();
-                Message::Wast(super::wast::run(engine, self.runner.watchdog(), &req)?)
+                Message::Wast(super::wast::run(engine, runner.watchdog(), &req)?)
             }
-            Request::Bench(req) => Message::Bench(super::bench::serve_wasm(&req, self.runner.cache())?),
-            Request::Soak(req) => Message::Soak(super::soak::run(&req, self.runner.cache())?),
-            Request::Fuzz(req) => Message::Fuzz(crate::wasm::random::run(&mut self.runner, self.model, &req)?),
-            other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
+            (Request::Bench(req), Engines::Wasmtime(runner)) => Message::Bench(super::bench::serve_wasm(&req, runner.cache())?),
+            (Request::Soak(req), Engines::Wasmtime(runner)) => Message::Soak(super::soak::run(&req, runner.cache())?),
+            (Request::Fuzz(req), Engines::Wasmtime(runner)) => Message::Fuzz(crate::wasm::random::run(runner, self.model, &req)?),
+            (other, _) => Message::Failed { message: format!("the {} worker does not serve {other:?}", self.model) },
         })
     }
 }
 
-fn serve_wasm(model: WasmEngine, stdin: BufReader<std::fs::File>) -> i32 {
-    let mut worker = WasmWorker { model, runner: WasmRunner::new(announce), spec_engine: None };
+fn serve_wasm(model: EngineConfig, stdin: BufReader<std::fs::File>) -> i32 {
+    let mut worker = WasmWorker { model, engines: Engines::new(model, announce), spec_engine: None };
     for line in stdin.lines() {
         let Ok(line) = line else { break };
         let reply = match parse(&line) {

@@ -9,7 +9,7 @@ pub mod script;
 pub mod values;
 
 use crate::protocol::{DirectiveResult, Observed, UNCAUGHT, WastObservation, WastRequest};
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use crate::wasm::{EngineSpec, RunState, Watchdog, WasmProfile, trap_of};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,7 +25,7 @@ use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 /// profile leaves out is reported as skipped instead of half-supported.
 /// Spec modules declare tables and memories of any size: allocated on
 /// demand, not from a pool.
-pub fn engine(model: WasmEngine) -> anyhow::Result<Engine> {
+pub fn engine(model: EngineConfig) -> anyhow::Result<Engine> {
     EngineSpec { allocation: crate::wasm::Allocation::OnDemand, ..EngineSpec::new(model, 512) }.build()
 }
 

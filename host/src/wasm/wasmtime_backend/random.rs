@@ -9,7 +9,7 @@
 
 use super::{Allocation, EngineSpec, RunState, WasmRunner, trap};
 use crate::protocol::{FuzzEnding, FuzzReport, FuzzRequest};
-use crate::model::WasmEngine;
+use crate::model::EngineConfig;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 use wasmtime::{Linker, Module, Store, Val};
@@ -26,7 +26,7 @@ fn ending(result: std::thread::Result<wasmtime::Result<()>>) -> FuzzEnding {
 }
 
 /// Runs one random module (in a wasm worker).
-pub fn run(runner: &mut WasmRunner, model: WasmEngine, req: &FuzzRequest) -> anyhow::Result<FuzzReport> {
+pub fn run(runner: &mut WasmRunner, model: EngineConfig, req: &FuzzRequest) -> anyhow::Result<FuzzReport> {
     let started = Instant::now();
     let spec = EngineSpec { allocation: Allocation::OnDemand, backtraces: false, fuel: true, ..EngineSpec::new(model, 512) };
     let engine = runner.engine_set(spec)?.engine.clone();

@@ -7,27 +7,18 @@
 //! tails ([`SharedTail`], the same ring as `fb.write`'s output), so that a
 //! flood of output is counted, never an error the guest sees.
 //!
-//! Also here: the reactor's `_initialize`, and the reuse rounds (scenario,
-//! `fb_health`) that show a Go instance breaking a few calls after a trap.
+//! Also here: the reactor's `_initialize`.
 
 use super::imports::RunState;
-use super::{HEALTH_EXPORT, Watchdog, health_check};
-use crate::protocol::{HealthCheck, OutputTail, TailBuffer, WasmEnding};
-use faultbox_guests::HEALTH_OK;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+pub use crate::wasm::backend::{COMMAND_START, REACTOR_INIT};
+use crate::protocol::{OutputTail, TailBuffer};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
-use wasmtime::{Engine, Instance, Linker, Store, TypedFunc};
+use wasmtime::{Engine, Instance, Linker, Store};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-
-/// The reactor's initialisation export (WASI "reactor" ABI): called once
-/// after instantiation, before any other export. Go's runtime starts up in
-/// it and returns at `pause`.
-pub const REACTOR_INIT: &str = "_initialize";
 
 /// The WASI side of a store: the context wasmtime-wasi works on, and the
 /// two output tails it writes into.
@@ -67,10 +58,6 @@ pub fn run_state(memory_bytes: u64, announce: fn(faultbox_guests::host::HostOp),
     }
     state
 }
-
-/// A WASI command's entry point (`() -> ()`): returning from it is an exit
-/// with code 0, `proc_exit(n)` an exit with code n.
-pub const COMMAND_START: &str = "_start";
 
 /// A linker with the `fb` imports and WASI preview 1. Every store
 /// instantiated through it must carry a [`WasiState`] ([`run_state`] with
@@ -122,86 +109,6 @@ pub fn stderr_tail(state: &RunState) -> OutputTail {
 /// `proc_exit(code)`, if that is what ended a call.
 pub fn exit_code(err: &wasmtime::Error) -> Option<i32> {
     err.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0)
-}
-
-/// Lines a dying Go runtime (or any runtime) writes to stderr that say
-/// why: the first of them in a stretch of stderr is quoted in
-/// `ReuseFacts::rounds_broke`.
-const KEY_LINES: &[&str] = &["panic: ", "fatal error: ", "runtime: ", "unexpected fault address ", "[signal "];
-
-fn key_line(text: &str) -> Option<&str> {
-    text.lines().map(str::trim).find(|l| KEY_LINES.iter().any(|k| l.starts_with(k)))
-}
-
-/// After the scenario call and the health check on the same instance:
-/// `rounds` more rounds of (scenario export, `fb_health`), each under its
-/// own deadline. Returns how many rounds kept `fb_health` at HEALTH_OK, and
-/// how the first round that did not ended (then no further round runs).
-/// The scenario call of a round may trap or exit as it did the first time:
-/// only `fb_health` decides whether the round was healthy.
-#[allow(clippy::too_many_arguments)]
-pub fn reuse_rounds(
-    store: &mut Store<RunState>,
-    instance: &Instance,
-    func: &TypedFunc<i64, i64>,
-    arg: i64,
-    rounds: u32,
-    watchdog: &Watchdog,
-    engine: &Engine,
-    timeout: Duration,
-) -> (u32, Option<String>) {
-    for round in 1..=rounds {
-        let stderr_before = stderr_tail(store.data()).total_bytes;
-        store.set_epoch_deadline(1);
-        watchdog.arm(engine, timeout);
-        let result = catch_unwind(AssertUnwindSafe(|| func.call(&mut *store, arg)));
-        watchdog.disarm();
-        let scenario = match result {
-            Ok(Ok(v)) => format!("returned {v:#x}"),
-            Ok(Err(err)) => {
-                if err.is::<wasmtime::ThrownException>() {
-                    let _ = store.take_pending_exception();
-                }
-                describe(&super::trap::ending(&err))
-            }
-            Err(panic) => format!("host panic: {}", super::panic_message(&*panic)),
-        };
-        let health = health_check(store, instance, watchdog, engine, timeout);
-        let how = match health {
-            HealthCheck::Returned(v) if v == HEALTH_OK => continue,
-            HealthCheck::Returned(v) => format!("{HEALTH_EXPORT} returned {v:#x}"),
-            HealthCheck::Failed(how) => format!("{HEALTH_EXPORT} failed: {how}"),
-            HealthCheck::Missing => return (round - 1, None),
-        };
-        let mut broke = format!("round {round}: {how} (the scenario call before it: {scenario})");
-        let stderr = stderr_tail(store.data());
-        if stderr.total_bytes > stderr_before {
-            // The tail ends with this round's output; a key line from an
-            // earlier round may be quoted if this round's was cut off.
-            let new = (stderr.total_bytes - stderr_before).min(stderr.tail.len() as u64) as usize;
-            let mut cut = stderr.tail.len() - new;
-            while !stderr.tail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            if let Some(line) = key_line(&stderr.tail[cut..]) {
-                broke.push_str(&format!("; stderr: {line}"));
-            }
-        }
-        return (round - 1, Some(broke));
-    }
-    (rounds, None)
-}
-
-/// One short phrase for how a call ended.
-pub fn describe(ending: &WasmEnding) -> String {
-    match ending {
-        WasmEnding::Completed { value } => format!("returned {value:#x}"),
-        WasmEnding::Trapped { trap, .. } => format!("trapped: {trap}"),
-        WasmEnding::Exited { code } => format!("proc_exit({code})"),
-        WasmEnding::HostError { message } | WasmEnding::Failed { message } | WasmEnding::HostPanic { message } => {
-            message.clone()
-        }
-    }
 }
 
 /// One output stream's bounded tail, shared by every WASI handle to it
@@ -280,14 +187,14 @@ impl tokio::io::AsyncWrite for SharedTail {
 #[cfg(test)]
 mod tests {
     use super::super::WasmRunner;
-    use crate::model::WasmEngine;
+    use crate::model::EngineConfig;
     use crate::outcome::TrapCode;
     use crate::protocol::{HealthCheck, ModuleSource, OUTPUT_TAIL_BYTES, WasmEnding, WasmObservation, WasmRequest};
     use faultbox_guests::HEALTH_OK;
 
-    const MODELS: [WasmEngine; 3] = WasmEngine::ALL;
+    const MODELS: [EngineConfig; 3] = [EngineConfig::Cranelift, EngineConfig::Explicit, EngineConfig::Pulley];
 
-    fn request(model: WasmEngine, module: ModuleSource, export: &str, arg: i64, reuse_rounds: u32) -> WasmRequest {
+    fn request(model: EngineConfig, module: ModuleSource, export: &str, arg: i64, reuse_rounds: u32) -> WasmRequest {
         WasmRequest {
             model,
             module,
@@ -342,7 +249,7 @@ mod tests {
         let module = ModuleSource::Bytes(wat::parse_str(REACTOR_WAT).unwrap());
         let mut runner = WasmRunner::new(|_| {});
         for model in MODELS {
-            let obs = runner.run(&request(model, module.clone(), "fb_flood", 3, 2)).unwrap();
+            let obs = crate::wasm::run::run(&mut runner, &request(model, module.clone(), "fb_flood", 3, 2)).unwrap();
             assert_eq!(obs.ending, WasmEnding::Completed { value: 7 }, "{model}: _initialize ran first");
             assert_eq!(obs.stderr.total_bytes, 3 << 20, "{model}: a flood is counted");
             assert_eq!(obs.stderr.kept_bytes as usize, OUTPUT_TAIL_BYTES, "{model}: and bounded");
@@ -353,7 +260,7 @@ mod tests {
             assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (None, None), "{model}");
             assert!(obs.fresh_context_us.is_some(), "{model}: the fresh instance was initialised and healthy");
 
-            let obs = runner.run(&request(model, module.clone(), "fb_exit", 5, 2)).unwrap();
+            let obs = crate::wasm::run::run(&mut runner, &request(model, module.clone(), "fb_exit", 5, 2)).unwrap();
             assert_eq!(obs.ending, WasmEnding::Exited { code: 5 }, "{model}");
             assert_eq!(health(&obs), &HealthCheck::Returned(HEALTH_OK), "{model}");
             // An exit unwound the frames behind the runtime's back: rounds run.
@@ -361,9 +268,9 @@ mod tests {
             assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (Some(2), None), "{model}");
         }
         // Without WASI the module does not link: a refusal, not a run.
-        let mut plain = request(WasmEngine::Cranelift, module, "fb_flood", 0, 0);
+        let mut plain = request(EngineConfig::Cranelift, module, "fb_flood", 0, 0);
         plain.wasi = false;
-        assert!(runner.prepare(&plain).unwrap().is_some());
+        assert!(crate::wasm::Backend::prepare(&mut runner, &plain).unwrap().is_err());
     }
 
     /// `_initialize` that dies: its ending is the run's, with its stderr.
@@ -387,11 +294,11 @@ mod tests {
         };
         let mut runner = WasmRunner::new(|_| {});
         for model in MODELS {
-            let obs = runner.run(&request(model, module("unreachable"), "fb_x", 0, 0)).unwrap();
+            let obs = crate::wasm::run::run(&mut runner, &request(model, module("unreachable"), "fb_x", 0, 0)).unwrap();
             assert!(matches!(obs.ending, WasmEnding::Trapped { trap: TrapCode::UnreachableCodeReached, .. }), "{model}: {:?}", obs.ending);
             assert_eq!(obs.stderr.tail, "fatal error: init\n", "{model}");
             assert!(obs.reuse.is_none(), "{model}: the scenario never ran");
-            let obs = runner.run(&request(model, module("(call $proc_exit (i32.const 2))"), "fb_x", 0, 0)).unwrap();
+            let obs = crate::wasm::run::run(&mut runner, &request(model, module("(call $proc_exit (i32.const 2))"), "fb_x", 0, 0)).unwrap();
             assert_eq!(obs.ending, WasmEnding::Exited { code: 2 }, "{model}");
         }
     }
@@ -399,7 +306,7 @@ mod tests {
     #[test]
     fn a_missing_module_file_is_named() {
         let missing = std::path::PathBuf::from("/nonexistent/faultbox/guest.wasm");
-        let err = super::super::module_bytes(&ModuleSource::File(missing)).unwrap_err();
+        let err = crate::wasm::module_bytes(&ModuleSource::File(missing)).unwrap_err();
         assert!(format!("{err:#}").contains("/nonexistent/faultbox/guest.wasm"), "{err:#}");
     }
 
@@ -417,17 +324,17 @@ mod tests {
         let mut runner = WasmRunner::new(|_| {});
         for model in MODELS {
             let run = |runner: &mut WasmRunner, export: &str, rounds: u32| {
-                let obs = runner.run(&request(model, module.clone(), export, 0, rounds)).unwrap();
+                let obs = crate::wasm::run::run(runner, &request(model, module.clone(), export, 0, rounds)).unwrap();
                 let facts = obs.reuse.as_ref();
                 println!(
                     "{model} {export}: {} | guest_panic {:?} | health {:?} | rounds {:?} {:?} | stderr {} bytes, key line {:?}",
-                    super::describe(&obs.ending),
+                    crate::wasm::describe(&obs.ending),
                     obs.guest_panic,
                     facts.map(|f| &f.health),
                     facts.and_then(|f| f.rounds_healthy),
                     facts.and_then(|f| f.rounds_broke.as_deref()),
                     obs.stderr.total_bytes,
-                    super::key_line(&obs.stderr.tail),
+                    crate::wasm::run::key_line(&obs.stderr.tail),
                 );
                 obs
             };

@@ -1,81 +1,27 @@
-//! Engine configuration per wasm execution model, and the WebAssembly
-//! feature profile (2.0 or 3.0) the engines accept.
+//! wasmtime's engine configuration per execution model: where a registry
+//! row becomes wasmtime settings.
 
-use crate::model::{ExecutionModel, WasmEngine};
-use serde::{Deserialize, Serialize};
+use crate::model::EngineConfig;
+use crate::registry::Proposal;
+use crate::wasm::WasmProfile;
 use std::num::NonZeroUsize;
-use std::sync::OnceLock;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmFeatures};
 
-/// Which version of the WebAssembly standard the engines accept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum WasmProfile {
-    /// Wasm 2.0 core: MVP, bulk memory, reference types, multi-value, sign
-    /// extension, saturating conversions, SIMD.
-    #[serde(rename = "2.0")]
-    Wasm2,
-    /// Wasm 2.0 plus every Wasm 3.0 proposal wasmtime implements for the
-    /// engine configuration (see [`PROPOSALS`]).
-    #[serde(rename = "3.0")]
-    Wasm3,
-}
-
-/// The environment variable that carries the profile from the supervisor to
-/// its workers: every engine of one faultbox run uses the same profile.
-pub const PROFILE_ENV: &str = "FAULTBOX_WASM_FEATURES";
-
-static SELECTED: OnceLock<WasmProfile> = OnceLock::new();
-
-impl WasmProfile {
-    pub const ALL: [WasmProfile; 2] = [WasmProfile::Wasm2, WasmProfile::Wasm3];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            WasmProfile::Wasm2 => "2.0",
-            WasmProfile::Wasm3 => "3.0",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<WasmProfile> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    /// Chooses the profile of this process (the CLI's `--wasm-features`).
-    /// Only the first choice counts; it must come before any engine is built.
-    pub fn select(profile: WasmProfile) {
-        let _ = SELECTED.set(profile);
-    }
-
-    /// The profile of this process: the one selected, else the one in
-    /// [`PROFILE_ENV`] (a worker inherits its supervisor's), else 3.0.
-    pub fn current() -> WasmProfile {
-        *SELECTED.get_or_init(|| {
-            std::env::var(PROFILE_ENV).ok().and_then(|v| WasmProfile::from_name(&v)).unwrap_or(WasmProfile::Wasm3)
-        })
+/// wasmtime's feature flag for each Wasm 3.0 proposal.
+fn flags(p: Proposal) -> WasmFeatures {
+    match p {
+        Proposal::TailCalls => WasmFeatures::TAIL_CALL,
+        Proposal::ExtendedConst => WasmFeatures::EXTENDED_CONST,
+        Proposal::FunctionReferences => WasmFeatures::FUNCTION_REFERENCES,
+        // Not GC_TYPES: wasmparser's switch for any GC-managed reference
+        // type, which Wasm 2.0's externref needs too.
+        Proposal::Gc => WasmFeatures::GC,
+        Proposal::MultiMemory => WasmFeatures::MULTI_MEMORY,
+        Proposal::Memory64 => WasmFeatures::MEMORY64,
+        Proposal::RelaxedSimd => WasmFeatures::RELAXED_SIMD,
+        Proposal::Exceptions => WasmFeatures::EXCEPTIONS,
     }
 }
-
-/// A Wasm 3.0 proposal, as wasmtime's feature flags.
-#[derive(Clone, Copy, Debug)]
-pub struct Proposal {
-    pub name: &'static str,
-    pub flags: WasmFeatures,
-}
-
-/// The Wasm 3.0 proposals beyond 2.0. The 3.0 profile enables each one an
-/// engine configuration supports ([`unsupported`]); the 2.0 profile none.
-pub const PROPOSALS: [Proposal; 8] = [
-    Proposal { name: "tail calls", flags: WasmFeatures::TAIL_CALL },
-    Proposal { name: "extended constant expressions", flags: WasmFeatures::EXTENDED_CONST },
-    Proposal { name: "typed function references", flags: WasmFeatures::FUNCTION_REFERENCES },
-    // Not GC_TYPES: wasmparser's switch for any GC-managed reference type,
-    // which Wasm 2.0's externref needs too.
-    Proposal { name: "garbage collection", flags: WasmFeatures::GC },
-    Proposal { name: "multiple memories", flags: WasmFeatures::MULTI_MEMORY },
-    Proposal { name: "64-bit memories", flags: WasmFeatures::MEMORY64 },
-    Proposal { name: "relaxed SIMD", flags: WasmFeatures::RELAXED_SIMD },
-    Proposal { name: "exception handling", flags: WasmFeatures::EXCEPTIONS },
-];
 
 /// Proposals that are not part of Wasm 3.0, kept off in both profiles so
 /// that a module using them is reported as such instead of half-supported.
@@ -85,46 +31,6 @@ const NOT_WASM3: WasmFeatures = WasmFeatures::WIDE_ARITHMETIC
     .union(WasmFeatures::LEGACY_EXCEPTIONS)
     .union(WasmFeatures::SHARED_EVERYTHING_THREADS)
     .union(WasmFeatures::THREADS);
-
-/// Why an engine configuration lacks a proposal, if it does. wasmtime 48
-/// compiles every Wasm 3.0 proposal with Cranelift for x86-64 and for
-/// Pulley, with or without signals-based traps (its `compiler_panicking_
-/// wasm_features` withholds only threads and stack switching from Pulley,
-/// and Winch, which faultbox does not use, is the one compiler without
-/// GC, exceptions and tail calls). The function exists so that the day a
-/// configuration lacks one, it is said here, not met as a compile error.
-pub fn unsupported(model: ExecutionModel, proposal: &Proposal) -> Option<&'static str> {
-    match (model, proposal.name) {
-        (ExecutionModel::Native, _) => Some("the native model has no wasm engine"),
-        _ => None,
-    }
-}
-
-/// One line per proposal and engine configuration: what the profile
-/// enables. Shown by `faultbox wast` and in reports.
-pub fn profile_table(profile: WasmProfile, models: &[ExecutionModel]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for m in models.iter().filter(|m| m.is_wasm()) {
-        let mut on = Vec::new();
-        let mut off = Vec::new();
-        for p in &PROPOSALS {
-            match (profile, unsupported(*m, p)) {
-                (WasmProfile::Wasm2, _) => off.push(format!("{} (not in Wasm 2.0)", p.name)),
-                (WasmProfile::Wasm3, None) => on.push(p.name.to_string()),
-                (WasmProfile::Wasm3, Some(why)) => off.push(format!("{} ({why})", p.name)),
-            }
-        }
-        let mut line = format!("{m}: Wasm {} profile", profile.name());
-        if !on.is_empty() {
-            line.push_str(&format!("; enabled: {}", on.join(", ")));
-        }
-        if !off.is_empty() {
-            line.push_str(&format!("; not enabled: {}", off.join(", ")));
-        }
-        lines.push(line);
-    }
-    lines
-}
 
 /// Wasm backtraces keep at most this many frames: a stack overflow has
 /// thousands, and capturing them all is what makes a trap expensive.
@@ -146,7 +52,7 @@ pub fn engine_refusal(bytes: &[u8]) -> Option<String> {
     let spec = EngineSpec {
         allocation: Allocation::OnDemand,
         profile: WasmProfile::Wasm3,
-        ..EngineSpec::new(WasmEngine::Cranelift, 512)
+        ..EngineSpec::new(EngineConfig::Cranelift, 512)
     };
     // Built once: every `.wat` scenario of a catalog is checked with it.
     static ENGINE: std::sync::OnceLock<Result<wasmtime::Engine, String>> = std::sync::OnceLock::new();
@@ -218,7 +124,7 @@ pub enum Allocation {
 /// What an engine is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EngineSpec {
-    pub model: WasmEngine,
+    pub model: EngineConfig,
     pub wasm_stack_kib: u64,
     pub allocation: Allocation,
     pub backtraces: bool,
@@ -228,7 +134,7 @@ pub struct EngineSpec {
 }
 
 impl EngineSpec {
-    pub fn new(model: WasmEngine, wasm_stack_kib: u64) -> EngineSpec {
+    pub fn new(model: EngineConfig, wasm_stack_kib: u64) -> EngineSpec {
         EngineSpec {
             model,
             wasm_stack_kib,
@@ -253,20 +159,25 @@ impl EngineSpec {
             .consume_fuel(self.fuel)
             .wasm_backtrace_max_frames(if self.backtraces { NonZeroUsize::new(BACKTRACE_FRAMES) } else { None });
         match self.model {
-            WasmEngine::Cranelift => {}
-            WasmEngine::Explicit => {
+            EngineConfig::Cranelift => {}
+            EngineConfig::Explicit => {
                 config.signals_based_traps(false);
             }
-            WasmEngine::Pulley => {
+            EngineConfig::Pulley => {
                 config.target("pulley64").map_err(anyhow::Error::from)?;
             }
+            other => anyhow::bail!("{other} is not a wasmtime configuration ({})", other.family().name()),
         }
         // Every proposal is set explicitly, on or off: wasmtime's defaults
         // move between releases, the profile must not.
         config.wasm_features(NOT_WASM3, false);
-        for p in &PROPOSALS {
-            let on = self.profile == WasmProfile::Wasm3 && unsupported(self.model.into(), p).is_none();
-            config.wasm_features(p.flags, on);
+        // wasmtime 48 compiles every Wasm 3.0 proposal with Cranelift for
+        // x86-64 and for Pulley, with or without signals-based traps (its
+        // `compiler_panicking_wasm_features` withholds only threads and
+        // stack switching from Pulley): the registry's rows say so.
+        for p in Proposal::ALL {
+            let on = self.profile == WasmProfile::Wasm3 && self.model.capabilities().lacks(p).is_none();
+            config.wasm_features(flags(p), on);
         }
         if self.allocation == Allocation::Pooling {
             let mut pool = PoolingAllocationConfig::new();
