@@ -239,90 +239,94 @@ fn tail_text(streams: &[(&str, &OutputTail)]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
-/// Classifies a wasm run that came back from the worker. A run the worker
-/// could not carry out (an instance that cannot be created, an error that
-/// is neither a trap nor a host error) is faultbox's failure, not an
-/// outcome: `Err`.
-pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> anyhow::Result<Outcome> {
+/// Why a wasm run's fault class and ending are what they are: the facts
+/// the decision rests on, in no engine's words. [`wasm_words`] writes the
+/// English, with each engine's wording from its registry row.
+#[derive(Clone, Debug, PartialEq)]
+enum WasmReason {
+    /// The guest's own recovery caught a fault and reported it.
+    GuestRecovered { by: &'static str, message: String },
+    Returned { value: i64 },
+    Trapped { trap: TrapCode, message: String },
+    /// A runtime printed its death on stderr and then aborted or exited.
+    LastWords { line: String, exited: bool },
+    GuestPanicHook { message: String },
+    /// The call's CPU budget (or its wall-clock backstop) ran out.
+    Budget { deadline: Deadline },
+    Backtrace { frames: Vec<String> },
+    HostError { message: String },
+    HostPanic { message: String },
+    /// The engine ended the call with an error that is not a trap.
+    EngineError { message: String },
+    Exited { code: i32, command: bool },
+}
+
+/// Decides a wasm run's fault class and ending from the observation.
+fn decide_wasm(s: &Scenario, obs: &WasmObservation) -> (FaultClass, Ending, Vec<WasmReason>) {
     let lang = crate::language::descriptor(s.language);
-    let mut evidence = Vec::new();
+    let mut why = Vec::new();
     let (fault, ending) = match &obs.ending {
         // The guest's own recovery caught a fault and reported it before
         // returning normally (Go's `recover`; a Rust guest's report comes
         // before a trap instead).
         WasmEnding::Completed { .. } if obs.guest_panic.is_some() => {
             let message = panic_text(obs.guest_panic.as_deref().unwrap_or_default()).to_string();
-            evidence.push(format!("{} caught it inside the instance and reported: {message}", lang.recovery));
+            why.push(WasmReason::GuestRecovered { by: lang.recovery, message: message.clone() });
             let fault = crate::language::recovered_class(lang.recovered, &message);
             (fault, Ending::Recovered { panic_message: message, by: lang.recovery.to_string() })
         }
         WasmEnding::Completed { value } => {
-            evidence.push(format!("the call returned {value} ({value:#x}): no trap, no error"));
+            why.push(WasmReason::Returned { value: *value });
             let fault = if obs.refused_growth.is_empty() { FaultClass::None } else { FaultClass::ResourceLimit };
             (fault, Ending::Completed { value: *value })
         }
         WasmEnding::Trapped { trap, message, frames } => {
-            evidence.push(format!("trap {trap}: {message}"));
+            why.push(WasmReason::Trapped { trap: *trap, message: message.clone() });
             // A runtime that prints its death and then aborts (Go in a
             // reactor: `fatal error: …` or `panic: …`, then `unreachable`).
             let runtime_death = match trap {
                 TrapCode::UnreachableCodeReached => crate::language::death_mark(lang.deaths, &obs.stderr.tail),
                 _ => None,
             };
-            let class = match trap {
-                TrapCode::UnreachableCodeReached if runtime_death.is_some() => {
-                    let (class, line) = runtime_death.unwrap_or((FaultClass::Unknown, ""));
-                    evidence.push(format!("its last words on stderr, before it aborted: {line}"));
+            let class = match (trap, obs.deadline) {
+                (TrapCode::UnreachableCodeReached, _) if let Some((class, line)) = runtime_death => {
+                    why.push(WasmReason::LastWords { line: line.to_string(), exited: false });
                     class
                 }
-                TrapCode::UnreachableCodeReached if obs.guest_panic.is_some() => {
+                (TrapCode::UnreachableCodeReached, _) if obs.guest_panic.is_some() => {
                     let p = obs.guest_panic.as_deref().unwrap_or_default();
-                    evidence.push(format!("the guest's panic hook reported: {}", panic_text(p)));
+                    why.push(WasmReason::GuestPanicHook { message: panic_text(p).to_string() });
                     FaultClass::Panic
                 }
-                TrapCode::UnreachableCodeReached if !obs.refused_growth.is_empty() => FaultClass::ResourceLimit,
-                TrapCode::Interrupt => {
-                    let cpu = obs.call_cpu_us.map_or_else(String::new, |us| format!(" ({} ms of CPU in {} ms)", us / 1000, obs.call_us / 1000));
-                    match obs.deadline {
-                        Some(Deadline::Wall) => {
-                            evidence.push(format!(
-                                "stalled: the {} ms wall-clock backstop passed before the {} ms CPU budget was spent{cpu}",
-                                s.limits.wall_backstop().as_millis(),
-                                s.limits.timeout_ms
-                            ));
-                            FaultClass::Stalled
-                        }
-                        _ => {
-                            evidence.push(format!("the worker thread spent its {} ms CPU budget{cpu}: the watchdog bumped the epoch", s.limits.timeout_ms));
-                            FaultClass::Timeout
-                        }
+                (TrapCode::UnreachableCodeReached, _) if !obs.refused_growth.is_empty() => FaultClass::ResourceLimit,
+                // The run's CPU budget stopped it, whichever way the engine
+                // is interrupted (an epoch, or fuel no longer given).
+                (TrapCode::Interrupt | TrapCode::OutOfFuel, Some(deadline)) => {
+                    why.push(WasmReason::Budget { deadline });
+                    match deadline {
+                        Deadline::Wall => FaultClass::Stalled,
+                        Deadline::Cpu => FaultClass::Timeout,
                     }
                 }
-                other => other.fault_class(),
+                (other, _) => other.fault_class(),
             };
             if !frames.is_empty() {
-                let shown: Vec<&str> = frames.iter().take(6).map(String::as_str).collect();
-                let more = if frames.len() > 6 { " ← …" } else { "" };
-                evidence.push(format!("wasm backtrace: {}{more}", shown.join(" ← ")));
+                why.push(WasmReason::Backtrace { frames: frames.clone() });
             }
-            let ending = Ending::Trapped { trap: *trap, message: message.clone(), frames: frames.clone() };
-            (class, ending)
+            (class, Ending::Trapped { trap: *trap, message: message.clone(), frames: frames.clone() })
         }
         WasmEnding::HostError { message } => {
-            evidence.push(format!("host function returned an error, which ended the guest call: {message}"));
+            why.push(WasmReason::HostError { message: message.clone() });
             (FaultClass::HostFault, Ending::HostError { message: message.clone() })
         }
         WasmEnding::HostPanic { message } => {
-            evidence.push(format!(
-                "host function panicked ({message}); wasmtime unwound the guest frames and resumed the \
-                 panic at the embedder's call, where the worker's catch_unwind took it"
-            ));
+            why.push(WasmReason::HostPanic { message: message.clone() });
             (FaultClass::HostFault, Ending::HostPanic { message: message.clone() })
         }
-        // The guest's run ended in an error wasmtime does not call a trap:
-        // still this run's outcome, never a reason to drop the report.
+        // The guest's run ended in an error the engine does not call a
+        // trap: still this run's outcome, never a reason to drop the report.
         WasmEnding::Failed { message } => {
-            evidence.push(format!("wasmtime ended the run with an error that is not a trap: {message}"));
+            why.push(WasmReason::EngineError { message: message.clone() });
             (FaultClass::Unknown, Ending::HostError { message: message.clone() })
         }
         // WASI `proc_exit(code)` (Go's `os.Exit`): the instance survives it.
@@ -330,11 +334,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
         // with its last words is that death; any other code is `exit`.
         WasmEnding::Exited { code } => {
             let command = matches!(&s.guest, crate::scenario::Guest::Prebuilt { module: Some(m), .. } if m.is_command());
-            evidence.push(if command && *code == 0 {
-                "exit 0: the WASI command returned from `_start` (or called proc_exit(0)): its normal end".to_string()
-            } else {
-                format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran")
-            });
+            why.push(WasmReason::Exited { code: *code, command });
             // A runtime whose fatal exit code this is, with its last words
             // on stderr, died; any other code is an exit the guest chose.
             let died = (Some(*code) == lang.exit_codes.runtime_death)
@@ -342,7 +342,7 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
                 .flatten();
             let fault = match died {
                 Some((class, line)) => {
-                    evidence.push(format!("its last words on stderr, before it exited: {line}"));
+                    why.push(WasmReason::LastWords { line: line.to_string(), exited: true });
                     class
                 }
                 None if *code == 0 => FaultClass::None,
@@ -351,6 +351,55 @@ pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us:
             (fault, Ending::Exited { code: *code })
         }
     };
+    (fault, ending, why)
+}
+
+/// The evidence sentence for one reason, in `model`'s engine's terms.
+fn wasm_words(reason: &WasmReason, s: &Scenario, model: ExecutionModel, obs: &WasmObservation) -> String {
+    let engine = model.wasm_engine().map(|e| e.row());
+    let family = engine.map_or("the engine", |r| r.family.name());
+    match reason {
+        WasmReason::GuestRecovered { by, message } => format!("{by} caught it inside the instance and reported: {message}"),
+        WasmReason::Returned { value } => format!("the call returned {value} ({value:#x}): no trap, no error"),
+        WasmReason::Trapped { trap, message } => format!("trap {trap}: {message}"),
+        WasmReason::LastWords { line, exited: false } => format!("its last words on stderr, before it aborted: {line}"),
+        WasmReason::LastWords { line, exited: true } => format!("its last words on stderr, before it exited: {line}"),
+        WasmReason::GuestPanicHook { message } => format!("the guest's panic hook reported: {message}"),
+        WasmReason::Budget { deadline } => {
+            let cpu = obs.call_cpu_us.map_or_else(String::new, |us| format!(" ({} ms of CPU in {} ms)", us / 1000, obs.call_us / 1000));
+            match deadline {
+                Deadline::Wall => format!(
+                    "stalled: the {} ms wall-clock backstop passed before the {} ms CPU budget was spent{cpu}",
+                    s.limits.wall_backstop().as_millis(),
+                    s.limits.timeout_ms
+                ),
+                Deadline::Cpu => {
+                    let how = engine.map_or("the engine was interrupted", |r| r.capabilities.interruption.how());
+                    format!("the worker thread spent its {} ms CPU budget{cpu}: {how}", s.limits.timeout_ms)
+                }
+            }
+        }
+        WasmReason::Backtrace { frames } => {
+            let shown: Vec<&str> = frames.iter().take(6).map(String::as_str).collect();
+            let more = if frames.len() > 6 { " ← …" } else { "" };
+            format!("wasm backtrace: {}{more}", shown.join(" ← "))
+        }
+        WasmReason::HostError { message } => format!("host function returned an error, which ended the guest call: {message}"),
+        WasmReason::HostPanic { message } => format!(
+            "host function panicked ({message}); {family} unwound the guest frames and the worker's catch_unwind took the panic at the embedder's call"
+        ),
+        WasmReason::EngineError { message } => format!("{family} ended the run with an error that is not a trap: {message}"),
+        WasmReason::Exited { code: 0, command: true } => {
+            "exit 0: the WASI command returned from `_start` (or called proc_exit(0)): its normal end".to_string()
+        }
+        WasmReason::Exited { code, .. } => format!("proc_exit({code}): the guest ended its instance through WASI; no deferred code ran"),
+    }
+}
+
+/// Classifies a wasm run that came back from the worker.
+pub fn wasm(s: &Scenario, model: ExecutionModel, obs: &WasmObservation, wall_us: u64) -> anyhow::Result<Outcome> {
+    let (fault, ending, reasons) = decide_wasm(s, obs);
+    let mut evidence: Vec<String> = reasons.iter().map(|r| wasm_words(r, s, model, obs)).collect();
     if let Some(detail) = &obs.fault_detail {
         evidence.push(detail.clone());
     }

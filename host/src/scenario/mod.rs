@@ -233,16 +233,13 @@ impl Scenario {
         self.one_off
     }
 
-    /// Why a wasm model cannot run this `.wat` guest under the process's
-    /// feature profile (`--wasm-features 2.0` and a module using Wasm 3.0).
+    /// Why a wasm model cannot run this `.wat` guest: a proposal outside
+    /// the process's feature profile (`--wasm-features 2.0` and a module
+    /// using Wasm 3.0), or one the model's engine does not implement (the
+    /// registry's row says which, and why).
     pub fn profile_gap(&self, model: ExecutionModel) -> Option<String> {
         let bytes = self.wat_module.as_deref()?;
-        if !model.is_wasm() || crate::wasm::WasmProfile::current() == crate::wasm::WasmProfile::Wasm3 {
-            return None;
-        }
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::WASM2).validate_all(bytes).err().map(|e| {
-            format!("the module needs a proposal outside the Wasm 2.0 profile (--wasm-features 2.0): {}", e.message())
-        })
+        crate::wasm::engine_gap(model.wasm_engine()?, crate::wasm::WasmProfile::current(), bytes)
     }
 
     /// Loads and validates one manifest: one scenario per language it has

@@ -18,7 +18,7 @@ pub mod wat;
 
 pub use backend::{Backend, COMMAND_START, HEALTH_EXPORT, INIT_EXPORT, REACTOR_INIT, describe, panic_message};
 pub use watchdog::{Interruptible, Watchdog};
-pub use profile::{PROFILE_ENV, WasmProfile, profile_table};
+pub use profile::{PROFILE_ENV, WasmProfile, engine_features, engine_gap, profile_table, proposal_features};
 pub use wasmtime_backend::{
     Allocation, BACKTRACE_FRAMES, EngineSet, EngineSpec, ModuleCache, RunState, WasmRunner, cycle, engine_refusal,
     instantiate, random, trap_code, trap_of, wasi,

@@ -1,7 +1,7 @@
 //! The WebAssembly feature profile (2.0 or 3.0) every engine of one
 //! faultbox run accepts, and what it enables per engine configuration.
 
-use crate::model::ExecutionModel;
+use crate::model::{EngineConfig, ExecutionModel};
 use crate::registry::Proposal;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -78,4 +78,56 @@ pub fn profile_table(profile: WasmProfile, models: &[ExecutionModel]) -> Vec<Str
         lines.push(line);
     }
     lines
+}
+
+/// wasmparser's (and so wasmtime's) feature flag for each proposal.
+pub fn proposal_features(p: Proposal) -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    match p {
+        Proposal::TailCalls => F::TAIL_CALL,
+        Proposal::ExtendedConst => F::EXTENDED_CONST,
+        Proposal::FunctionReferences => F::FUNCTION_REFERENCES,
+        // Not GC_TYPES: wasmparser's switch for any GC-managed reference
+        // type, which Wasm 2.0's externref needs too.
+        Proposal::Gc => F::GC,
+        Proposal::MultiMemory => F::MULTI_MEMORY,
+        Proposal::Memory64 => F::MEMORY64,
+        Proposal::RelaxedSimd => F::RELAXED_SIMD,
+        Proposal::Exceptions => F::EXCEPTIONS,
+    }
+}
+
+/// What `engine` accepts under `profile`, as wasmparser features: Wasm
+/// 2.0, plus (3.0) every proposal the registry says it implements.
+pub fn engine_features(engine: EngineConfig, profile: WasmProfile) -> wasmparser::WasmFeatures {
+    let mut features = wasmparser::WasmFeatures::WASM2;
+    if profile == WasmProfile::Wasm3 {
+        for p in Proposal::ALL.into_iter().filter(|p| engine.capabilities().lacks(*p).is_none()) {
+            features |= proposal_features(p);
+        }
+    }
+    features
+}
+
+/// Why `engine` cannot take `bytes` under `profile`, naming the proposal
+/// it needs that the profile or the engine leaves out, if it cannot.
+pub fn engine_gap(engine: EngineConfig, profile: WasmProfile, bytes: &[u8]) -> Option<String> {
+    let features = engine_features(engine, profile);
+    let err = wasmparser::Validator::new_with_features(features).validate_all(bytes).err()?;
+    // The first proposal whose switch alone makes it validate is the one
+    // it needs; a module that needs several is named by its first.
+    for p in Proposal::ALL {
+        let with = features | proposal_features(p);
+        if with != features && wasmparser::Validator::new_with_features(with).validate_all(bytes).is_ok() {
+            return Some(match (profile, engine.capabilities().lacks(p)) {
+                (_, Some(why)) => format!("the module needs {}: {why}", p.name()),
+                (WasmProfile::Wasm2, None) => format!("the module needs {}, outside the Wasm 2.0 profile (--wasm-features 2.0)", p.name()),
+                (WasmProfile::Wasm3, None) => format!("the module needs {}", p.name()),
+            });
+        }
+    }
+    Some(match profile {
+        WasmProfile::Wasm2 => format!("the module needs a proposal outside the Wasm 2.0 profile (--wasm-features 2.0): {}", err.message()),
+        WasmProfile::Wasm3 => format!("{engine} cannot validate the module: {}", err.message()),
+    })
 }

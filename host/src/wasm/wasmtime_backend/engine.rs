@@ -7,22 +7,6 @@ use crate::wasm::WasmProfile;
 use std::num::NonZeroUsize;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmFeatures};
 
-/// wasmtime's feature flag for each Wasm 3.0 proposal.
-fn flags(p: Proposal) -> WasmFeatures {
-    match p {
-        Proposal::TailCalls => WasmFeatures::TAIL_CALL,
-        Proposal::ExtendedConst => WasmFeatures::EXTENDED_CONST,
-        Proposal::FunctionReferences => WasmFeatures::FUNCTION_REFERENCES,
-        // Not GC_TYPES: wasmparser's switch for any GC-managed reference
-        // type, which Wasm 2.0's externref needs too.
-        Proposal::Gc => WasmFeatures::GC,
-        Proposal::MultiMemory => WasmFeatures::MULTI_MEMORY,
-        Proposal::Memory64 => WasmFeatures::MEMORY64,
-        Proposal::RelaxedSimd => WasmFeatures::RELAXED_SIMD,
-        Proposal::Exceptions => WasmFeatures::EXCEPTIONS,
-    }
-}
-
 /// Proposals that are not part of Wasm 3.0, kept off in both profiles so
 /// that a module using them is reported as such instead of half-supported.
 const NOT_WASM3: WasmFeatures = WasmFeatures::WIDE_ARITHMETIC
@@ -177,7 +161,7 @@ impl EngineSpec {
         // stack switching from Pulley): the registry's rows say so.
         for p in Proposal::ALL {
             let on = self.profile == WasmProfile::Wasm3 && self.model.capabilities().lacks(p).is_none();
-            config.wasm_features(flags(p), on);
+            config.wasm_features(crate::wasm::proposal_features(p), on);
         }
         if self.allocation == Allocation::Pooling {
             let mut pool = PoolingAllocationConfig::new();
