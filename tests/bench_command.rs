@@ -39,7 +39,12 @@ fn bench_measures_every_model_and_every_cycle_faults_the_same_way() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let configs = report["configurations"].as_array().unwrap();
     let names: Vec<&str> = configs.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["wasm", "wasm-no-backtrace", "wasm-explicit", "wasm-pulley", "native", "native-fork-exec", "native-floor"]);
+    // Every registry row, the first row with backtraces also without them,
+    // then native's three.
+    let mut expected: Vec<String> = faultbox::registry::ROWS.iter().map(|r| r.model.to_string()).collect();
+    expected.insert(1, format!("{}-no-backtrace", faultbox::registry::ROWS[0].model));
+    expected.extend(["native", "native-fork-exec", "native-floor"].map(String::from));
+    assert_eq!(names, expected);
     for c in configs {
         // trap_instruction: `unreachable` in wasm, `ud2` natively: an abort, every time.
         assert_eq!(c["classes"], serde_json::json!({"abort": 40}), "{}", c["name"]);

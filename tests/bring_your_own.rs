@@ -72,7 +72,16 @@ fn of<'a>(outcomes: &'a [Value], model: &str) -> &'a Value {
     outcomes.iter().find(|o| o["model"] == model).unwrap_or_else(|| panic!("no {model} outcome in {outcomes:#?}"))
 }
 
-const WASM_MODELS: [&str; 3] = ["wasm", "wasm-explicit", "wasm-pulley"];
+/// Every wasm engine configuration of the registry.
+const WASM_MODELS: [&str; faultbox::registry::ROWS.len()] = {
+    let mut names = [""; faultbox::registry::ROWS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = faultbox::registry::ROWS[i].model;
+        i += 1;
+    }
+    names
+};
 
 #[test]
 fn a_wasi_command_traps_exits_and_ends_normally_by_its_arguments() {

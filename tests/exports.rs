@@ -93,7 +93,7 @@ fn the_json_report_follows_the_shipped_schema() {
 fn outcomes_and_summaries_are_keyed_by_model_and_output_tails_are_capped() {
     let report: Value = serde_json::from_str(&ok(&["compare", "--scenario", "output_flood", "--format", "json"])).unwrap();
     let row = &report["scenarios"][0];
-    for model in ["wasm", "wasm-explicit", "wasm-pulley", "native"] {
+    for model in faultbox::model::ExecutionModel::ALL.map(|m| m.name()) {
         assert_eq!(row["outcomes"][model]["model"], model, "{row:#}");
         assert!(row["outcomes"][model]["why"].is_string());
         assert!(report["summary"]["per_model"][model].is_object(), "{:#}", report["summary"]);
@@ -259,7 +259,8 @@ fn a_manifest_mismatch_is_named_in_the_headline_of_every_rendering() {
 
 /// A bench report whose every configuration took `median_us` per cycle.
 fn fake_baseline(dir: &Scratch, median_us: f64) -> String {
-    let names = ["wasm", "wasm-explicit", "wasm-pulley", "native", "native-fork-exec", "native-floor"];
+    let mut names: Vec<&str> = faultbox::registry::ROWS.iter().map(|r| r.model).collect();
+    names.extend(["native", "native-fork-exec", "native-floor"]);
     let configurations: Vec<Value> =
         names.iter().map(|n| serde_json::json!({"name": n, "cycle": {"median_us": median_us}})).collect();
     let path = dir.file(&format!("baseline-{median_us}.json"), &serde_json::json!({ "configurations": configurations }).to_string());

@@ -54,8 +54,9 @@ fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
     // native child forked by the fork server.
     let busy = || {
         let tree = tagged_tree(&tag);
-        let wasm_workers = ["wasm", "wasm-explicit", "wasm-pulley"]
+        let wasm_workers = faultbox::registry::ROWS
             .iter()
+            .map(|r| r.model)
             .all(|m| tree.iter().any(|(_, _, cmd)| cmd.ends_with(&format!("worker {m}"))));
         let fork_servers: Vec<u32> = tree.iter().filter(|(_, _, cmd)| cmd.ends_with("worker native")).map(|p| p.0).collect();
         let native_child = tree.iter().any(|(_, ppid, _)| fork_servers.contains(ppid));

@@ -9,7 +9,16 @@ const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast");
 const WASM2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/traps.wast");
 const WASM3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/wasm3.wast");
 const VALUES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/values.wast");
-const MODELS: [&str; 3] = ["wasm", "wasm-explicit", "wasm-pulley"];
+/// Every wasm engine configuration of the registry.
+const MODELS: [&str; faultbox::registry::ROWS.len()] = {
+    let mut names = [""; faultbox::registry::ROWS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = faultbox::registry::ROWS[i].model;
+        i += 1;
+    }
+    names
+};
 
 fn wast(args: &[&str]) -> (i32, serde_json::Value, String) {
     let out = Command::new(FAULTBOX).arg("wast").args(args).args(["--format", "json"]).output().unwrap();

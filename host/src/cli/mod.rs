@@ -481,7 +481,7 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
 /// The wasm engine of `model` for a command that only runs wasm (`what`:
 /// "fuzz runs"), or bad input naming the command.
 fn wasm_only(model: ExecutionModel, what: &str) -> Result<crate::model::EngineConfig, BadInput> {
-    model.wasm_engine().ok_or_else(|| BadInput::new(format!("{what} a wasm model (wasm, wasm-explicit or wasm-pulley), not native")))
+    model.wasm_engine().ok_or_else(|| BadInput::new(format!("{what} a wasm model ({}), not native", crate::model::EngineConfig::names())))
 }
 
 fn soak(args: &SoakArgs) -> anyhow::Result<i32> {

@@ -98,6 +98,13 @@ fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
     parts.iter().map(|(k, v)| (k.clone(), Stats::of(v).median_us)).collect()
 }
 
+/// The engine families of the registry, in column order.
+fn families() -> Vec<crate::registry::EngineFamily> {
+    let mut families: Vec<_> = EngineConfig::ALL.map(|c| c.family()).to_vec();
+    families.dedup();
+    families
+}
+
 /// Runs the benchmark. `compare` is the catalog to time a full compare on.
 pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&Scenario], jobs: usize) -> anyhow::Result<BenchReport> {
     let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<Vec<BenchSamples>> {
@@ -140,34 +147,43 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         }
     }
 
-    // Every wasm configuration in one worker, interleaved. The cycle faults
-    // in guest code only, so sharing a process with signal handlers does
-    // not change what the explicit-checks and Pulley engines do.
-    let mut configs: Vec<WasmConfig> = wasm_models.iter().map(|&model| WasmConfig { model, backtraces: true }).collect();
-    configs.insert(1, WasmConfig { model: EngineConfig::Cranelift, backtraces: false });
-    let samples = call(
-        WorkerKind::Wasm(EngineConfig::Cranelift),
-        BenchRequest::WasmCycles {
-            configs: configs.clone(),
-            module: w.module.clone(),
-            export: w.export.clone(),
-            arg: w.arg,
-            limits: w.limits.clone(),
-            iterations,
-        },
-    )?;
-    let mut configurations: Vec<Measured> = configs
-        .iter()
-        .zip(samples)
-        .map(|(c, samples)| {
-            if c.backtraces {
-                let d = format!("{}: fresh pooled instance + fb_init, call, trap, classify, drop", crate::model::ExecutionModel::from(c.model).description());
+    // Every configuration of one engine family in one worker, interleaved
+    // cycle by cycle: sharing a process with wasmtime's signal handlers
+    // does not change what its explicit-checks and Pulley engines do, since
+    // the cycle faults in guest code only. Families run one after another,
+    // each in its own worker.
+    let mut configurations = Vec::new();
+    for family in families() {
+        let mut configs: Vec<WasmConfig> = EngineConfig::of_family(family).map(|model| WasmConfig { model, backtraces: true }).collect();
+        let Some(first) = configs.first().map(|c| c.model) else { continue };
+        if first.capabilities().backtraces {
+            configs.insert(1, WasmConfig { model: first, backtraces: false });
+        }
+        let samples = call(
+            WorkerKind::Wasm(first),
+            BenchRequest::WasmCycles {
+                configs: configs.clone(),
+                module: w.module.clone(),
+                export: w.export.clone(),
+                arg: w.arg,
+                limits: w.limits.clone(),
+                iterations,
+            },
+        )?;
+        configurations.extend(configs.iter().zip(samples).map(|(c, samples)| {
+            if c.backtraces || !c.model.capabilities().backtraces {
+                let what = if c.model.family() == crate::registry::EngineFamily::Wasmtime {
+                    "fresh pooled instance + fb_init, call, trap, classify, drop"
+                } else {
+                    "fresh instance + fb_init, call, trap, classify, drop (in the cycle)"
+                };
+                let d = format!("{}: {what}", crate::model::ExecutionModel::from(c.model).description());
                 measured(c.model.name(), d, samples)
             } else {
-                measured(&format!("{}-no-backtrace", c.model.name()), "as wasm, with wasm backtrace capture off".into(), samples)
+                measured(&format!("{}-no-backtrace", c.model.name()), format!("as {}, with wasm backtrace capture off", c.model), samples)
             }
-        })
-        .collect();
+        }));
+    }
 
     if s.runs_in(ExecutionModel::Native) {
         let n = Supervisor::native_request_of(s)?;
@@ -189,7 +205,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
     let mut native_over_wasm = BTreeMap::new();
     let native = find("native");
     if let Some(native) = native {
-        for model in ["wasm", "wasm-explicit", "wasm-pulley"] {
+        for model in EngineConfig::ALL.map(|c| c.name()) {
             if let Some(w) = find(model).filter(|w| *w > 0.0) {
                 native_over_wasm.insert(model.to_string(), native / w);
             }

@@ -5,7 +5,8 @@
 
 use crate::native::{ForkServer, ServerError};
 use crate::outcome::Signal;
-use crate::protocol::{BenchRequest, BenchSamples, ChildStatus, CycleEnding};
+use crate::protocol::{BenchRequest, BenchSamples, ChildStatus, CycleEnding, CycleTrap, WasmEnding, WasmRequest};
+use crate::wasm::backend::{Backend, Entry, Instance, Instantiated};
 use crate::wasm::cycle::{TrapCycle, compile_times};
 use crate::wasm::{EngineSpec, ModuleCache};
 use std::time::{Duration, Instant};
@@ -49,6 +50,80 @@ pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec
             let mut out = BenchSamples::default();
             out.part("compile", compile);
             out.part("cache_load", load);
+            Ok(vec![out])
+        }
+        other => anyhow::bail!("the wasm worker does not run {other:?}"),
+    }
+}
+
+/// Runs a wasm bench request through any [`Backend`] (in that engine's
+/// worker): a fresh instance, the faulting call, the instance dropped,
+/// each timed. Without a pool or a reaper of its own, the drop is part of
+/// the cycle, as it is for a plugin host using that engine.
+pub fn serve_backend<B: Backend>(req: &BenchRequest, backend: &mut B) -> anyhow::Result<Vec<BenchSamples>> {
+    let request = |model, module: &crate::protocol::ModuleSource, export: &str, arg: i64, limits: &crate::limits::Limits| WasmRequest {
+        model,
+        module: module.clone(),
+        export: export.to_string(),
+        arg,
+        limits: limits.clone(),
+        check_reuse: false,
+        wasi: false,
+        reuse_rounds: 0,
+        args: Vec::new(),
+    };
+    match req {
+        BenchRequest::WasmCycles { configs, module, export, arg, limits, iterations } => {
+            let requests: Vec<WasmRequest> = configs.iter().map(|c| request(c.model, module, export, *arg, limits)).collect();
+            for r in &requests {
+                if let Err(why) = backend.prepare(r)? {
+                    anyhow::bail!("{} refused the bench module: {why}", r.model);
+                }
+            }
+            let entry = Entry::of(export);
+            let budget = Duration::from_millis(limits.timeout_ms);
+            let mut out = vec![BenchSamples::default(); requests.len()];
+            let mut progress = super::server::ProgressReporter::new();
+            for i in 0..*iterations {
+                progress.tick(i as u64);
+                for (r, samples) in requests.iter().zip(out.iter_mut()) {
+                    let t0 = Instant::now();
+                    let Instantiated::Ready(mut instance, _) = backend.instantiate(r)? else {
+                        anyhow::bail!("{}: the bench module did not instantiate", r.model);
+                    };
+                    instance.check_entry(&entry)?;
+                    let t1 = Instant::now();
+                    let called = instance.call(&entry, *arg, budget);
+                    let t2 = Instant::now();
+                    let reports = instance.reports();
+                    let trap = match &called.ending {
+                        WasmEnding::Completed { .. } => None,
+                        WasmEnding::Trapped { trap, .. } => Some(Some(*trap)),
+                        _ => Some(None),
+                    };
+                    let ending = CycleTrap { trap, guest_panic: reports.guest_panic.is_some(), refused_growth: !reports.refused_growth.is_empty() };
+                    let t3 = Instant::now();
+                    drop(instance);
+                    let t4 = Instant::now();
+                    let ns = |a: Instant, b: Instant| (b - a).as_nanos() as u64;
+                    samples.record(ns(t0, t4), ending);
+                    samples.part("instantiate", ns(t0, t1));
+                    samples.part("call_to_trap", ns(t1, t2));
+                    samples.part("classify", ns(t2, t3));
+                    samples.part("drop", ns(t3, t4));
+                }
+            }
+            Ok(out)
+        }
+        BenchRequest::WasmCompile { model, module, wasm_stack_kib } => {
+            let mut limits = crate::limits::Limits::default();
+            limits.wasm_stack_kib = *wasm_stack_kib;
+            let t = Instant::now();
+            if let Err(why) = backend.prepare(&request(*model, module, "", 0, &limits))? {
+                anyhow::bail!("{model} refused the bench module: {why}");
+            }
+            let mut out = BenchSamples::default();
+            out.part("compile", t.elapsed().as_nanos() as u64);
             Ok(vec![out])
         }
         other => anyhow::bail!("the wasm worker does not run {other:?}"),
