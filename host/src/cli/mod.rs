@@ -237,6 +237,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Soak(args) => soak(args),
         Command::Fuzz(args) => {
             let engine = wasm_only(args.model, "fuzz runs")?;
+            // Random modules run through wasmtime's API (default values of
+            // any parameter type, a fuel budget per call); wasmi has no
+            // such runner yet, and saying so beats a worker's refusal.
+            if engine.family() != crate::registry::EngineFamily::Wasmtime {
+                let wasmtime: Vec<&str> =
+                    crate::model::EngineConfig::of_family(crate::registry::EngineFamily::Wasmtime).map(|c| c.name()).collect();
+                return Err(BadInput::new(format!(
+                    "fuzz runs random modules in wasmtime's configurations only ({}), not in {engine}",
+                    wasmtime.join(", ")
+                ))
+                .into());
+            }
             let settings = crate::commands::fuzz::FuzzSettings {
                 modules: args.modules,
                 seed: args.seed,

@@ -5,7 +5,7 @@
 
 use super::backend::{Backend, Called, Entry, Instance, Instantiated, describe};
 use super::reuse;
-use crate::protocol::{HealthCheck, WasmEnding, WasmObservation, WasmRequest};
+use crate::protocol::{CycleTrap, HealthCheck, WasmEnding, WasmObservation, WasmRequest};
 use faultbox_guests::HEALTH_OK;
 use std::time::{Duration, Instant};
 
@@ -135,4 +135,54 @@ pub fn reuse_rounds<I: Instance>(instance: &mut I, entry: &Entry, arg: i64, roun
         return (round - 1, Some(broke));
     }
     (rounds, None)
+}
+
+/// Where one fault-to-fresh-instance cycle's time went, ns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CycleParts {
+    pub instantiate_ns: u64,
+    pub call_ns: u64,
+    pub classify_ns: u64,
+    pub drop_ns: u64,
+}
+
+/// One cycle through any backend (`bench`, `soak`): a fresh instance, the
+/// call, how it ended (facts: `classify` decides), the instance dropped.
+pub fn cycle_once<B: Backend>(backend: &mut B, req: &WasmRequest, entry: &Entry, budget: Duration) -> anyhow::Result<(CycleTrap, CycleParts)> {
+    let t0 = Instant::now();
+    let Instantiated::Ready(mut instance, _) = backend.instantiate(req)? else {
+        anyhow::bail!("{}: the module did not instantiate", req.model);
+    };
+    instance.check_entry(entry)?;
+    let t1 = Instant::now();
+    let called = instance.call(entry, req.arg, budget);
+    let t2 = Instant::now();
+    let reports = instance.reports();
+    let trap = match &called.ending {
+        WasmEnding::Completed { .. } => None,
+        WasmEnding::Trapped { trap, .. } => Some(Some(*trap)),
+        _ => Some(None),
+    };
+    let ending = CycleTrap { trap, guest_panic: reports.guest_panic.is_some(), refused_growth: !reports.refused_growth.is_empty() };
+    let t3 = Instant::now();
+    drop(instance);
+    let t4 = Instant::now();
+    let ns = |a: Instant, b: Instant| (b - a).as_nanos() as u64;
+    Ok((ending, CycleParts { instantiate_ns: ns(t0, t1), call_ns: ns(t1, t2), classify_ns: ns(t2, t3), drop_ns: ns(t3, t4) }))
+}
+
+/// The request a cycle repeats: the module's export under the limits,
+/// without reuse checks or WASI.
+pub fn cycle_request(model: crate::model::EngineConfig, module: &crate::protocol::ModuleSource, export: &str, arg: i64, limits: &crate::limits::Limits) -> WasmRequest {
+    WasmRequest {
+        model,
+        module: module.clone(),
+        export: export.to_string(),
+        arg,
+        limits: limits.clone(),
+        check_reuse: false,
+        wasi: false,
+        reuse_rounds: 0,
+        args: Vec::new(),
+    }
 }

@@ -5,8 +5,9 @@
 
 use crate::native::{ForkServer, ServerError};
 use crate::outcome::Signal;
-use crate::protocol::{BenchRequest, BenchSamples, ChildStatus, CycleEnding, CycleTrap, WasmEnding, WasmRequest};
-use crate::wasm::backend::{Backend, Entry, Instance, Instantiated};
+use crate::protocol::{BenchRequest, BenchSamples, ChildStatus, CycleEnding, WasmRequest};
+use crate::wasm::backend::{Backend, Entry};
+use crate::wasm::run::{cycle_once, cycle_request};
 use crate::wasm::cycle::{TrapCycle, compile_times};
 use crate::wasm::{EngineSpec, ModuleCache};
 use std::time::{Duration, Instant};
@@ -61,20 +62,9 @@ pub fn serve_wasm(req: &BenchRequest, cache: &ModuleCache) -> anyhow::Result<Vec
 /// each timed. Without a pool or a reaper of its own, the drop is part of
 /// the cycle, as it is for a plugin host using that engine.
 pub fn serve_backend<B: Backend>(req: &BenchRequest, backend: &mut B) -> anyhow::Result<Vec<BenchSamples>> {
-    let request = |model, module: &crate::protocol::ModuleSource, export: &str, arg: i64, limits: &crate::limits::Limits| WasmRequest {
-        model,
-        module: module.clone(),
-        export: export.to_string(),
-        arg,
-        limits: limits.clone(),
-        check_reuse: false,
-        wasi: false,
-        reuse_rounds: 0,
-        args: Vec::new(),
-    };
     match req {
         BenchRequest::WasmCycles { configs, module, export, arg, limits, iterations } => {
-            let requests: Vec<WasmRequest> = configs.iter().map(|c| request(c.model, module, export, *arg, limits)).collect();
+            let requests: Vec<WasmRequest> = configs.iter().map(|c| cycle_request(c.model, module, export, *arg, limits)).collect();
             for r in &requests {
                 if let Err(why) = backend.prepare(r)? {
                     anyhow::bail!("{} refused the bench module: {why}", r.model);
@@ -87,30 +77,13 @@ pub fn serve_backend<B: Backend>(req: &BenchRequest, backend: &mut B) -> anyhow:
             for i in 0..*iterations {
                 progress.tick(i as u64);
                 for (r, samples) in requests.iter().zip(out.iter_mut()) {
-                    let t0 = Instant::now();
-                    let Instantiated::Ready(mut instance, _) = backend.instantiate(r)? else {
-                        anyhow::bail!("{}: the bench module did not instantiate", r.model);
-                    };
-                    instance.check_entry(&entry)?;
-                    let t1 = Instant::now();
-                    let called = instance.call(&entry, *arg, budget);
-                    let t2 = Instant::now();
-                    let reports = instance.reports();
-                    let trap = match &called.ending {
-                        WasmEnding::Completed { .. } => None,
-                        WasmEnding::Trapped { trap, .. } => Some(Some(*trap)),
-                        _ => Some(None),
-                    };
-                    let ending = CycleTrap { trap, guest_panic: reports.guest_panic.is_some(), refused_growth: !reports.refused_growth.is_empty() };
-                    let t3 = Instant::now();
-                    drop(instance);
-                    let t4 = Instant::now();
-                    let ns = |a: Instant, b: Instant| (b - a).as_nanos() as u64;
-                    samples.record(ns(t0, t4), ending);
-                    samples.part("instantiate", ns(t0, t1));
-                    samples.part("call_to_trap", ns(t1, t2));
-                    samples.part("classify", ns(t2, t3));
-                    samples.part("drop", ns(t3, t4));
+                    let t = Instant::now();
+                    let (ending, parts) = cycle_once(backend, r, &entry, budget)?;
+                    samples.record(t.elapsed().as_nanos() as u64, ending);
+                    samples.part("instantiate", parts.instantiate_ns);
+                    samples.part("call_to_trap", parts.call_ns);
+                    samples.part("classify", parts.classify_ns);
+                    samples.part("drop", parts.drop_ns);
                 }
             }
             Ok(out)
@@ -119,7 +92,7 @@ pub fn serve_backend<B: Backend>(req: &BenchRequest, backend: &mut B) -> anyhow:
             let mut limits = crate::limits::Limits::default();
             limits.wasm_stack_kib = *wasm_stack_kib;
             let t = Instant::now();
-            if let Err(why) = backend.prepare(&request(*model, module, "", 0, &limits))? {
+            if let Err(why) = backend.prepare(&cycle_request(*model, module, "", 0, &limits))? {
                 anyhow::bail!("{model} refused the bench module: {why}");
             }
             let mut out = BenchSamples::default();

@@ -103,6 +103,7 @@ impl WasmWorker {
             (Request::Bench(req), Engines::Wasmtime(runner)) => Message::Bench(super::bench::serve_wasm(&req, runner.cache())?),
             (Request::Bench(req), Engines::Wasmi(backend)) => Message::Bench(super::bench::serve_backend(&req, backend)?),
             (Request::Soak(req), Engines::Wasmtime(runner)) => Message::Soak(super::soak::run(&req, runner.cache())?),
+            (Request::Soak(req), Engines::Wasmi(backend)) => Message::Soak(super::soak::run_backend(&req, backend)?),
             (Request::Fuzz(req), Engines::Wasmtime(runner)) => Message::Fuzz(crate::wasm::random::run(runner, self.model, &req)?),
             (other, _) => Message::Failed { message: format!("the {} worker does not serve {other:?}", self.model) },
         })

@@ -6,13 +6,31 @@ use crate::process::resident_kib;
 use crate::protocol::{CycleTrap, SoakReport, SoakRequest};
 use crate::wasm::EngineSpec;
 use crate::wasm::ModuleCache;
+use crate::wasm::backend::{Backend, Entry};
 use crate::wasm::cycle::TrapCycle;
+use crate::wasm::run::{cycle_once, cycle_request};
 use std::time::{Duration, Instant};
 
-/// Runs the soak (in a wasm worker).
+/// Runs the soak in a wasmtime worker: its pooled cycle, each store
+/// dropped inside the cycle so that the memory readings do not depend on
+/// a reaper's backlog.
 pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport> {
     let cycle = TrapCycle::new(EngineSpec::new(req.model, req.limits.wasm_stack_kib), &req.module, &req.export, req.arg, &req.limits, cache)?
         .with_inline_drop();
+    soak(req, || cycle.once().map(|(ending, _)| ending))
+}
+
+/// Runs the soak through any backend (a fresh instance per cycle).
+pub fn run_backend<B: Backend>(req: &SoakRequest, backend: &mut B) -> anyhow::Result<SoakReport> {
+    let request = cycle_request(req.model, &req.module, &req.export, req.arg, &req.limits);
+    if let Err(why) = backend.prepare(&request)? {
+        anyhow::bail!("{} refused the soak module: {why}", req.model);
+    }
+    let (entry, budget) = (Entry::of(&req.export), Duration::from_millis(req.limits.timeout_ms));
+    soak(req, || cycle_once(backend, &request, &entry, budget).map(|(ending, _)| ending))
+}
+
+fn soak(req: &SoakRequest, mut once: impl FnMut() -> anyhow::Result<CycleTrap>) -> anyhow::Result<SoakReport> {
     let budget = req.seconds.map(Duration::from_secs);
     let planned = req.cycles.unwrap_or(u64::MAX);
     let warmup = match req.cycles {
@@ -33,7 +51,7 @@ pub fn run(req: &SoakRequest, cache: &ModuleCache) -> anyhow::Result<SoakReport>
     let mut done = 0u64;
     let mut progress = super::server::ProgressReporter::new();
     while done < planned && budget.is_none_or(|b| started.elapsed() < b) {
-        let (ending, _) = cycle.once()?;
+        let ending = once()?;
         done += 1;
         progress.tick(done);
         match traps.iter_mut().find(|(e, _)| *e == ending) {
