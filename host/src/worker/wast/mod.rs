@@ -9,14 +9,18 @@
 //! compiles, links, calls and reads a global:
 //!
 //! - [`wasmtime`](mod@wasmtime): wasmtime, under the epoch watchdog.
+//! - [`wasmi`](mod@wasmi): the wasmi interpreter, under a fuel-sliced CPU
+//!   budget.
 //! - [`script`]: reading a script (the supervisor checks it with this too).
 //! - [`values`]: `assert_return`'s expected values against returned ones,
 //!   through an engine-neutral value.
 
 pub mod script;
 pub mod values;
+pub mod wasmi;
 pub mod wasmtime;
 
+pub use self::wasmi::run_wasmi;
 pub use self::wasmtime::{engine, run};
 
 use crate::outcome::TrapCode;
