@@ -100,6 +100,7 @@ impl WasmWorker {
                 let engine = self.spec_engine.as_ref().unwrap();
                 Message::Wast(super::wast::run(engine, runner.watchdog(), &req)?)
             }
+            (Request::Wast(req), Engines::Wasmi(_)) => Message::Wast(super::wast::run_wasmi(&req)?),
             (Request::Bench(req), Engines::Wasmtime(runner)) => Message::Bench(super::bench::serve_wasm(&req, runner.cache())?),
             (Request::Bench(req), Engines::Wasmi(backend)) => Message::Bench(super::bench::serve_backend(&req, backend)?),
             (Request::Soak(req), Engines::Wasmtime(runner)) => Message::Soak(super::soak::run(&req, runner.cache())?),

@@ -5,9 +5,11 @@
 //! `v128` lane by lane in the shape the script wrote; references by
 //! nullness, hierarchy and, for host references, their number; `either`
 //! by any one of its alternatives.
+//!
+//! Engine-neutral: each engine turns its values into [`Value`]s.
 
-use wasmtime::{AnyRef, ExternRef, Store, Val};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastRetCore};
+use wast::WastArg;
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 
 /// Why a value does not match its pattern.
@@ -89,70 +91,99 @@ fn v128_text(p: &V128Pattern) -> String {
     }
 }
 
+/// A value as the spec scripts see it, whatever engine produced it: what
+/// `assert_return` compares and reports, and what an `invoke` passes. An
+/// engine turns its own values into these, asking its store what a
+/// reference is while the reference is still alive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    I32(i32),
+    I64(i64),
+    /// The bits.
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    /// A null reference of this hierarchy: all a null carries at run time.
+    Null(Hierarchy),
+    Func,
+    /// An `externref`; the number the script gave it, when the script made
+    /// it.
+    Extern(Option<u32>),
+    Any(AnyRef),
+    Exn,
+    Cont,
+}
+
+/// What a non-null `anyref` is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AnyRef {
+    I31(i32),
+    Struct,
+    Array,
+    /// An internalized `externref` (a spec host reference); its number when
+    /// the script made it.
+    Host(Option<u32>),
+}
+
 /// A returned value, as a script would write it.
-pub fn value_text<T: 'static>(store: &mut Store<T>, v: &Val) -> String {
+pub fn value_text(v: &Value) -> String {
     match v {
-        Val::I32(x) => format!("i32 {x}"),
-        Val::I64(x) => format!("i64 {x}"),
-        Val::F32(b) => format!("f32 {}", f32_text(*b)),
-        Val::F64(b) => format!("f64 {}", f64_text(*b)),
-        Val::V128(x) => format!("v128 {:#034x}", x.as_u128()),
-        Val::FuncRef(None) => "ref.null func".into(),
-        Val::FuncRef(Some(_)) => "ref.func".into(),
-        Val::ExternRef(None) => "ref.null extern".into(),
-        Val::ExternRef(Some(x)) => match extern_number(store, x) {
-            Some(n) => format!("ref.extern {n}"),
-            None => "ref.extern".into(),
-        },
-        Val::AnyRef(None) => "ref.null any".into(),
-        Val::AnyRef(Some(a)) => {
-            let a = *a;
-            if let Ok(Some(i)) = a.as_i31(&*store) {
-                format!("ref.i31 {}", i.get_i32())
-            } else if a.is_struct(&*store).unwrap_or(false) {
-                "ref.struct".into()
-            } else if a.is_array(&*store).unwrap_or(false) {
-                "ref.array".into()
-            } else {
-                match host_number(store, a) {
-                    Some(n) => format!("ref.host {n}"),
-                    None => "ref.any".into(),
-                }
-            }
-        }
-        Val::ExnRef(None) => "ref.null exn".into(),
-        Val::ExnRef(Some(_)) => "ref.exn".into(),
-        Val::ContRef(None) => "ref.null cont".into(),
-        Val::ContRef(Some(_)) => "ref.cont".into(),
+        Value::I32(x) => format!("i32 {x}"),
+        Value::I64(x) => format!("i64 {x}"),
+        Value::F32(b) => format!("f32 {}", f32_text(*b)),
+        Value::F64(b) => format!("f64 {}", f64_text(*b)),
+        Value::V128(x) => format!("v128 {x:#034x}"),
+        Value::Null(h) => format!("ref.null {}", h.name()),
+        Value::Func => "ref.func".into(),
+        Value::Extern(Some(n)) => format!("ref.extern {n}"),
+        Value::Extern(None) => "ref.extern".into(),
+        Value::Any(AnyRef::I31(i)) => format!("ref.i31 {i}"),
+        Value::Any(AnyRef::Struct) => "ref.struct".into(),
+        Value::Any(AnyRef::Array) => "ref.array".into(),
+        Value::Any(AnyRef::Host(Some(n))) => format!("ref.host {n}"),
+        Value::Any(AnyRef::Host(None)) => "ref.any".into(),
+        Value::Exn => "ref.exn".into(),
+        Value::Cont => "ref.cont".into(),
     }
 }
 
-/// The number an `externref` made by the script holds.
-fn extern_number<T: 'static>(store: &Store<T>, x: &wasmtime::Rooted<ExternRef>) -> Option<u32> {
-    x.data(store).ok().flatten().and_then(|d| d.downcast_ref::<u32>()).copied()
-}
-
-/// The number of a host reference: an `anyref` that is an internalized
-/// `externref` the script made.
-fn host_number<T: 'static>(store: &mut Store<T>, a: wasmtime::Rooted<AnyRef>) -> Option<u32> {
-    let x = ExternRef::convert_any(&mut *store, a).ok()?;
-    extern_number(store, &x)
+/// An `invoke` argument as a value. A null is a null of its hierarchy's
+/// top type: that is all an engine's value holds.
+pub fn arg(arg: &WastArg<'_>) -> Result<Value, String> {
+    let WastArg::Core(core) = arg else { return Err("component values are not supported".into()) };
+    Ok(match core {
+        WastArgCore::I32(x) => Value::I32(*x),
+        WastArgCore::I64(x) => Value::I64(*x),
+        WastArgCore::F32(x) => Value::F32(x.bits),
+        WastArgCore::F64(x) => Value::F64(x.bits),
+        WastArgCore::V128(x) => Value::V128(u128::from_le_bytes(x.to_le_bytes())),
+        WastArgCore::RefNull(HeapType::Abstract { ty, .. }) => {
+            use AbstractHeapType as H;
+            match ty {
+                H::Func | H::NoFunc => Value::Null(Hierarchy::Func),
+                H::Extern | H::NoExtern => Value::Null(Hierarchy::Extern),
+                H::Any | H::Eq | H::Struct | H::Array | H::I31 | H::None => Value::Null(Hierarchy::Any),
+                H::Exn | H::NoExn => Value::Null(Hierarchy::Exn),
+                other => return Err(format!("a null {other:?} reference (a proposal faultbox does not enable)")),
+            }
+        }
+        WastArgCore::RefExtern(n) => Value::Extern(Some(*n)),
+        // The spec's host references are `any` values: an externref
+        // internalized, as `any.convert_extern` would.
+        WastArgCore::RefHost(n) => Value::Any(AnyRef::Host(Some(*n))),
+        other => return Err(format!("argument {other:?} needs a proposal faultbox does not enable")),
+    })
 }
 
 /// Whether `actual` matches `expected`.
-pub fn matches<T: 'static>(store: &mut Store<T>, actual: &Val, expected: &WastRetCore<'_>) -> Result<(), Mismatch> {
+pub fn matches(actual: &Value, expected: &WastRetCore<'_>) -> Result<(), Mismatch> {
     use WastRetCore as R;
-    let differs = |store: &mut Store<T>, why: &str| {
-        let seen = value_text(store, actual);
-        let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
-        Err(Mismatch::Differs(format!("expected {}, observed {seen}{why}", pattern_text(expected))))
-    };
     let ok = |b: bool| if b { Ok(()) } else { Err(()) };
     let result: Result<(), ()> = match (actual, expected) {
         (_, R::Either(alts)) => {
             let mut unsupported = None;
             for alt in alts {
-                match matches(store, actual, alt) {
+                match matches(actual, alt) {
                     Ok(()) => return Ok(()),
                     Err(Mismatch::Unsupported(why)) => unsupported = Some(why),
                     Err(Mismatch::Differs(_)) => {}
@@ -163,11 +194,11 @@ pub fn matches<T: 'static>(store: &mut Store<T>, actual: &Val, expected: &WastRe
                 None => Err(()),
             }
         }
-        (Val::I32(a), R::I32(b)) => ok(a == b),
-        (Val::I64(a), R::I64(b)) => ok(a == b),
-        (Val::F32(a), R::F32(p)) => ok(f32_matches(*a, p)),
-        (Val::F64(a), R::F64(p)) => ok(f64_matches(*a, p)),
-        (Val::V128(a), R::V128(p)) => ok(v128_matches(a.as_u128(), p)),
+        (Value::I32(a), R::I32(b)) => ok(a == b),
+        (Value::I64(a), R::I64(b)) => ok(a == b),
+        (Value::F32(a), R::F32(p)) => ok(f32_matches(*a, p)),
+        (Value::F64(a), R::F64(p)) => ok(f64_matches(*a, p)),
+        (Value::V128(a), R::V128(p)) => ok(v128_matches(*a, p)),
         (_, R::RefI31Shared) => {
             return Err(Mismatch::Unsupported(
                 "ref.i31_shared: shared-everything threads are not a Wasm 3.0 proposal and are not enabled".into(),
@@ -175,38 +206,41 @@ pub fn matches<T: 'static>(store: &mut Store<T>, actual: &Val, expected: &WastRe
         }
         // A null of the hierarchy the pattern names (any null when it
         // names a concrete type or none).
-        (Val::FuncRef(None), R::RefNull(ty)) => ok(null_in(ty, Hierarchy::Func)),
-        (Val::ExternRef(None), R::RefNull(ty)) => ok(null_in(ty, Hierarchy::Extern)),
-        (Val::AnyRef(None), R::RefNull(ty)) => ok(null_in(ty, Hierarchy::Any)),
-        (Val::ExnRef(None), R::RefNull(ty)) => ok(null_in(ty, Hierarchy::Exn)),
-        (Val::ContRef(None), R::RefNull(ty)) => ok(null_in(ty, Hierarchy::Cont)),
-        (Val::FuncRef(Some(_)), R::RefFunc(_)) => Ok(()),
-        (Val::ExternRef(Some(_)), R::RefExtern(None)) => Ok(()),
-        (Val::ExternRef(Some(x)), R::RefExtern(Some(n))) => ok(extern_number(store, x) == Some(*n)),
-        (Val::AnyRef(Some(_)), R::RefAny) => Ok(()),
-        (Val::AnyRef(Some(a)), R::RefEq) => ok(a.is_eqref(&*store).unwrap_or(false)),
-        (Val::AnyRef(Some(a)), R::RefStruct) => ok(a.is_struct(&*store).unwrap_or(false)),
-        (Val::AnyRef(Some(a)), R::RefArray) => ok(a.is_array(&*store).unwrap_or(false)),
-        (Val::AnyRef(Some(a)), R::RefI31) => ok(a.is_i31(&*store).unwrap_or(false)),
-        (Val::AnyRef(Some(a)), R::RefHost(n)) => {
-            let a = *a;
-            ok(host_number(store, a) == Some(*n))
-        }
+        (Value::Null(h), R::RefNull(ty)) => ok(null_in(ty, *h)),
+        (Value::Func, R::RefFunc(_)) => Ok(()),
+        (Value::Extern(_), R::RefExtern(None)) => Ok(()),
+        (Value::Extern(x), R::RefExtern(Some(n))) => ok(*x == Some(*n)),
+        (Value::Any(_), R::RefAny) => Ok(()),
+        (Value::Any(a), R::RefEq) => ok(matches!(a, AnyRef::I31(_) | AnyRef::Struct | AnyRef::Array)),
+        (Value::Any(a), R::RefStruct) => ok(*a == AnyRef::Struct),
+        (Value::Any(a), R::RefArray) => ok(*a == AnyRef::Array),
+        (Value::Any(a), R::RefI31) => ok(matches!(a, AnyRef::I31(_))),
+        (Value::Any(a), R::RefHost(n)) => ok(*a == AnyRef::Host(Some(*n))),
         _ => Err(()),
     };
-    match result {
-        Ok(()) => Ok(()),
-        Err(()) => differs(store, ""),
-    }
+    result.map_err(|()| Mismatch::Differs(format!("expected {}, observed {}", pattern_text(expected), value_text(actual))))
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Hierarchy {
+/// The reference hierarchies, each named by its top type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Hierarchy {
     Func,
     Extern,
     Any,
     Exn,
     Cont,
+}
+
+impl Hierarchy {
+    fn name(self) -> &'static str {
+        match self {
+            Hierarchy::Func => "func",
+            Hierarchy::Extern => "extern",
+            Hierarchy::Any => "any",
+            Hierarchy::Exn => "exn",
+            Hierarchy::Cont => "cont",
+        }
+    }
 }
 
 fn null_in(ty: &Option<HeapType<'_>>, actual: Hierarchy) -> bool {
@@ -281,6 +315,26 @@ mod tests {
         assert!(f64_matches(0xfff8_0000_0000_0000, &NanPattern::CanonicalNan));
         assert!(!f64_matches(0x7ff0_0000_0000_0001, &NanPattern::ArithmeticNan));
         assert!(f64_matches(0x7ff8_0000_0000_0001, &NanPattern::ArithmeticNan));
+    }
+
+    #[test]
+    fn references_match_by_hierarchy_nullness_and_number() {
+        use WastRetCore as R;
+        let null = |ty| R::RefNull(Some(HeapType::Abstract { shared: false, ty }));
+        assert!(matches(&Value::Null(Hierarchy::Func), &null(AbstractHeapType::Func)).is_ok());
+        assert!(matches(&Value::Null(Hierarchy::Func), &null(AbstractHeapType::NoFunc)).is_ok());
+        assert!(matches(&Value::Null(Hierarchy::Func), &null(AbstractHeapType::Extern)).is_err());
+        assert!(matches(&Value::Null(Hierarchy::Any), &R::RefNull(None)).is_ok());
+        assert!(matches(&Value::Func, &R::RefNull(None)).is_err());
+        assert!(matches(&Value::Extern(Some(7)), &R::RefExtern(Some(7))).is_ok());
+        assert!(matches(&Value::Extern(Some(7)), &R::RefExtern(Some(8))).is_err());
+        assert!(matches(&Value::Extern(None), &R::RefExtern(None)).is_ok());
+        assert!(matches(&Value::Any(AnyRef::I31(3)), &R::RefEq).is_ok());
+        assert!(matches(&Value::Any(AnyRef::Host(Some(5))), &R::RefEq).is_err());
+        assert!(matches(&Value::Any(AnyRef::Host(Some(5))), &R::RefHost(5)).is_ok());
+        assert!(matches(&Value::Any(AnyRef::Struct), &R::RefArray).is_err());
+        let Err(Mismatch::Differs(why)) = matches(&Value::Extern(Some(7)), &R::RefExtern(Some(8))) else { panic!() };
+        assert_eq!(why, "expected ref.extern 8, observed ref.extern 7");
     }
 
     #[test]
