@@ -117,6 +117,31 @@ impl Stability {
 pub struct ModelInfo {
     pub name: ExecutionModel,
     pub description: String,
+    /// A wasm model's engine, from the registry; `None` for native.
+    pub engine: Option<EngineInfo>,
+}
+
+/// A wasm engine configuration as the registry states it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct EngineInfo {
+    pub family: crate::registry::EngineFamily,
+    pub version: String,
+    pub configuration: String,
+    /// What it implements, as short words (`proposal:gc`, `wasi_p1`,
+    /// `backtraces`, `interruption:epoch`, `signals_based_traps`).
+    pub capabilities: Vec<String>,
+}
+
+impl EngineInfo {
+    pub fn of(model: ExecutionModel) -> Option<EngineInfo> {
+        let row = model.wasm_engine()?.row();
+        Some(EngineInfo {
+            family: row.family,
+            version: row.version.to_string(),
+            configuration: row.configuration.to_string(),
+            capabilities: row.capabilities.words(),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -282,7 +307,7 @@ impl Report {
         Report {
             schema_version: SCHEMA_VERSION,
             faultbox_version: env!("CARGO_PKG_VERSION").to_string(),
-            models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into() }).collect(),
+            models: models.iter().map(|m| ModelInfo { name: *m, description: m.description().into(), engine: EngineInfo::of(*m) }).collect(),
             wasm_features: crate::wasm::WasmProfile::current().name().to_string(),
             wasm_profile: crate::wasm::profile_table(crate::wasm::WasmProfile::current(), models),
             scenarios: rows,
