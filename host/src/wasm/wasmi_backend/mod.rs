@@ -1,5 +1,8 @@
 //! wasmi as a faultbox backend (in progress on this branch).
 
+#[allow(dead_code)]
+mod engine;
+
 use super::backend::{Backend, Called, Entry, GuestReports, Instance, Instantiated, StateView};
 use crate::model::EngineConfig;
 use crate::protocol::{HealthCheck, WasmRequest};
