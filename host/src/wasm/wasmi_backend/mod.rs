@@ -2,6 +2,12 @@
 
 #[allow(dead_code)]
 mod engine;
+#[allow(dead_code)]
+mod imports;
+#[allow(dead_code)]
+mod traps;
+#[allow(dead_code)]
+mod budget;
 
 use super::backend::{Backend, Called, Entry, GuestReports, Instance, Instantiated, StateView};
 use crate::model::EngineConfig;
