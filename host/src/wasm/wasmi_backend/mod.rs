@@ -8,6 +8,8 @@ mod imports;
 mod traps;
 #[allow(dead_code)]
 mod budget;
+#[allow(dead_code)]
+mod wasi;
 
 use super::backend::{Backend, Called, Entry, GuestReports, Instance, Instantiated, StateView};
 use crate::model::EngineConfig;
