@@ -492,7 +492,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let report = crate::commands::soak::soak(&supervisor, s, engine, args.cycles, args.seconds)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text(&s.name)),
-        RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        RunFormat::Json => println!("{}", report.json()),
     }
     let Some(max) = args.max_growth else { return Ok(0) };
     let over = report.growth_percent > max as f64;

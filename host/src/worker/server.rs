@@ -1,8 +1,9 @@
-//! The worker side: `faultbox worker <kind>` reads requests from stdin and
-//! answers each with one message on stdout.
+//! The worker side: `faultbox worker <kind>` says hello, then reads
+//! requests from stdin and answers each with one message on stdout (the
+//! protocol: `crate::protocol`).
 
 use super::WorkerKind;
-use crate::protocol::{Message, Request};
+use crate::protocol::{EngineInfo, Hello, Message, PROTOCOL_VERSION, Request};
 use crate::model::WasmEngine;
 use crate::native::{ForkServer, ServerError};
 use crate::wasm::WasmRunner;
@@ -41,6 +42,42 @@ impl ProgressReporter {
         if done % 256 == 0 && self.last.elapsed() >= std::time::Duration::from_millis(100) {
             self.last = std::time::Instant::now();
             send(&Message::Progress { done });
+        }
+    }
+}
+
+/// The wasmtime this faultbox embeds, for the wasm workers' hello
+/// (`host/Cargo.toml` pins it; `tests/protocol_conformance.rs` holds the
+/// two together through `Cargo.lock`).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// What a worker of `kind` says first.
+pub fn hello(kind: WorkerKind) -> Hello {
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match kind {
+        WorkerKind::Wasm(model) => {
+            let (configuration, capabilities): (&str, &[&str]) = match model {
+                WasmEngine::Cranelift => ("Cranelift, signals-based traps", &["compiled", "signals_based_traps"]),
+                WasmEngine::Explicit => ("Cranelift, explicit checks, no signal handlers", &["compiled", "explicit_trap_checks"]),
+                WasmEngine::Pulley => ("Pulley interpreter", &["interpreted"]),
+            };
+            let profile = crate::wasm::WasmProfile::current().name();
+            let mut capabilities = names(capabilities);
+            capabilities.extend(names(&["pooling_allocator", "epoch_interruption", "fuel", "wasi_p1"]));
+            Hello {
+                protocol: PROTOCOL_VERSION,
+                worker: kind.arg().to_string(),
+                engine: Some(EngineInfo {
+                    family: "wasmtime".into(),
+                    version: WASMTIME_VERSION.into(),
+                    configuration: format!("{configuration}; Wasm {profile} features"),
+                    capabilities,
+                }),
+                requests: names(&["wasm", "wast", "bench", "soak", "fuzz"]),
+            }
+        }
+        WorkerKind::Native => {
+            Hello { protocol: PROTOCOL_VERSION, worker: kind.arg().to_string(), engine: None, requests: names(&["native", "bench"]) }
         }
     }
 }
@@ -100,15 +137,16 @@ impl WasmWorker {
                 let engine = self.spec_engine.as_ref().unwrap();
                 Message::Wast(super::wast::run(engine, self.runner.watchdog(), &req)?)
             }
-            Request::Bench(req) => Message::Bench(super::bench::serve_wasm(&req, self.runner.cache())?),
+            Request::Bench { job } => Message::Bench { samples: super::bench::serve_wasm(&job, self.runner.cache())? },
             Request::Soak(req) => Message::Soak(super::soak::run(&req, self.runner.cache())?),
             Request::Fuzz(req) => Message::Fuzz(crate::wasm::random::run(&mut self.runner, self.model, &req)?),
-            other => Message::Failed { message: format!("the wasm worker does not serve {other:?}") },
+            other => Message::Failed { message: format!("the wasm worker does not serve `{}` requests", other.type_name()) },
         })
     }
 }
 
 fn serve_wasm(model: WasmEngine, stdin: BufReader<std::fs::File>) -> i32 {
+    send(&Message::Hello(hello(WorkerKind::Wasm(model))));
     let mut worker = WasmWorker { model, runner: WasmRunner::new(announce), spec_engine: None };
     for line in stdin.lines() {
         let Ok(line) = line else { break };
@@ -140,6 +178,7 @@ fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u6
             return 1;
         }
     };
+    send(&Message::Hello(hello(WorkerKind::Native)));
     loop {
         if stdin.buffer().is_empty() {
             let mut fds = [
@@ -165,12 +204,12 @@ fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u6
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(Request::Bench(req)) => match super::bench::serve_native(&req, &mut server) {
-                Ok(samples) => Message::Bench(samples),
+            Ok(Request::Bench { job }) => match super::bench::serve_native(&job, &mut server) {
+                Ok(samples) => Message::Bench { samples },
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(other) => Message::Failed { message: format!("the fork server does not serve {other:?}") },
+            Ok(other) => Message::Failed { message: format!("the fork server does not serve `{}` requests", other.type_name()) },
             Err(m) => m,
         };
         send(&reply);
