@@ -283,8 +283,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprint!("{}", crate::process::escape_terminal(&comparison.text()));
             Ok(if comparison.regressed() { 1 } else { 0 })
         }
-        Command::Schema => {
-            print!("{}", report::json_schema());
+        Command::Schema { worker_protocol } => {
+            print!("{}", if *worker_protocol { crate::protocol::json_schema() } else { report::json_schema() });
             Ok(0)
         }
         Command::Explain { scenario: name, models, format, catalog } => {
