@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::schema::validate;
 use common::{FAULTBOX, Scratch};
 use serde_json::Value;
 use std::process::Command;
@@ -137,91 +138,6 @@ fn run_check_exits_1_when_the_outcome_differs_from_its_manifest() {
     dir.file("clean_run.toml", &wrong);
     assert_eq!(faultbox(&["run", "clean_run", "--check", "--scenarios", dir.path()]).0, 1);
     assert_eq!(faultbox(&["run", "clean_run", "--scenarios", dir.path()]).0, 0, "without --check, a report");
-}
-
-/// A validator for the part of JSON Schema that schemars writes: `$ref`,
-/// `type`, `properties`, `required`, `additionalProperties`, `items`,
-/// `enum`, `const`, `oneOf`, `anyOf`, `allOf`.
-fn validate(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
-    let Some(s) = schema.as_object() else { return };
-    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/$defs/").expect("local refs only");
-        validate(root, &root["$defs"][name], v, at, errors);
-    }
-    if let Some(t) = s.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let fits = |t: &str| match t {
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            "string" => v.is_string(),
-            "integer" => v.is_i64() || v.is_u64(),
-            "number" => v.is_number(),
-            "boolean" => v.is_boolean(),
-            "null" => v.is_null(),
-            _ => true,
-        };
-        if !types.iter().any(|t| fits(t)) {
-            errors.push(format!("{at}: {v} is not {types:?}"));
-            return;
-        }
-    }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            errors.push(format!("{at}: {v} is not {c}"));
-        }
-    }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errors.push(format!("{at}: {v} not among {e:?}"));
-        }
-    }
-    for (key, need) in [("oneOf", 1usize), ("anyOf", 0)] {
-        if let Some(alts) = s.get(key).and_then(Value::as_array) {
-            let passing = alts
-                .iter()
-                .filter(|alt| {
-                    let mut e = Vec::new();
-                    validate(root, alt, v, at, &mut e);
-                    e.is_empty()
-                })
-                .count();
-            if (need == 1 && passing != 1) || passing == 0 {
-                errors.push(format!("{at}: {passing} of the {key} alternatives fit {v}"));
-            }
-        }
-    }
-    if let Some(all) = s.get("allOf").and_then(Value::as_array) {
-        for sub in all {
-            validate(root, sub, v, at, errors);
-        }
-    }
-    if let Some(obj) = v.as_object() {
-        let props = s.get("properties").and_then(Value::as_object);
-        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
-            if !obj.contains_key(r.as_str().unwrap()) {
-                errors.push(format!("{at}: required `{r}` missing"));
-            }
-        }
-        for (k, val) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(sub) => validate(root, sub, val, &format!("{at}.{k}"), errors),
-                None => match s.get("additionalProperties") {
-                    Some(Value::Bool(false)) => errors.push(format!("{at}: unknown field `{k}`")),
-                    Some(sub @ Value::Object(_)) => validate(root, sub, val, &format!("{at}.{k}"), errors),
-                    _ => {}
-                },
-            }
-        }
-    }
-    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
-        for (i, item) in arr.iter().enumerate() {
-            validate(root, items, item, &format!("{at}[{i}]"), errors);
-        }
-    }
 }
 
 #[test]

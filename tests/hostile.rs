@@ -226,7 +226,9 @@ fn an_idle_worker_that_died_is_not_blamed_on_the_next_run() {
 /// A stand-in for `faultbox worker`: a script that misbehaves on the wire.
 fn fake_worker(dir: &Scratch, script: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let p = dir.file("fake-worker", &format!("#!/bin/sh\n{script}\n"));
+    // It says hello as a fork server would: what it does next is the test.
+    let hello = r#"{"type":"hello","protocol":2,"worker":"native","engine":null,"requests":["native"]}"#;
+    let p = dir.file("fake-worker", &format!("#!/bin/sh\nHELLO='{hello}'\n{script}\n"));
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     p
 }
@@ -253,8 +255,8 @@ fn every_read_and_write_to_a_worker_is_under_the_deadline() {
     use faultbox::worker::{WorkerKind, client::Worker};
     let dir = Scratch::new("wire-deadline");
     for (what, script, request_bytes) in [
-        ("half an answer", "read line; printf '{\"Wasm\": {'; exec sleep 30", 16),
-        ("a request never read", "exec sleep 30", 4 << 20),
+        ("half an answer", "echo \"$HELLO\"; read line; printf '{\"type\": \"wasm\", '; exec sleep 30", 16),
+        ("a request never read", "echo \"$HELLO\"; exec sleep 30", 4 << 20),
     ] {
         let exe = fake_worker(&dir, script);
         let mut worker = Worker::spawn(&exe, WorkerKind::Native).unwrap();

@@ -41,7 +41,7 @@ fn wasm_cycle(bencher: divan::Bencher, model: EngineConfig) {
     let limits = Limits::default();
     let cycle = TrapCycle::new(
         EngineSpec::new(model, limits.wasm_stack_kib),
-        &ModuleSource::Guest,
+        &ModuleSource::Bytes(faultbox::wasm::GUEST_WASM.to_vec()),
         &format!("fb_{ENTRY}"),
         0,
         &limits,

@@ -790,6 +790,9 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
         "the fork server died with the child it was watching"
     };
     evidence.insert(0, what.into());
+    if let Some(last) = lost.stray_stdout.last() {
+        evidence.push(format!("worker stdout, not protocol messages ({} lines kept), the last: {last}", lost.stray_stdout.len()));
+    }
     assemble(
         s,
         model,

@@ -10,7 +10,8 @@ use crate::worker::WorkerKind;
 use crate::worker::client::{CallError, WorkerPool};
 use crate::language::build::Artifacts;
 use crate::protocol::{ExecGuest, Message, ModuleSource, NativeRequest, Request, WasmRequest};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -87,7 +88,7 @@ impl Supervisor {
             _ => None,
         };
         Ok(Ok(match model.wasm_engine() {
-            Some(engine) => match Self::wasm_request(s, engine, artifacts.as_ref()) {
+            Some(engine) => match Self::wasm_request(s, engine, artifacts.as_ref())? {
                 Ok(r) => Request::Wasm(r),
                 Err(why) => return Ok(Err(classify::no_entry(s, model, why))),
             },
@@ -114,7 +115,7 @@ impl Supervisor {
 
     /// [`Supervisor::wasm_request`] with the artifacts looked up.
     pub fn wasm_request_of(s: &Scenario, engine: EngineConfig) -> anyhow::Result<WasmRequest> {
-        Self::wasm_request(s, engine, Self::artifacts_of(s)?.as_ref()).map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
+        Self::wasm_request(s, engine, Self::artifacts_of(s)?.as_ref())?.map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
     }
 
     /// [`Supervisor::native_request`] with the artifacts looked up.
@@ -122,28 +123,34 @@ impl Supervisor {
         Self::native_request(s, Self::artifacts_of(s)?.as_ref()).map_err(|why| anyhow::anyhow!("{} ({}): {why}", s.name, s.language))
     }
 
-    /// The request that runs `s` in a wasm worker with `engine`; `Err`
-    /// says why the language's wasm artifact cannot.
-    pub fn wasm_request(s: &Scenario, engine: EngineConfig, artifacts: Option<&Artifacts>) -> Result<WasmRequest, String> {
+    /// The request that runs `s` in a wasm worker with `engine`; the inner
+    /// `Err` says why the language's wasm artifact cannot, the outer one is
+    /// faultbox's failure (the Rust guest's module could not be written
+    /// out, a `.wat` file could not be parsed).
+    pub fn wasm_request(s: &Scenario, engine: EngineConfig, artifacts: Option<&Artifacts>) -> anyhow::Result<Result<WasmRequest, String>> {
         let guest = &s.guest;
         let d = crate::language::descriptor(s.language);
+        // Only a path or bytes cross the wire: the embedded guest becomes a
+        // file, a `.wat` its binary.
         let module = match (guest, s.wat_module(), artifacts) {
             // The module the manifest's load validated, not the file
             // again: it may have changed, or be something else by now.
             (Guest::Wat { .. }, Some(bytes), _) => ModuleSource::Bytes(bytes.to_vec()),
-            (Guest::Wat { path, .. }, None, _) => ModuleSource::Wat(path.clone()),
-            (Guest::Rust { .. }, _, _) => ModuleSource::Guest,
+            (Guest::Wat { path, .. }, None, _) => ModuleSource::Bytes(
+                wat::parse_file(path).map_err(|e| anyhow::anyhow!("{}: not a valid wat module: {e}", path.display()))?,
+            ),
+            (Guest::Rust { .. }, _, _) => guest_module()?,
             (Guest::Built { language, entry }, _, Some(a)) => {
-                let Some(path) = &a.wasm else { return Err(format!("the {language} build made no wasm module")) };
+                let Some(path) = &a.wasm else { return Ok(Err(format!("the {language} build made no wasm module"))) };
                 if !a.wasm_entries.contains(entry) {
-                    return Err(format!("the {language} wasm module ({}) exports no fb_{entry}", path.display()));
+                    return Ok(Err(format!("the {language} wasm module ({}) exports no fb_{entry}", path.display())));
                 }
-                ModuleSource::File(path.clone())
+                ModuleSource::File(absolute(path)?)
             }
             // The file, as checked when the scenario was made: the worker
             // reads it (a module sent inline would travel with every run).
-            (Guest::Prebuilt { module: Some(m), .. }, _, _) => ModuleSource::File(m.path.clone()),
-            (other, _, _) => return Err(format!("no wasm module for {other:?}")),
+            (Guest::Prebuilt { module: Some(m), .. }, _, _) => ModuleSource::File(absolute(&m.path)?),
+            (other, _, _) => return Ok(Err(format!("no wasm module for {other:?}"))),
         };
         let (mut wasi, reuse_rounds) = match d.wasm {
             crate::language::WasmAbi::Exports => (false, 0),
@@ -153,7 +160,7 @@ impl Supervisor {
         if let Guest::Prebuilt { module: Some(m), .. } = guest {
             (wasi, args) = (m.wasi, m.argv());
         }
-        Ok(WasmRequest {
+        Ok(Ok(WasmRequest {
             model: engine,
             module,
             export: guest.export_name(),
@@ -163,7 +170,7 @@ impl Supervisor {
             wasi,
             reuse_rounds,
             args,
-        })
+        }))
     }
 
     /// The request that runs `s` in a forked child of the fork server:
@@ -276,6 +283,74 @@ impl Supervisor {
             }
             Err(e) => Err(anyhow::Error::from(e).context(format!("{model} could not run {}", path.display()))),
         }
+    }
+}
+
+/// A module path as the wire wants it: absolute (the worker may not share
+/// the supervisor's working directory).
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The embedded Rust guest (`crate::wasm::GUEST_WASM`) as a module the
+/// workers can read: a file, written once per supervisor process into a
+/// directory of its own ([`private_dir`]). Nothing but a path or bytes
+/// crosses the wire, and the guest's bytes would travel with every run.
+pub fn guest_module() -> anyhow::Result<ModuleSource> {
+    static GUEST: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let written = GUEST.get_or_init(|| {
+        let write = || -> std::io::Result<PathBuf> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let path = private_dir()?.join("rust-guest.wasm");
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o400).open(&path)?;
+            file.write_all(crate::wasm::GUEST_WASM)?;
+            file.sync_all()?;
+            Ok(path)
+        };
+        write().map_err(|e| e.to_string())
+    });
+    match written {
+        Ok(path) => Ok(ModuleSource::File(path.clone())),
+        Err(e) => anyhow::bail!("cannot write the Rust guest's module for the wasm workers: {e}"),
+    }
+}
+
+/// This process's private directory, made on first use: mkdtemp under the
+/// temporary directory (`$TMPDIR`, else /tmp), so mode 0700 and a name no
+/// one can guess or claim first; removed when this process exits.
+pub fn private_dir() -> std::io::Result<&'static Path> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static CREATOR: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    extern "C" fn remove_at_exit() {
+        // Only the process that made it: a forked child that exits must
+        // not take it from its parent.
+        if CREATOR.load(Ordering::SeqCst) == std::process::id() {
+            if let Some(Ok(dir)) = DIR.get() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+    let made = DIR.get_or_init(|| {
+        use std::os::unix::ffi::OsStrExt;
+        let template = std::env::temp_dir().join("faultbox-XXXXXX");
+        let mut bytes = template.as_os_str().as_bytes().to_vec();
+        bytes.push(0);
+        // SAFETY: `bytes` is a NUL-terminated template that mkdtemp fills
+        // in place.
+        let made = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
+        if made.is_null() {
+            return Err(format!("cannot make a private directory like {}: {}", template.display(), std::io::Error::last_os_error()));
+        }
+        bytes.pop();
+        CREATOR.store(std::process::id(), Ordering::SeqCst);
+        // SAFETY: registers a function with no preconditions.
+        unsafe { libc::atexit(remove_at_exit) };
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
+    });
+    match made {
+        Ok(dir) => Ok(dir),
+        Err(e) => Err(std::io::Error::other(e.clone())),
     }
 }
 

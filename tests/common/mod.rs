@@ -82,3 +82,5 @@ pub fn tagged_tree(tag: &str) -> Vec<(u32, u32, String)> {
         })
         .collect()
 }
+
+pub mod schema;

@@ -80,10 +80,23 @@ pub struct Judged {
     pub expected: String,
     /// faultbox's trap code(s) for the expected message (trap directives).
     pub expected_traps: Vec<TrapCode>,
+    /// Written as the compare report's endings are, with a `kind` beside
+    /// its fields (the worker protocol calls it `type`).
+    #[serde(serialize_with = "observed_with_kind")]
     pub observed: Observed,
     /// faultbox's fault class for what was observed.
     pub fault: FaultClass,
     pub agreement: Agreement,
+}
+
+fn observed_with_kind<S: serde::Serializer>(observed: &Observed, s: S) -> Result<S::Ok, S::Error> {
+    let mut value = serde_json::to_value(observed).map_err(serde::ser::Error::custom)?;
+    if let Some(fields) = value.as_object_mut() {
+        if let Some(kind) = fields.remove("type") {
+            fields.insert("kind".into(), kind);
+        }
+    }
+    value.serialize(s)
 }
 
 /// Whether what was observed is what a directive of this kind expects.
@@ -124,7 +137,7 @@ pub fn judge(file: &PathBuf, d: &DirectiveResult) -> Judged {
     };
     Judged {
         file: file.clone(),
-        line: d.line,
+        line: d.line as usize,
         kind: d.kind.clone(),
         expected: d.expected.clone(),
         expected_traps: expected.map(<[TrapCode]>::to_vec).unwrap_or_default(),

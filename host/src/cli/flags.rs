@@ -101,7 +101,12 @@ pub enum Command {
     /// Print the JSON Schema of the report (`compare --format json`), as
     /// shipped in schema/report.schema.json.
     #[command(hide = true)]
-    Schema,
+    Schema {
+        /// The worker protocol's instead, as shipped in
+        /// schema/worker-protocol.schema.json.
+        #[arg(long)]
+        worker_protocol: bool,
+    },
     /// Run a worker process (used by faultbox itself).
     #[command(hide = true)]
     Worker {

@@ -295,8 +295,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprint!("{}", crate::process::escape_terminal(&comparison.text()));
             Ok(if comparison.regressed() { 1 } else { 0 })
         }
-        Command::Schema => {
-            print!("{}", report::json_schema());
+        Command::Schema { worker_protocol } => {
+            print!("{}", if *worker_protocol { crate::protocol::json_schema() } else { report::json_schema() });
             Ok(0)
         }
         Command::Explain { scenario: name, models, format, catalog } => {
@@ -504,7 +504,7 @@ fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let report = crate::commands::soak::soak(&supervisor, s, engine, args.cycles, args.seconds)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text(&s.name)),
-        RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        RunFormat::Json => println!("{}", report.json()),
     }
     let Some(max) = args.max_growth else { return Ok(0) };
     let over = report.growth_percent > max as f64;

@@ -115,10 +115,10 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
             _ => None,
         }
         .map(|what| super::progress::WorkerProgress::new(what, iterations as u64));
-        let answer = supervisor.pool().call(kind, &Request::Bench(req), Duration::from_secs(3600));
+        let answer = supervisor.pool().call(kind, &Request::Bench { job: req }, Duration::from_secs(3600));
         drop(progress);
         match answer.map_err(|e| anyhow::Error::from(e).context(format!("the benchmark's {} worker", kind.arg())))? {
-            Message::Bench(samples) => Ok(samples),
+            Message::Bench { samples } => Ok(samples),
             other => anyhow::bail!("{kind:?} answered {other:?}"),
         }
     };

@@ -1,13 +1,106 @@
-//! Messages between the supervisor and its workers: one JSON object per
-//! line over the worker's stdin and stdout.
+//! Messages between the supervisor and its workers: version
+//! [`PROTOCOL_VERSION`] of the faultbox worker protocol, specified here
+//! for engine adapters written in other languages (a Node or Go program
+//! that embeds an engine and speaks this protocol is a worker like
+//! faultbox's own). `schema/worker-protocol.schema.json` is its JSON Schema,
+//! generated from these types ([`json_schema`]; `faultbox schema
+//! --worker-protocol` prints it), and `tests/fixtures/protocol/*.jsonl` are
+//! recorded exchanges a worker must reproduce (`tests/protocol_conformance.rs`).
 //!
 //! Workers report *observations*; the supervisor classifies them
 //! (`crate::classify`), so every death is classified in one place.
 //!
+//! # The protocol, for implementers
+//!
+//! **Process.** The supervisor starts a worker with pipes for its stdin,
+//! stdout and stderr (faultbox's own: `faultbox worker <kind>`, kind one of
+//! `wasm`, `wasm-explicit`, `wasm-pulley`, `native`). Requests go to its
+//! stdin, messages come from its stdout. Stderr is free text: the
+//! supervisor keeps its last 64 KiB as evidence of how the worker ended.
+//!
+//! **Framing.** Every request and every message is one JSON object on one
+//! line: UTF-8, ended by `\n` (a JSON encoder escapes newlines inside
+//! strings, so a line never holds a raw one). Write a message and flush it
+//! before doing anything that could kill the process. A line longer than
+//! 256 MiB is not an answer: the worker is treated as lost.
+//!
+//! **Hello.** The first line a worker writes, at start and before it reads
+//! any request, is a [`Hello`]: `{"type": "hello", "protocol": 2, "worker":
+//! "wasm", "engine": {"family": "wasmtime", "version": "48.0.8",
+//! "configuration": ..., "capabilities": [...]}, "requests": ["wasm",
+//! ...]}` (`engine` is `null` for a worker that runs guests natively). The
+//! supervisor waits for it as long as it waits for a worker to start
+//! (30 s); a worker whose first line is not a hello, whose `protocol` is not
+//! the supervisor's, or whose `worker` is not the kind it was started as, is
+//! a failure of faultbox (one line naming the worker and what it said), not
+//! a guest's fault. A worker that cannot start at all may send a
+//! `{"type": "failed", "message": ...}` instead and exit.
+//!
+//! **Requests and replies.** One request at a time: the supervisor writes
+//! a [`Request`] line and reads until its reply; it never sends the next
+//! request before. Before the reply a worker may send, any number of times:
+//! - `{"type": "host_call", "op": "..."}`: sent (and flushed) just before
+//!   host code that may kill the worker runs, so that a death can be
+//!   attributed to it;
+//! - `{"type": "progress", "done": "<u64>"}`: how many steps of a long
+//!   request (bench, soak) are done;
+//! - `{"type": "compiled", "us": "<u64>"}`: a `wasm` request's module is
+//!   compiled (or was cached), after `us`; sent once per `wasm` request
+//!   before its reply. The run's own deadline starts here: compiling has a
+//!   budget of its own.
+//!
+//! Then exactly one reply: `wasm` → `wasm` or `refused` (the engine would
+//! not take the module: the guest never ran); `native` → `native`; `wast`
+//! → `wast`; `bench` → `bench`; `soak` → `soak`; `fuzz` → `fuzz`; and to
+//! any request, `{"type": "failed", "message": ...}` when the worker could
+//! not carry it out (a request line that does not parse, a request type it
+//! does not serve, its own failure): faultbox's failure, not the guest's.
+//! A worker that dies or stops answering during a request is *lost*: that
+//! is the guest's doing, and the supervisor classifies it.
+//!
+//! **Lines that are not messages.** A line on stdout that is not a JSON
+//! object with a known `type` (a library's stray print) is skipped: the
+//! supervisor keeps the last 4 KiB of such lines as evidence and goes on
+//! reading under the same deadline. A line with a known `type` that does
+//! not parse as that message is a broken worker: a failure of faultbox.
+//! Between requests a worker writes nothing: an idle worker with something
+//! on its stdout is taken for a broken one and replaced.
+//!
+//! **Values.**
+//! - Enums are objects with a snake_case `type` beside their fields
+//!   (`{"type": "trapped", "trap": "stack_overflow", ...}`). Enums whose
+//!   variants carry nothing are plain strings: trap codes
+//!   (`"integer_division_by_zero"`), deadlines (`"cpu"`, `"wall"`), child
+//!   stages (`"not_started"`), model names (`"wasm-pulley"`). Signals are
+//!   their names (`"SIGSEGV"`, `"SIG34"`).
+//! - **Integers of 64 bits** (`i64`, `u64`) are JSON *strings* of their
+//!   decimal digits: `"-42"`, `"18446744073709551615"` (pattern
+//!   `^-?[0-9]+$`; no `+`, spaces or exponent). A double keeps 53 bits, and
+//!   JavaScript's numbers and Go's `interface{}` decoding are doubles. 32-bit
+//!   and smaller integers (`i32`, `u32`: exit codes, line numbers, wasm
+//!   addresses) are JSON numbers. The schema names the string form
+//!   `DecI64` / `DecU64`.
+//! - A pair is a two-element array (`[1048576, 1048576]`). An absent
+//!   optional value is `null`; write every field (fields the schema does
+//!   not list as required may be left out and take their default).
+//! - Field names are snake_case.
+//!
+//! **Modules.** A module is `{"type": "path", "path": "/abs/file.wasm"}`
+//! (a binary wasm module on disk, by absolute path) or `{"type": "bytes",
+//! "base64": "..."}` (standard alphabet, padded). A worker may cache what
+//! it compiled per module (by path, or by bytes).
+//!
+//! **Ending.** A worker ends when its stdin reaches end-of-file: it
+//! finishes nothing further and exits 0. SIGTERM ends it too (the fork
+//! server kills its child and any strays first); the supervisor sends it
+//! when a worker does not exit within a second of end-of-file, and a worker
+//! should ask for it as its parent-death signal.
+//!
 //! Layer 1: this module names only the vocabulary (layer 0). Each job's
 //! wire types have a file of their own: `wasm`, `native`, `wast`,
-//! `fuzz`, bench and soak; this file holds the envelope ([`Request`],
-//! [`Message`]), output tails, and what the supervisor learns of a worker
+//! `fuzz`, bench and soak; [`wire`] holds the integer rule's serde helpers
+//! and base64; this file holds the envelope ([`Request`], [`Message`],
+//! [`Hello`]), output tails, and what the supervisor learns of a worker
 //! that was lost.
 
 mod bench;
@@ -16,6 +109,7 @@ mod native;
 mod soak;
 mod wasm;
 mod wast;
+pub mod wire;
 
 pub use bench::*;
 pub use fuzz::*;
@@ -26,12 +120,19 @@ pub use wast::*;
 
 use crate::outcome::Signal;
 use serde::{Deserialize, Serialize};
+use wire::DecU64;
+
+/// The version of the protocol this faultbox speaks, in every [`Hello`].
+/// Version 1 was the unversioned protocol before it (externally tagged
+/// enums, integers as JSON numbers, the embedded guest by name).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The most guest output kept per stream; the rest is counted, not kept.
 pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
 
 /// Supervisor → worker.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// Run one scenario in the wasm worker.
     Wasm(WasmRequest),
@@ -40,25 +141,50 @@ pub enum Request {
     /// Run the trap directives of one spec script (`faultbox wast`).
     Wast(WastRequest),
     /// Measure fault-to-usable-again cycles in the worker (`faultbox bench`).
-    Bench(BenchRequest),
+    Bench { job: BenchRequest },
     /// Trap-and-recover cycles in one worker, watching its RSS (`faultbox soak`).
     Soak(SoakRequest),
     /// Run one random module (`faultbox fuzz`).
     Fuzz(FuzzRequest),
 }
 
+impl Request {
+    /// The request's `type` on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Request::Wasm(_) => "wasm",
+            Request::Native(_) => "native",
+            Request::Wast(_) => "wast",
+            Request::Bench { .. } => "bench",
+            Request::Soak(_) => "soak",
+            Request::Fuzz(_) => "fuzz",
+        }
+    }
+}
+
 /// Worker → supervisor.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
+    /// The first line a worker writes: who it is.
+    Hello(Hello),
     /// Sent (and flushed) just before host code that may kill the worker
     /// runs, so that a death can be attributed to it.
     HostCall { op: String },
     /// Sent now and then during a long request (soak, bench cycles): how
     /// many of its steps are done, for the supervisor's progress line.
-    Progress { done: u64 },
+    Progress {
+        #[serde(with = "wire::dec")]
+        #[schemars(with = "DecU64")]
+        done: u64,
+    },
     /// A wasm run's module is compiled (or was already), after `us`: the
     /// run's own deadline starts now. Compiling has a budget of its own.
-    Compiled { us: u64 },
+    Compiled {
+        #[serde(with = "wire::dec")]
+        #[schemars(with = "DecU64")]
+        us: u64,
+    },
     /// The engine would not take the run's module (compile or link): the
     /// guest never ran. The module's doing, not the worker's.
     Refused { message: String },
@@ -66,19 +192,78 @@ pub enum Message {
     Native(NativeObservation),
     Wast(WastObservation),
     /// One sample set per configuration, in request order.
-    Bench(Vec<BenchSamples>),
+    Bench { samples: Vec<BenchSamples> },
     Soak(SoakReport),
     Fuzz(FuzzReport),
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },
 }
 
+/// Every [`Message`]'s `type`: a line with another `type` (or none) is not
+/// a message, and the supervisor skips it.
+pub const MESSAGE_TYPES: &[&str] =
+    &["hello", "host_call", "progress", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "failed"];
+
+/// Who a worker is: the first line it writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hello {
+    /// The protocol version the worker speaks: 2 for the protocol this
+    /// schema describes.
+    pub protocol: u32,
+    /// The kind it was started as: a wasm model's name (`wasm`,
+    /// `wasm-explicit`, `wasm-pulley`) or `native`.
+    pub worker: String,
+    /// The engine it runs guests in; `null` for a worker that runs them
+    /// natively (the fork server).
+    pub engine: Option<EngineInfo>,
+    /// The request types it serves (`wasm`, `wast`, `bench`...).
+    pub requests: Vec<String>,
+}
+
+/// The engine behind a worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EngineInfo {
+    /// The engine's name (`wasmtime`).
+    pub family: String,
+    /// Its version, as its maintainers number it (`48.0.8`).
+    pub version: String,
+    /// How this worker configured it (compiler, trap handling, features).
+    pub configuration: String,
+    /// What it can do, one word each (`signals_based_traps`, `wasi_p1`...).
+    pub capabilities: Vec<String>,
+}
+
+/// The JSON Schema of the protocol, as shipped in
+/// `schema/worker-protocol.schema.json`: one document whose root is any
+/// line (a [`Request`] or a [`Message`]), every type in its `$defs`.
+pub fn json_schema() -> String {
+    /// Any line of the protocol, for the schema's root.
+    #[derive(schemars::JsonSchema)]
+    #[schemars(
+        title = "faultbox worker protocol",
+        description = "One line between the faultbox supervisor and a worker: a Request (supervisor to worker, on the worker's stdin) or a Message (worker to supervisor, on its stdout). One JSON object per line, UTF-8, ended by a newline; a worker's first line is a hello. Every 64-bit integer is a JSON string of decimal digits (DecI64, DecU64). Specified in host/src/protocol/mod.rs."
+    )]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum Line {
+        Request(Request),
+        Message(Message),
+    }
+    let mut schema = schemars::schema_for!(Line);
+    schema.insert("x-protocol-version".into(), PROTOCOL_VERSION.into());
+    serde_json::to_string_pretty(&schema).expect("schemas serialize") + "\n"
+}
+
 /// The bounded tail of one output stream.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutputTail {
     /// Bytes written in all.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub total_bytes: u64,
     /// Bytes kept in `tail` (before the lossy UTF-8 conversion).
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub kept_bytes: u64,
     /// The last bytes written, at most [`OUTPUT_TAIL_BYTES`], lossily UTF-8.
     pub tail: String,
@@ -132,6 +317,15 @@ pub struct Lost {
     /// It was still compiling the run's module (its compile budget
     /// passed): the guest never ran.
     pub compiling: bool,
+    /// Lines it wrote to stdout that were not protocol messages (the last
+    /// 4 KiB of them), during the request.
+    #[serde(default)]
+    pub stray_stdout: Vec<String>,
+    /// It wrote a line of a known message type that did not parse as that
+    /// message (what was wrong): a broken worker, faultbox's failure, not
+    /// a guest's. The supervisor stopped it.
+    #[serde(default)]
+    pub broke_protocol: Option<String>,
 }
 
 impl Lost {
@@ -145,8 +339,12 @@ impl Lost {
             (None, None) => "ended".to_string(),
         };
         let how = if self.hung && self.signal.is_some() { format!("stopped answering and was {how}") } else { how };
-        match self.stderr.tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+        let how = match self.stderr.tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
             Some(last) => format!("{how}; its last words: {last}"),
+            None => how,
+        };
+        match self.stray_stdout.last() {
+            Some(line) => format!("{how}; the last line it wrote to stdout that is not a message: {}", line.trim()),
             None => how,
         }
     }

@@ -2,6 +2,7 @@
 //! what the fork server saw.
 
 use super::OutputTail;
+use super::wire::{self, DecI64, DecU64};
 use crate::limits::{Deadline, Limits};
 use crate::outcome::{Progress, Signal};
 use serde::{Deserialize, Serialize};
@@ -11,13 +12,17 @@ use std::path::PathBuf;
 /// (its setup failed): the tool's failure, not the guest's.
 pub const EXIT_SETUP_FAILED: i32 = 120;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativeRequest {
     /// `guests::ENTRIES` name; with [`NativeRequest::library`], the
     /// library's `fb_<entry>`; when [`NativeRequest::exec`] is set, only a
     /// name for the run (the program and its arguments say what runs).
     pub entry: String,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecI64")]
     pub arg: i64,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "wire::LimitsWire")]
     pub limits: Limits,
     /// Let Rust's default panic hook print (and symbolize) backtraces in
     /// the child. Off by default: it costs the guest's abort path far more
@@ -40,7 +45,7 @@ pub struct NativeRequest {
 /// A native guest that is a program, exec'd by the forked child once per
 /// run. It reports through the pipe named by `FAULTBOX_REPORT_FD` in its
 /// otherwise empty environment (the protocol: `native::exec::ReportLines`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExecGuest {
     /// The program; a path (no `PATH` search).
     pub program: PathBuf,
@@ -54,18 +59,24 @@ pub struct ExecGuest {
     /// `limits.memory_mib` plus `limits.native_stack_kib`: a linked guest's
     /// limit is counted above the address space the child had at fork, but
     /// exec starts an address space afresh.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub address_space_floor_mib: u64,
 }
 
 /// How a child process ended, from wait4.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChildStatus {
     Exited { code: i32 },
     Signaled { signal: Signal, core_dumped: bool },
 }
 
 /// How far the native child got, from its shared report region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A plain string on the wire (`"not_started"`...), as every enum whose
+/// variants carry nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ChildStage {
     /// Never reached the scenario.
     NotStarted,
@@ -78,39 +89,63 @@ pub enum ChildStage {
 }
 
 /// What the native child wrote into its shared report region.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChildReport {
     pub stage: ChildStage,
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecI64>")]
     pub value: Option<i64>,
     /// Panic messages the child's panic hook saw, in order.
     pub panics: Vec<String>,
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<wire::ProgressWire>")]
     pub progress: Option<Progress>,
     /// Host operation in progress when the child stopped, if any.
     pub host_call: Option<String>,
     /// Allocations the allocator refused, and the bytes of the first.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub alloc_failures: u64,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub first_failed_alloc_bytes: u64,
     /// What the health check after the scenario returned, if it ran.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecI64>")]
     pub health: Option<i64>,
     /// fork() to the child being ready to run the scenario, µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub startup_us: Option<u64>,
     /// The scenario call, µs (until death when it died).
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub call_us: Option<u64>,
     /// From entering the scenario to the first fault the child recorded
     /// (a panic its hook saw), µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub fault_us: Option<u64>,
     /// The health check, µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub health_us: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativeObservation {
     pub status: ChildStatus,
     /// The fork server killed the child because this budget ran out.
     pub killed_at: Option<Deadline>,
     pub report: ChildReport,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub wall_us: u64,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub cpu_us: u64,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub max_rss_kib: u64,
     pub stdout: OutputTail,
     pub stderr: OutputTail,

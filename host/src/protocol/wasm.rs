@@ -1,33 +1,81 @@
 //! A scenario run in a wasm worker: the request, and what the worker saw.
 
 use super::OutputTail;
+use super::wire::{self, DecI64, DecU64, ModuleWire};
 use crate::limits::{Deadline, Limits};
 use crate::model::EngineConfig;
 use crate::outcome::{Progress, TrapCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Which module a wasm run uses.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Which module a wasm run uses. On the wire a module is one of
+/// `{"type": "path", "path": "/abs/file.wasm"}` (a binary module on disk,
+/// by absolute path) or `{"type": "bytes", "base64": "..."}` (see
+/// [`super::wire::ModuleWire`]): nothing only a faultbox binary could
+/// resolve (its embedded guest, a `.wat` to parse) crosses it. The
+/// supervisor turns those into a file or bytes before it sends a request.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum ModuleSource {
-    /// The embedded Rust guest (`guests/` compiled to wasm32).
-    Guest,
-    /// A wasm text file.
-    Wat(PathBuf),
-    /// A module given inline (random modules, tests).
+    /// A module given inline (random modules, `.wat` scenarios as parsed).
     Bytes(Vec<u8>),
-    /// A binary `.wasm` file on disk (a cached Go build, a user's module).
+    /// A binary `.wasm` file on disk (the embedded Rust guest as the
+    /// supervisor wrote it out, a cached Go build, a user's module).
     File(PathBuf),
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+impl std::fmt::Debug for ModuleSource {
+    /// A module's bytes are not worth printing, their length is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModuleSource::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            ModuleSource::File(p) => write!(f, "File({:?})", p),
+        }
+    }
+}
+
+impl Serialize for ModuleSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ModuleSource::File(path) => ModuleWire::Path { path: path.clone() },
+            ModuleSource::Bytes(bytes) => ModuleWire::Bytes { base64: wire::base64::encode(bytes) },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ModuleSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match ModuleWire::deserialize(d)? {
+            ModuleWire::Path { path } if path.is_absolute() => Ok(ModuleSource::File(path)),
+            ModuleWire::Path { path } => Err(D::Error::custom(format!("a module path must be absolute, not {}", path.display()))),
+            ModuleWire::Bytes { base64 } => wire::base64::decode(&base64).map(ModuleSource::Bytes).map_err(D::Error::custom),
+        }
+    }
+}
+
+impl schemars::JsonSchema for ModuleSource {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        ModuleWire::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ModuleWire::json_schema(generator)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WasmRequest {
     pub model: EngineConfig,
     pub module: ModuleSource,
     /// Export to call: `(i64) -> i64`, or a WASI command's `_start`,
     /// `() -> ()`, whose return is an exit with code 0.
     pub export: String,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecI64")]
     pub arg: i64,
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "wire::LimitsWire")]
     pub limits: Limits,
     /// Check afterwards whether the same instance is still sound.
     pub check_reuse: bool,
@@ -49,9 +97,14 @@ pub struct WasmRequest {
 }
 
 /// How a wasm call ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum WasmEnding {
-    Completed { value: i64 },
+    Completed {
+        #[serde(with = "wire::dec")]
+        #[schemars(with = "DecI64")]
+        value: i64,
+    },
     Trapped { trap: TrapCode, message: String, frames: Vec<String> },
     HostError { message: String },
     HostPanic { message: String },
@@ -64,8 +117,12 @@ pub enum WasmEnding {
     Exited { code: i32 },
 }
 
-/// What the health check on the same instance found.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What the health check on the same instance found. On the wire:
+/// `{"type": "returned", "value": "<i64>"}`, `{"type": "failed",
+/// "message": ...}` or `{"type": "missing"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(into = "HealthWire", from = "HealthWire")]
+#[schemars(with = "HealthWire")]
 pub enum HealthCheck {
     /// `fb_health` returned this value.
     Returned(i64),
@@ -75,8 +132,45 @@ pub enum HealthCheck {
     Missing,
 }
 
+/// [`HealthCheck`] on the wire.
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "HealthCheck")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HealthWire {
+    /// `fb_health` returned `value`.
+    Returned {
+        #[serde(with = "wire::dec")]
+        #[schemars(with = "DecI64")]
+        value: i64,
+    },
+    /// `fb_health` did not return: how it ended.
+    Failed { message: String },
+    /// The module has no `fb_health` export.
+    Missing,
+}
+
+impl From<HealthCheck> for HealthWire {
+    fn from(h: HealthCheck) -> HealthWire {
+        match h {
+            HealthCheck::Returned(value) => HealthWire::Returned { value },
+            HealthCheck::Failed(message) => HealthWire::Failed { message },
+            HealthCheck::Missing => HealthWire::Missing,
+        }
+    }
+}
+
+impl From<HealthWire> for HealthCheck {
+    fn from(h: HealthWire) -> HealthCheck {
+        match h {
+            HealthWire::Returned { value } => HealthCheck::Returned(value),
+            HealthWire::Failed { message } => HealthCheck::Failed(message),
+            HealthWire::Missing => HealthCheck::Missing,
+        }
+    }
+}
+
 /// Facts about the instance after the call, before and after `fb_health`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReuseFacts {
     pub health: HealthCheck,
     /// `__stack_pointer` before and after the call, if the module exports it.
@@ -85,14 +179,20 @@ pub struct ReuseFacts {
     pub globals_changed: Vec<String>,
     /// Bytes of live linear memory that changed: everything but the dead
     /// part of the shadow stack (below the stack pointer at entry).
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub memory_changed_bytes: u64,
     /// Where: runs of changed addresses, inclusive.
     pub memory_changed_runs: Vec<(u32, u32)>,
     /// Bytes that changed below the stack pointer at entry: the call's own
     /// frames, and any stray write that landed there (a null write does).
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub dead_stack_changed_bytes: u64,
     pub dead_stack_changed_runs: Vec<(u32, u32)>,
     /// Memory size before and after, in bytes.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<(DecU64, DecU64)>")]
     pub memory_size: Option<(u64, u64)>,
     /// With `WasmRequest::reuse_rounds`: how many further rounds of
     /// (scenario, `fb_health`) on the same instance kept `fb_health`
@@ -105,9 +205,11 @@ pub struct ReuseFacts {
     pub rounds_broke: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WasmObservation {
     pub ending: WasmEnding,
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<wire::ProgressWire>")]
     pub progress: Option<Progress>,
     /// The message the guest's panic hook passed out before aborting.
     pub guest_panic: Option<String>,
@@ -122,14 +224,24 @@ pub struct WasmObservation {
     /// if one ran out.
     pub deadline: Option<Deadline>,
     /// Instantiating the instance the scenario ran in, µs.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub instantiate_us: u64,
     /// The scenario call, µs.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub call_us: u64,
     /// CPU time of the worker thread during the call, µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub call_cpu_us: Option<u64>,
     /// The health check on the same instance, µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub health_us: Option<u64>,
     /// A fresh instance plus its health check, µs.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
     pub fresh_context_us: Option<u64>,
     /// Guest output (through `fb.write`, and WASI stdout), when the call ended.
     pub output: OutputTail,
@@ -138,4 +250,3 @@ pub struct WasmObservation {
     #[serde(default)]
     pub stderr: OutputTail,
 }
-

@@ -1,6 +1,7 @@
 //! A spec-test script (`.wast`) run in a wasm worker: the request, and
 //! what each directive did.
 
+use super::wire::{self, DecU64};
 use crate::outcome::TrapCode;
 use serde::{Deserialize, Serialize};
 
@@ -10,10 +11,12 @@ pub const UNCAUGHT: &str = "uncaught exception";
 use std::path::PathBuf;
 
 /// Supervisor → worker: run one script.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WastRequest {
     pub path: PathBuf,
     /// Per-directive deadline, ms.
+    #[serde(with = "wire::dec")]
+    #[schemars(with = "DecU64")]
     pub timeout_ms: u64,
     /// The script as the supervisor read and checked it: the worker runs
     /// this, not whatever the path holds by now. `None`: read `path`.
@@ -21,10 +24,10 @@ pub struct WastRequest {
     pub text: Option<String>,
 }
 
-/// What one trap directive did. Written as the report's `Ending` is: a
-/// snake_case `kind` beside its fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// What one trap directive did: a snake_case `type` beside its fields, as
+/// every enum on the wire (and so in `faultbox wast --format json` too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Observed {
     /// Execution trapped with this code.
     Trapped { trap: TrapCode, message: String },
@@ -47,9 +50,10 @@ pub enum Observed {
 }
 
 /// One directive and what happened.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirectiveResult {
-    pub line: usize,
+    /// The script's line (32 bits: a JSON number).
+    pub line: u32,
     /// The directive's name as scripts write it (`assert_trap`, `module`...).
     pub kind: String,
     /// What the script expects: the trap message, the values, or what
@@ -59,7 +63,7 @@ pub struct DirectiveResult {
 }
 
 /// Worker → supervisor: every directive of one script, in order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WastObservation {
     pub directives: Vec<DirectiveResult>,
 }

@@ -35,8 +35,6 @@ pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guests.
 /// The binary module for `source`.
 pub fn module_bytes(source: &ModuleSource) -> anyhow::Result<Vec<u8>> {
     Ok(match source {
-        ModuleSource::Guest => GUEST_WASM.to_vec(),
-        ModuleSource::Wat(path) => wat::parse_wat(path).map_err(anyhow::Error::from)?,
         ModuleSource::Bytes(bytes) => bytes.clone(),
         ModuleSource::File(path) => {
             std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read wasm module {}: {e}", path.display()))?

@@ -4,7 +4,7 @@
 use super::WorkerKind;
 pub use crate::protocol::Lost;
 use crate::outcome::Signal;
-use crate::protocol::{ChildStage, ChildStatus, Message, Request, TailBuffer};
+use crate::protocol::{ChildStage, ChildStatus, Hello, MESSAGE_TYPES, Message, PROTOCOL_VERSION, Request, TailBuffer};
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::collections::HashMap;
@@ -19,6 +19,13 @@ use std::time::{Duration, Instant};
 /// An answer longer than this is nonsense, not an answer: the worker is
 /// treated as lost rather than growing the supervisor without bound.
 const MAX_ANSWER_BYTES: usize = 256 << 20;
+
+/// How long a new worker has to say hello: as long as it may take to start.
+const HELLO_WAIT: Duration = Duration::from_secs(30);
+
+/// The most bytes of stdout lines that are not messages kept per call (the
+/// last lines written).
+pub const STRAY_BYTES: usize = 4096;
 
 /// Every live worker, so an interrupt can stop them all; once stopping has
 /// begun, no new worker starts.
@@ -127,6 +134,73 @@ pub struct Worker {
     pending: Vec<u8>,
     stderr: Arc<Mutex<TailBuffer>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
+    /// What it said first.
+    hello: Hello,
+    /// Its stdout lines that were not messages, during the last call.
+    stray: StrayLines,
+}
+
+/// The last [`STRAY_BYTES`] of a worker's stdout lines that were not
+/// protocol messages.
+#[derive(Default)]
+struct StrayLines {
+    lines: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl StrayLines {
+    fn push(&mut self, line: &[u8]) {
+        let mut text = String::from_utf8_lossy(line).into_owned();
+        if text.len() > STRAY_BYTES {
+            let mut cut = STRAY_BYTES - '…'.len_utf8();
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push('…');
+        }
+        self.bytes += text.len();
+        self.lines.push_back(text);
+        while self.bytes > STRAY_BYTES {
+            let first = self.lines.pop_front().expect("bytes count kept lines");
+            self.bytes -= first.len();
+        }
+    }
+
+    fn take(&mut self) -> Vec<String> {
+        self.bytes = 0;
+        self.lines.drain(..).collect()
+    }
+}
+
+/// What one line from a worker's stdout is.
+enum Line {
+    Message(Message),
+    /// Not a JSON object with a known `type`: skipped.
+    Stray,
+    /// A known `type` that does not parse as its message: why.
+    Broken(String),
+}
+
+fn read_message(line: &[u8]) -> Line {
+    match serde_json::from_slice::<Message>(line) {
+        Ok(message) => Line::Message(message),
+        Err(e) => match serde_json::from_slice::<serde_json::Value>(line).ok().as_ref().and_then(|v| v.get("type")?.as_str()) {
+            Some(t) if MESSAGE_TYPES.contains(&t) => Line::Broken(format!("its `{t}` message does not parse ({e}): {}", shown(line))),
+            _ => Line::Stray,
+        },
+    }
+}
+
+/// A line a worker wrote, for an error message: one line, at most 300
+/// characters.
+fn shown(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let mut out: String = text.chars().take(300).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    if text.chars().count() > 300 {
+        out.push('…');
+    }
+    out
 }
 
 /// A worker to start, and where to say how that went.
@@ -228,15 +302,83 @@ impl Worker {
                 sink.lock().unwrap().push(&buf[..n]);
             }
         });
-        match reader {
-            Ok(reader) => Ok(Worker { child, stdin, stdout, pending: Vec::new(), stderr, stderr_reader: Some(reader) }),
+        let reader = match reader {
+            Ok(reader) => reader,
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 unregister(child.id());
-                Err(e.into())
+                return Err(e.into());
+            }
+        };
+        let hello = Hello { protocol: 0, worker: String::new(), engine: None, requests: Vec::new() };
+        let mut worker =
+            Worker { child, stdin, stdout, pending: Vec::new(), stderr, stderr_reader: Some(reader), hello, stray: StrayLines::default() };
+        match worker.handshake(kind) {
+            Ok(hello) => {
+                worker.hello = hello;
+                Ok(worker)
+            }
+            Err(why) => {
+                // Stopped and reaped here, not by `Drop`: its last words
+                // are in the error already.
+                if worker.stderr_reader.is_some() {
+                    worker.lost(false, Vec::new());
+                }
+                anyhow::bail!("the {kind} worker (`{} worker {kind}`) {why}", exe.display(), kind = kind.arg())
             }
         }
+    }
+
+    /// Reads the worker's first line, which must be its [`Hello`]: the
+    /// version this supervisor speaks, and the kind it was started as.
+    /// `Err`: what is wrong, as the end of one sentence.
+    fn handshake(&mut self, kind: WorkerKind) -> Result<Hello, String> {
+        let line = match self.read_line(Instant::now() + HELLO_WAIT) {
+            Ok(line) => line,
+            Err(true) => return Err(format!("said nothing within {} s of starting (a worker's first line is its hello)", HELLO_WAIT.as_secs())),
+            Err(false) => {
+                let lost = self.lost(false, Vec::new());
+                return Err(format!("{} before its hello", lost.summary()));
+            }
+        };
+        let said = shown(&line);
+        let value: Option<serde_json::Value> = serde_json::from_slice(&line).ok();
+        let field = |name: &str| value.as_ref().and_then(|v| v.get(name));
+        match field("type").and_then(|t| t.as_str()) {
+            Some("hello") => {}
+            Some("failed") => {
+                let message = field("message").and_then(|m| m.as_str()).unwrap_or_default();
+                return Err(format!("could not start: {}", shown(message.as_bytes())));
+            }
+            _ => return Err(format!("did not begin with a hello (worker protocol {PROTOCOL_VERSION}); its first line: {said}")),
+        }
+        match field("protocol").and_then(|p| p.as_u64()) {
+            Some(v) if v == PROTOCOL_VERSION as u64 => {}
+            Some(v) => return Err(format!("speaks worker protocol {v} and this faultbox speaks {PROTOCOL_VERSION}; its hello: {said}")),
+            None => return Err(format!("sent a hello without a protocol version (this faultbox speaks {PROTOCOL_VERSION}); its hello: {said}")),
+        }
+        let hello = match serde_json::from_slice::<Message>(&line) {
+            Ok(Message::Hello(hello)) => hello,
+            Ok(_) => unreachable!("its type is hello"),
+            Err(e) => return Err(format!("sent a hello that does not parse ({e}); its hello: {said}")),
+        };
+        if hello.worker != kind.arg() {
+            return Err(format!("says it is the `{}` worker; its hello: {said}", shown(hello.worker.as_bytes())));
+        }
+        Ok(hello)
+    }
+
+    /// What the worker said when it started: its protocol version, kind,
+    /// engine and the requests it serves.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    /// The lines the worker wrote to stdout during the last call that were
+    /// not protocol messages (the last [`STRAY_BYTES`] of them), skipped.
+    pub fn stray_lines(&self) -> Vec<String> {
+        self.stray.lines.iter().cloned().collect()
     }
 
     /// Sends `request` and waits up to `deadline` for its answer. Host
@@ -261,6 +403,7 @@ impl Worker {
 
     fn call_inner(&mut self, request: &Request, compile_budget: Option<Duration>, deadline: Duration) -> Result<Message, (Lost, bool)> {
         self.stderr.lock().unwrap().clear();
+        self.stray.take();
         let mut host_calls = Vec::new();
         let mut compiling = compile_budget.is_some();
         let mut until = Instant::now() + compile_budget.unwrap_or(deadline);
@@ -274,23 +417,32 @@ impl Worker {
                 Ok(reply) => reply,
                 Err(hung) => return Err((self.lost(hung, host_calls), compiling)),
             };
-            match serde_json::from_slice::<Message>(&reply) {
-                Ok(Message::HostCall { op }) => host_calls.push(op),
-                Ok(Message::Progress { done }) => {
+            let message = match read_message(&reply) {
+                Line::Message(message) => message,
+                // Evidence, not an answer: the deadline stays as it was.
+                Line::Stray => {
+                    self.stray.push(&reply);
+                    continue;
+                }
+                Line::Broken(why) => return Err((self.broke_protocol(why, host_calls), compiling)),
+            };
+            match message {
+                Message::HostCall { op } => host_calls.push(op),
+                Message::Progress { done } => {
                     if let Ok(hook) = PROGRESS_HOOK.lock() {
                         if let Some(hook) = hook.as_ref() {
                             hook(done);
                         }
                     }
                 }
-                Ok(Message::Compiled { .. }) => {
+                Message::Compiled { .. } => {
                     if compiling {
                         compiling = false;
                         until = Instant::now() + deadline;
                     }
                 }
-                Ok(message) => return Ok(message),
-                Err(_) => return Err((self.lost(false, host_calls), compiling)),
+                Message::Hello(_) => return Err((self.broke_protocol(format!("it said hello again: {}", shown(&reply)), host_calls), compiling)),
+                message => return Ok(message),
             }
         }
     }
@@ -373,7 +525,15 @@ impl Worker {
             stderr: self.stderr.lock().unwrap().finish(),
             host_calls,
             compiling: false,
+            stray_stdout: self.stray.take(),
+            broke_protocol: None,
         }
+    }
+
+    /// The worker wrote a message that does not parse: it is stopped like
+    /// a lost one, with `why` said.
+    fn broke_protocol(&mut self, why: String, host_calls: Vec<String>) -> Lost {
+        Lost { broke_protocol: Some(why), ..self.lost(false, host_calls) }
     }
 
     /// Closes stdin and waits for the worker to exit on its own; kills it
@@ -484,12 +644,20 @@ fn unregister(pid: u32) {
 pub struct WorkerPool {
     exe: PathBuf,
     idle: Mutex<HashMap<WorkerKind, Vec<Worker>>>,
+    /// The hello of the last worker of each kind started.
+    hellos: Mutex<HashMap<WorkerKind, Hello>>,
 }
 
 impl WorkerPool {
     /// `exe` is the faultbox binary that `worker` subcommands run in.
     pub fn new(exe: PathBuf) -> WorkerPool {
-        WorkerPool { exe, idle: Mutex::new(HashMap::new()) }
+        WorkerPool { exe, idle: Mutex::new(HashMap::new()), hellos: Mutex::new(HashMap::new()) }
+    }
+
+    /// What the last worker of `kind` this pool started said in its hello
+    /// (its engine and version), if one was started.
+    pub fn hello(&self, kind: WorkerKind) -> Option<Hello> {
+        self.hellos.lock().unwrap().get(&kind).cloned()
     }
 
     pub fn exe(&self) -> &Path {
@@ -523,7 +691,13 @@ impl WorkerPool {
                     w.shutdown();
                     kill_strays();
                 }
-                None => break Worker::spawn(&self.exe, kind).map_err(CallError::Tool)?,
+                None => {
+                    // A worker stopped by an interrupt before its hello did
+                    // not fail to start.
+                    let worker = Worker::spawn(&self.exe, kind).map_err(|e| if stopping() { CallError::Interrupted } else { CallError::Tool(e) })?;
+                    self.hellos.lock().unwrap().insert(kind, worker.hello().clone());
+                    break worker;
+                }
             }
         };
         let result = worker.call_phased(request, compile_budget, deadline);
@@ -535,6 +709,9 @@ impl WorkerPool {
             Err(_) => kill_strays(),
         }
         match result {
+            Err(Lost { broke_protocol: Some(why), .. }) => {
+                Err(CallError::Tool(anyhow::anyhow!("the {} worker broke the worker protocol: {why}", kind.arg())))
+            }
             Err(lost) => Err(CallError::Lost(lost)),
             Ok(Message::Failed { message }) => {
                 Err(CallError::Tool(anyhow::anyhow!("the {} worker could not carry out the request: {message}", kind.arg())))

@@ -1,8 +1,9 @@
-//! The worker side: `faultbox worker <kind>` reads requests from stdin and
-//! answers each with one message on stdout.
+//! The worker side: `faultbox worker <kind>` says hello, then reads
+//! requests from stdin and answers each with one message on stdout (the
+//! protocol: `crate::protocol`).
 
 use super::WorkerKind;
-use crate::protocol::{Message, Request};
+use crate::protocol::{EngineInfo, Hello, Message, PROTOCOL_VERSION, Request};
 use crate::model::EngineConfig;
 use crate::native::{ForkServer, ServerError};
 use crate::wasm::Engines;
@@ -41,6 +42,34 @@ impl ProgressReporter {
         if done % 256 == 0 && self.last.elapsed() >= std::time::Duration::from_millis(100) {
             self.last = std::time::Instant::now();
             send(&Message::Progress { done });
+        }
+    }
+}
+
+/// What a worker of `kind` says first.
+pub fn hello(kind: WorkerKind) -> Hello {
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match kind {
+        WorkerKind::Wasm(model) => {
+            let row = model.row();
+            let requests: &[&str] = match row.family {
+                crate::registry::EngineFamily::Wasmtime => &["wasm", "wast", "bench", "soak", "fuzz"],
+                crate::registry::EngineFamily::Wasmi => &["wasm", "wast", "bench", "soak"],
+            };
+            Hello {
+                protocol: PROTOCOL_VERSION,
+                worker: kind.arg().to_string(),
+                engine: Some(EngineInfo {
+                    family: row.family.name().into(),
+                    version: row.version.into(),
+                    configuration: format!("{}; Wasm {} features", row.configuration, crate::wasm::WasmProfile::current().name()),
+                    capabilities: row.capabilities.words(),
+                }),
+                requests: names(requests),
+            }
+        }
+        WorkerKind::Native => {
+            Hello { protocol: PROTOCOL_VERSION, worker: kind.arg().to_string(), engine: None, requests: names(&["native", "bench"]) }
         }
     }
 }
@@ -101,17 +130,18 @@ impl WasmWorker {
                 Message::Wast(super::wast::run(engine, runner.watchdog(), &req)?)
             }
             (Request::Wast(req), Engines::Wasmi(_)) => Message::Wast(super::wast::run_wasmi(&req)?),
-            (Request::Bench(req), Engines::Wasmtime(runner)) => Message::Bench(super::bench::serve_wasm(&req, runner.cache())?),
-            (Request::Bench(req), Engines::Wasmi(backend)) => Message::Bench(super::bench::serve_backend(&req, backend)?),
+            (Request::Bench { job }, Engines::Wasmtime(runner)) => Message::Bench { samples: super::bench::serve_wasm(&job, runner.cache())? },
+            (Request::Bench { job }, Engines::Wasmi(backend)) => Message::Bench { samples: super::bench::serve_backend(&job, backend)? },
             (Request::Soak(req), Engines::Wasmtime(runner)) => Message::Soak(super::soak::run(&req, runner.cache())?),
             (Request::Soak(req), Engines::Wasmi(backend)) => Message::Soak(super::soak::run_backend(&req, backend)?),
             (Request::Fuzz(req), Engines::Wasmtime(runner)) => Message::Fuzz(crate::wasm::random::run(runner, self.model, &req)?),
-            (other, _) => Message::Failed { message: format!("the {} worker does not serve {other:?}", self.model) },
+            (other, _) => Message::Failed { message: format!("the {} worker does not serve `{}` requests", self.model, other.type_name()) },
         })
     }
 }
 
 fn serve_wasm(model: EngineConfig, stdin: BufReader<std::fs::File>) -> i32 {
+    send(&Message::Hello(hello(WorkerKind::Wasm(model))));
     let mut worker = WasmWorker { model, engines: Engines::new(model, announce), spec_engine: None };
     for line in stdin.lines() {
         let Ok(line) = line else { break };
@@ -143,6 +173,7 @@ fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u6
             return 1;
         }
     };
+    send(&Message::Hello(hello(WorkerKind::Native)));
     loop {
         if stdin.buffer().is_empty() {
             let mut fds = [
@@ -168,12 +199,12 @@ fn serve_forks(mut stdin: BufReader<std::fs::File>, fork_thread_stack: Option<u6
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(Request::Bench(req)) => match super::bench::serve_native(&req, &mut server) {
-                Ok(samples) => Message::Bench(samples),
+            Ok(Request::Bench { job }) => match super::bench::serve_native(&job, &mut server) {
+                Ok(samples) => Message::Bench { samples },
                 Err(ServerError::Terminated(code)) => return code,
                 Err(ServerError::Failed(message)) => Message::Failed { message },
             },
-            Ok(other) => Message::Failed { message: format!("the fork server does not serve {other:?}") },
+            Ok(other) => Message::Failed { message: format!("the fork server does not serve `{}` requests", other.type_name()) },
             Err(m) => m,
         };
         send(&reply);

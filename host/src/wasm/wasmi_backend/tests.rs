@@ -27,7 +27,7 @@ fn request(module: ModuleSource, export: &str, arg: i64) -> WasmRequest {
 }
 
 fn guest(scenario: &str, arg: i64) -> WasmRequest {
-    request(ModuleSource::Guest, &format!("fb_{scenario}"), arg)
+    request(ModuleSource::Bytes(crate::wasm::GUEST_WASM.to_vec()), &format!("fb_{scenario}"), arg)
 }
 
 fn run(backend: &mut Wasmi, req: &WasmRequest) -> WasmObservation {

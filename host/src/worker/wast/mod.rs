@@ -176,7 +176,7 @@ impl<E: SpecEngine> Runner<E> {
     /// Runs one directive and says what happened.
     fn directive(&mut self, d: WastDirective<'_>, line: usize) -> DirectiveResult {
         let kind = script::kind(&d).to_string();
-        let result = |expected: &str, observed: Observed| DirectiveResult { line, kind, expected: expected.to_string(), observed };
+        let result = |expected: &str, observed: Observed| DirectiveResult { line: u32::try_from(line).unwrap_or(u32::MAX), kind, expected: expected.to_string(), observed };
         // What faultbox cannot run is reported, with why, and the script
         // goes on; a module that cannot be made leaves its name unavailable.
         if let Some((what, beyond)) = script::unsupported(&d) {
