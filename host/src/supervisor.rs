@@ -318,21 +318,31 @@ pub fn guest_module() -> anyhow::Result<ModuleSource> {
 
 /// This process's private directory, made on first use: mkdtemp under the
 /// temporary directory (`$TMPDIR`, else /tmp), so mode 0700 and a name no
-/// one can guess or claim first; removed when this process exits.
+/// one can guess or claim first; removed when this process exits (one
+/// killed outright, SIGKILL, leaves it behind).
 pub fn private_dir() -> std::io::Result<&'static Path> {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    // Set as soon as mkdtemp returns, for an exit that comes while `DIR`
+    // is still being made (an interrupt at start-up).
+    static MADE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
     static CREATOR: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     extern "C" fn remove_at_exit() {
         // Only the process that made it: a forked child that exits must
         // not take it from its parent.
         if CREATOR.load(Ordering::SeqCst) == std::process::id() {
-            if let Some(Ok(dir)) = DIR.get() {
-                let _ = std::fs::remove_dir_all(dir);
+            if let Ok(made) = MADE.try_lock() {
+                if let Some(dir) = made.as_ref() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
             }
         }
     }
     let made = DIR.get_or_init(|| {
         use std::os::unix::ffi::OsStrExt;
+        CREATOR.store(std::process::id(), Ordering::SeqCst);
+        // SAFETY: registers a function with no preconditions, before the
+        // directory exists, so that no exit comes between the two.
+        unsafe { libc::atexit(remove_at_exit) };
         let template = std::env::temp_dir().join("faultbox-XXXXXX");
         let mut bytes = template.as_os_str().as_bytes().to_vec();
         bytes.push(0);
@@ -343,10 +353,9 @@ pub fn private_dir() -> std::io::Result<&'static Path> {
             return Err(format!("cannot make a private directory like {}: {}", template.display(), std::io::Error::last_os_error()));
         }
         bytes.pop();
-        CREATOR.store(std::process::id(), Ordering::SeqCst);
-        // SAFETY: registers a function with no preconditions.
-        unsafe { libc::atexit(remove_at_exit) };
-        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
+        let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
+        *MADE.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.clone());
+        Ok(dir)
     });
     match made {
         Ok(dir) => Ok(dir),
