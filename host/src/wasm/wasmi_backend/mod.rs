@@ -14,6 +14,7 @@ mod traps;
 mod wasi;
 
 pub use budget::SLICE_FUEL;
+pub use traps::trap_code;
 pub use engine::{FRAME_BYTES, WasmiSpec, stack_limits};
 
 use super::backend::{
