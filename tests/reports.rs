@@ -16,7 +16,13 @@ const PICK: [&str; 2] = ["--scenario", "null_"];
 #[test]
 fn json_report_has_the_documented_fields() {
     let json: serde_json::Value = serde_json::from_str(&faultbox(&["compare", PICK[0], PICK[1], "--format", "json"])).unwrap();
-    assert_eq!(json["models"].as_array().unwrap().len(), 4);
+    assert_eq!(json["models"].as_array().unwrap().len(), faultbox::model::ExecutionModel::ALL.len());
+    // A wasm model names its engine as the registry states it.
+    for (m, row) in json["models"].as_array().unwrap().iter().zip(faultbox::registry::ROWS.iter()) {
+        assert_eq!(m["name"], row.model);
+        assert_eq!(m["engine"]["family"], row.family.name(), "{m:#}");
+        assert_eq!(m["engine"]["version"], row.version, "{m:#}");
+    }
     let rows = json["scenarios"].as_array().unwrap();
     // A row per (scenario, language), the language beside the name.
     let names: Vec<String> = rows.iter().map(|r| format!("{} [{}]", r["name"].as_str().unwrap(), r["language"].as_str().unwrap())).collect();
@@ -50,7 +56,8 @@ fn markdown_report_is_a_table_under_a_headline() {
     assert!(md.contains("in-process recovery (catch_unwind"), "{md}");
     let missed = md.lines().find(|l| l.starts_with("- wasm did not detect: ")).unwrap_or_else(|| panic!("{md}"));
     assert!(missed.contains("null_read [rust]") && missed.contains("null_write [rust]"), "{missed}");
-    assert!(md.contains("| scenario | language | category | wasm | wasm-explicit | wasm-pulley | native |"), "{md}");
+    let columns = faultbox::model::ExecutionModel::ALL.map(|m| m.name()).join(" | ");
+    assert!(md.contains(&format!("| scenario | language | category | {columns} |")), "{md}");
     assert!(md.contains("| `null_write` | rust | memory | **undetected**"), "{md}");
     assert!(md.contains("**crashed** SIGSEGV"), "{md}");
     // The headline contrasts the two kinds of null, as observed.

@@ -194,7 +194,8 @@ fn repeat_checks_that_every_pair_is_stable() {
     for rust in ["bounded_deep_recursion/rust", "recursion_large_frames/rust", "recursion_small_frames/rust"] {
         assert!(rows.contains(&rust.to_string()), "{rust} missing from {rows:?}");
     }
-    assert_eq!(report["stability"]["pairs"], rows.len() * 4, "every (scenario, language) row × 4 models: {rows:?}");
+    let models = faultbox::model::ExecutionModel::ALL.len();
+    assert_eq!(report["stability"]["pairs"], rows.len() * models, "every (scenario, language) row × {models} models: {rows:?}");
     assert_eq!(report["stability"]["flaky"], serde_json::json!([]));
 }
 

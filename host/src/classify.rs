@@ -385,9 +385,16 @@ fn wasm_words(reason: &WasmReason, s: &Scenario, model: ExecutionModel, obs: &Wa
             format!("wasm backtrace: {}{more}", shown.join(" ← "))
         }
         WasmReason::HostError { message } => format!("host function returned an error, which ended the guest call: {message}"),
-        WasmReason::HostPanic { message } => format!(
-            "host function panicked ({message}); {family} unwound the guest frames and the worker's catch_unwind took the panic at the embedder's call"
-        ),
+        WasmReason::HostPanic { message } => match engine.map(|r| r.family) {
+            // wasmi's handlers are `extern "sysv64"`: a panic may not unwind
+            // through them, so each host function catches its own.
+            Some(crate::registry::EngineFamily::Wasmi) => format!(
+                "host function panicked ({message}); the worker caught it inside the host function, and wasmi ended the guest call with it as a host error"
+            ),
+            _ => format!(
+                "host function panicked ({message}); {family} unwound the guest frames and the worker's catch_unwind took the panic at the embedder's call"
+            ),
+        },
         WasmReason::EngineError { message } => format!("{family} ended the run with an error that is not a trap: {message}"),
         WasmReason::Exited { code: 0, command: true } => {
             "exit 0: the WASI command returned from `_start` (or called proc_exit(0)): its normal end".to_string()

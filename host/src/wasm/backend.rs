@@ -157,3 +157,29 @@ pub fn health_failure(ending: &WasmEnding) -> HealthCheck {
         WasmEnding::Completed { value } => format!("returned {value:#x}"),
     })
 }
+
+/// A call whose entry `check_entry` never resolved: the caller's mistake,
+/// reported as the run's failure rather than a panic in the worker.
+pub fn unresolved(entry: &Entry) -> Called {
+    let message = format!("{entry:?} was called before check_entry resolved it");
+    Called { ending: WasmEnding::Failed { message }, fault_detail: None, deadline: None, wall_us: 0, cpu_us: 0 }
+}
+
+/// The guest's output as an observation reports it: `fb.write`'s, then
+/// WASI stdout's (a module normally uses one or the other; with both, their
+/// interleaving is lost and the totals add up).
+pub fn merged_output(fb: OutputTail, stdout: Option<OutputTail>) -> OutputTail {
+    let Some(stdout) = stdout else { return fb };
+    match (fb.total_bytes, stdout.total_bytes) {
+        (_, 0) => fb,
+        (0, _) => stdout,
+        _ => {
+            let mut both = crate::protocol::TailBuffer::default();
+            both.count_skipped(fb.total_bytes - fb.kept_bytes);
+            both.push(fb.tail.as_bytes());
+            both.count_skipped(stdout.total_bytes - stdout.kept_bytes);
+            both.push(stdout.tail.as_bytes());
+            both.finish()
+        }
+    }
+}

@@ -187,9 +187,8 @@ impl Instance for WasmiInstance {
             Entry::Scenario(_) => self.func.is_some(),
             Entry::Command => self.start.is_some(),
         };
-        if !resolved && let Err(e) = self.check_entry(entry) {
-            let message = format!("{entry:?} cannot be called: {e:#}");
-            return Called { ending: WasmEnding::Failed { message }, fault_detail: None, deadline: None, wall_us: 0, cpu_us: 0 };
+        if !resolved {
+            return super::backend::unresolved(entry);
         }
         let budget = Budget::start(budget);
         let (ending, deadline) = match (entry, &self.func, &self.start) {

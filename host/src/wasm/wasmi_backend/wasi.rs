@@ -86,21 +86,7 @@ pub fn run_state(memory_bytes: u64, announce: fn(faultbox_guests::host::HostOp),
 /// The guest's output as the observation reports it: `fb.write`'s, then
 /// WASI stdout's (as wasmtime's backend reports it).
 pub fn output_tail(state: &RunState) -> OutputTail {
-    let fb = state.output.finish();
-    let Some(wasi) = &state.wasi else { return fb };
-    let stdout = wasi.stdout.finish();
-    match (fb.total_bytes, stdout.total_bytes) {
-        (_, 0) => fb,
-        (0, _) => stdout,
-        _ => {
-            let mut both = TailBuffer::default();
-            both.count_skipped(fb.total_bytes - fb.kept_bytes);
-            both.push(fb.tail.as_bytes());
-            both.count_skipped(stdout.total_bytes - stdout.kept_bytes);
-            both.push(stdout.tail.as_bytes());
-            both.finish()
-        }
-    }
+    crate::wasm::backend::merged_output(state.output.finish(), state.wasi.as_ref().map(|w| w.stdout.finish()))
 }
 
 /// WASI stderr so far (empty without WASI).

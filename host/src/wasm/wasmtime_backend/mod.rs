@@ -179,9 +179,8 @@ impl BackendInstance for WasmtimeInstance {
             Entry::Scenario(_) => self.func.is_some(),
             Entry::Command => self.start.is_some(),
         };
-        if !resolved && let Err(e) = self.check_entry(entry) {
-            let message = format!("{entry:?} cannot be called: {e:#}");
-            return Called { ending: WasmEnding::Failed { message }, fault_detail: None, deadline: None, wall_us: 0, cpu_us: 0 };
+        if !resolved {
+            return super::backend::unresolved(entry);
         }
         let store = &mut self.store;
         store.set_epoch_deadline(1);

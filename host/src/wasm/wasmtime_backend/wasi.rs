@@ -84,21 +84,7 @@ pub fn initialize(store: &mut Store<RunState>, instance: &Instance) -> wasmtime:
 /// WASI stdout's (a module normally uses one or the other; with both, their
 /// interleaving is lost and the totals add up).
 pub fn output_tail(state: &RunState) -> OutputTail {
-    let fb = state.output.finish();
-    let Some(wasi) = &state.wasi else { return fb };
-    let stdout = wasi.stdout.finish();
-    match (fb.total_bytes, stdout.total_bytes) {
-        (_, 0) => fb,
-        (0, _) => stdout,
-        _ => {
-            let mut both = TailBuffer::default();
-            both.count_skipped(fb.total_bytes - fb.kept_bytes);
-            both.push(fb.tail.as_bytes());
-            both.count_skipped(stdout.total_bytes - stdout.kept_bytes);
-            both.push(stdout.tail.as_bytes());
-            both.finish()
-        }
-    }
+    crate::wasm::backend::merged_output(state.output.finish(), state.wasi.as_ref().map(|w| w.stdout.finish()))
 }
 
 /// WASI stderr so far (empty without WASI).
