@@ -70,14 +70,9 @@ fn go_reactor_in_a_wasm_worker() {
         assert!(matches!(obs.ending, WasmEnding::Trapped { trap: TrapCode::StackOverflow, .. }), "{model}: {:?}", obs.ending);
         let facts = obs.reuse.unwrap();
         println!("{model} recursion_small_frames: {:?} healthy rounds, then {:?}", facts.rounds_healthy, facts.rounds_broke);
-        // As recursion_small_frames.toml says: wasmtime's instances break
-        // within ten rounds; in wasmi Go recursed twice as deep and the
-        // instance stayed healthy for all ten.
-        match model.family() {
-            faultbox::registry::EngineFamily::Wasmtime => assert!(facts.rounds_broke.is_some(), "{model}: {facts:?}"),
-            faultbox::registry::EngineFamily::Wasmi => {
-                assert_eq!((facts.rounds_healthy, facts.rounds_broke.as_deref()), (Some(10), None), "{model}: {facts:?}")
-            }
-        }
+        // The rounds ran; whether they broke is each engine's, and the
+        // comparison suite holds it to recursion_small_frames.toml (wasmtime's
+        // broke; wasmi's stayed healthy on the runs recorded there).
+        assert!(facts.rounds_healthy.is_some(), "{model}: no reuse rounds ran: {facts:?}");
     }
 }

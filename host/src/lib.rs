@@ -3,7 +3,7 @@
 //!
 //! The same scenarios, written as guests in several languages (Rust, Go,
 //! C, hand-written wat, or a user's own module or program), run in wasm
-//! (wasmtime in a worker process) and natively (a forked child, or a
+//! (an engine of the registry, wasmtime or wasmi, in a worker process) and natively (a forked child, or a
 //! program exec'd from it); the supervisor classifies every ending into one
 //! taxonomy and the reporter shows them side by side.
 //!

@@ -64,7 +64,7 @@ impl Interruption {
     pub fn how(self) -> &'static str {
         match self {
             Interruption::Epoch => "the watchdog bumped the engine's epoch",
-            Interruption::Fuel => "the worker stopped refuelling the call",
+            Interruption::Fuel => "the worker stopped the call (it gave no more fuel, or ended it at its next host call)",
         }
     }
 }
@@ -123,8 +123,6 @@ pub struct Capabilities {
     /// Out-of-bounds accesses and other traps are taken as signals (guard
     /// pages, SIGSEGV/SIGILL/SIGFPE handlers) rather than explicit checks.
     pub signals_based_traps: bool,
-    /// It compiles to machine code (as opposed to interpreting).
-    pub compiled: bool,
 }
 
 impl Capabilities {
@@ -166,6 +164,15 @@ pub enum Start {
     Embedded,
 }
 
+impl Start {
+    /// How it starts, in a few words, for reports.
+    pub fn how(self) -> &'static str {
+        match self {
+            Start::Embedded => "embedded in faultbox's worker process (`faultbox worker <model>`)",
+        }
+    }
+}
+
 /// One row of the registry.
 #[derive(Clone, Copy, Debug)]
 pub struct EngineRow {
@@ -204,7 +211,7 @@ pub const ROWS: [EngineRow; 4] = [
         version: WASMTIME,
         configuration: "Cranelift, signals-based traps",
         description: "wasmtime, Cranelift, signals-based traps",
-        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: true, compiled: true },
+        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: true },
         start: Start::Embedded,
     },
     EngineRow {
@@ -214,7 +221,7 @@ pub const ROWS: [EngineRow; 4] = [
         version: WASMTIME,
         configuration: "Cranelift, explicit checks",
         description: "wasmtime, Cranelift, explicit checks (no signal handlers)",
-        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: false, compiled: true },
+        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: false },
         start: Start::Embedded,
     },
     EngineRow {
@@ -224,7 +231,7 @@ pub const ROWS: [EngineRow; 4] = [
         version: WASMTIME,
         configuration: "Pulley interpreter",
         description: "wasmtime, Pulley interpreter",
-        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: false, compiled: false },
+        capabilities: Capabilities { lacks: &[], wasi_p1: true, backtraces: true, interruption: Interruption::Epoch, signals_based_traps: false },
         start: Start::Embedded,
     },
     EngineRow {
@@ -234,7 +241,7 @@ pub const ROWS: [EngineRow; 4] = [
         version: WASMI,
         configuration: "interpreter, fuel-metered",
         description: "wasmi, a pure-Rust interpreter, budgets through fuel",
-        capabilities: Capabilities { lacks: WASMI_LACKS, wasi_p1: true, backtraces: false, interruption: Interruption::Fuel, signals_based_traps: false, compiled: false },
+        capabilities: Capabilities { lacks: WASMI_LACKS, wasi_p1: true, backtraces: false, interruption: Interruption::Fuel, signals_based_traps: false },
         start: Start::Embedded,
     },
 ];

@@ -14,8 +14,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// WebAssembly feature profile of the wasm engines: 3.0 (default: every
-    /// Wasm 3.0 proposal wasmtime implements for the engine configuration)
-    /// or 2.0.
+    /// Wasm 3.0 proposal the engine configuration implements, as the
+    /// registry states) or 2.0.
     #[arg(long, global = true, value_parser = parse_profile, value_name = "VERSION")]
     pub wasm_features: Option<crate::wasm::WasmProfile>,
     /// Colour the verdicts: auto (when stdout is a terminal, unless

@@ -13,8 +13,8 @@
 //! # The protocol, for implementers
 //!
 //! **Process.** The supervisor starts a worker with pipes for its stdin,
-//! stdout and stderr (faultbox's own: `faultbox worker <kind>`, kind one of
-//! `wasm`, `wasm-explicit`, `wasm-pulley`, `native`). Requests go to its
+//! stdout and stderr (faultbox's own: `faultbox worker <kind>`, kind a wasm
+//! model of the registry, `host/src/registry.rs`, or `native`). Requests go to its
 //! stdin, messages come from its stdout. Stderr is free text: the
 //! supervisor keeps its last 64 KiB as evidence of how the worker ended.
 //!

@@ -130,6 +130,8 @@ pub struct EngineInfo {
     /// What it implements, as short words (`proposal:gc`, `wasi_p1`,
     /// `backtraces`, `interruption:epoch`, `signals_based_traps`).
     pub capabilities: Vec<String>,
+    /// How its worker is started.
+    pub start: String,
 }
 
 impl EngineInfo {
@@ -140,6 +142,7 @@ impl EngineInfo {
             version: row.version.to_string(),
             configuration: row.configuration.to_string(),
             capabilities: row.capabilities.words(),
+            start: row.start.how().to_string(),
         })
     }
 }

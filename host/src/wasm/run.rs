@@ -55,6 +55,9 @@ fn call_and_check<B: Backend>(
         (facts.rounds_healthy, facts.rounds_broke) = (Some(healthy), broke);
     }
     obs.reuse = Some(facts);
+    // The snapshot and the faulted instance go before a fresh one is
+    // made: never two instances' memory at once.
+    drop(before);
     drop(instance);
 
     // What a plugin host that discards the instance would pay instead.

@@ -98,7 +98,7 @@ pub fn call<P: WasmParams, R: WasmResults>(
     params: P,
     budget: &Budget,
 ) -> (Result<R, WasmEnding>, Option<Deadline>) {
-    store.data_mut().wall_until = budget.wall_until;
+    store.data_mut().budget = Some(*budget);
     let called = catch_unwind(AssertUnwindSafe(|| {
         let mut slice = FIRST_SLICE;
         let mut slice_began = budget.cpu_used();

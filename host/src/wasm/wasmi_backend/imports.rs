@@ -5,12 +5,12 @@
 //! imports are checked before any store exists.
 
 use crate::host_ops;
+use crate::limits::Deadline;
 use crate::outcome::Progress;
 use crate::protocol::TailBuffer;
 use crate::wasm::backend::panic_message;
 use faultbox_guests::host::HostOp;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
 use wasmi::errors::HostError;
 use wasmi_core::LimiterError;
 use wasmi::{Caller, Extern, FuncType, IntoFunc, Linker, ResourceLimiter, StoreLimits, ValType};
@@ -28,9 +28,11 @@ pub struct RunState {
     pub announce: fn(HostOp),
     /// WASI preview 1's state, for WASI modules only.
     pub wasi: Option<super::wasi::WasiState>,
-    /// The wall-clock backstop of the call in progress: a host function
-    /// that waits (WASI `poll_oneoff`) waits no longer than this.
-    pub wall_until: Instant,
+    /// The budget of the call in progress: every host function checks it
+    /// before it works (fuel counts wasm instructions only, never time
+    /// spent in the host), and one that waits (WASI `poll_oneoff`) waits no
+    /// longer than its wall-clock backstop.
+    pub budget: Option<super::budget::Budget>,
 }
 
 impl RunState {
@@ -43,17 +45,29 @@ impl RunState {
             output: TailBuffer::default(),
             announce,
             wasi: None,
-            wall_until: Instant::now(),
+            budget: None,
         }
     }
 }
 
 /// The store's limits (wasmi's `StoreLimits` for the number of instances,
 /// memories and tables), with a memory cap that records what it refused.
+/// wasmi allocates (and zero-fills) every byte of a memory when it is
+/// created or grown, so fifty memories each under the cap would be fifty
+/// times the cap on the host's heap: a scenario's store holds one memory
+/// and one table, as a slot of wasmtime's pool does ([`Limiter::new`]); a
+/// spec script's store, which holds every module of the script, caps all
+/// its memories and tables together ([`Limiter::store_wide`]).
 pub struct Limiter {
     pub memory_bytes: usize,
     pub refused: Vec<String>,
     counts: StoreLimits,
+    /// Bytes of every memory of the store, as allowed so far (store-wide
+    /// limits only).
+    memory_total: usize,
+    /// Elements of every table of the store, as allowed so far.
+    table_total: usize,
+    store_wide: bool,
 }
 
 /// Tables may grow to this many elements (as in wasmtime's limiter).
@@ -63,14 +77,31 @@ const TABLE_ELEMENTS: usize = 1 << 20;
 const REFUSALS_KEPT: usize = 8;
 
 impl Limiter {
-    fn new(memory_bytes: u64) -> Limiter {
-        Limiter { memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX), refused: Vec::new(), counts: StoreLimits::default() }
+    /// A scenario's store: one memory of at most `memory_bytes`, one
+    /// table of at most `TABLE_ELEMENTS`.
+    pub fn new(memory_bytes: u64) -> Limiter {
+        Limiter {
+            memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX),
+            refused: Vec::new(),
+            counts: wasmi::StoreLimitsBuilder::new().memories(1).tables(1).build(),
+            memory_total: 0,
+            table_total: 0,
+            store_wide: false,
+        }
+    }
+
+    /// A store of many modules: all its memories together at most
+    /// `memory_bytes`, all its tables together `TABLE_ELEMENTS`.
+    pub fn store_wide(memory_bytes: u64) -> Limiter {
+        Limiter { counts: StoreLimits::default(), store_wide: true, ..Limiter::new(memory_bytes) }
     }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool, LimiterError> {
-        if desired <= self.memory_bytes {
+        let total = if self.store_wide { self.memory_total.saturating_sub(current).saturating_add(desired) } else { desired };
+        if total <= self.memory_bytes {
+            self.memory_total = total;
             return Ok(true);
         }
         if self.refused.len() < REFUSALS_KEPT {
@@ -89,7 +120,9 @@ impl ResourceLimiter for Limiter {
     }
 
     fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool, LimiterError> {
-        if desired <= TABLE_ELEMENTS {
+        let total = if self.store_wide { self.table_total.saturating_sub(current).saturating_add(desired) } else { desired };
+        if total <= TABLE_ELEMENTS {
+            self.table_total = total;
             return Ok(true);
         }
         if self.refused.len() < REFUSALS_KEPT {
@@ -140,18 +173,36 @@ impl std::fmt::Display for HostPanicked {
 
 impl HostError for HostPanicked {}
 
-/// A host function that waited (WASI `poll_oneoff`) until the call's
-/// wall-clock backstop passed: the call ends there, stalled.
+/// The call's budget ran out while the guest was in a host function (a
+/// loop of host calls, or a wait in WASI `poll_oneoff`): the call ends
+/// there, with the deadline that passed.
 #[derive(Debug)]
-pub struct BackstopPassed;
+pub struct BudgetSpent {
+    pub deadline: Deadline,
+    /// In a wait (`poll_oneoff`), rather than between host calls.
+    pub waiting: bool,
+}
 
-impl std::fmt::Display for BackstopPassed {
+impl std::fmt::Display for BudgetSpent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the guest waited past the call's wall-clock backstop")
+        match (self.deadline, self.waiting) {
+            (Deadline::Wall, true) => f.write_str("the guest waited in poll_oneoff past the call's wall-clock backstop"),
+            (Deadline::Wall, false) => f.write_str("the call's wall-clock backstop passed; faultbox ended it at a host call"),
+            (Deadline::Cpu, _) => f.write_str("the call's CPU budget was spent; faultbox ended it at a host call"),
+        }
     }
 }
 
-impl HostError for BackstopPassed {}
+impl HostError for BudgetSpent {}
+
+/// Ends the call when its budget has run out: every host function asks
+/// this first, so that time spent in the host counts against the guest.
+pub fn within_budget(state: &RunState) -> Result<(), wasmi::Error> {
+    match state.budget.and_then(|b| b.ran_out()) {
+        Some(deadline) => Err(wasmi::Error::host(BudgetSpent { deadline, waiting: false })),
+        None => Ok(()),
+    }
+}
 
 /// Runs a host function's body, turning a panic into the error
 /// [`HostPanicked`]. A panic must not leave a host function: on x86-64
@@ -253,6 +304,7 @@ pub fn define(host: &mut Host) -> anyhow::Result<()> {
     use ValType::{I32, I64};
     host.define("fb", "progress", &[I64], &[], |mut caller: Caller<'_, RunState>, value: i64| {
         guarded(|| {
+            within_budget(caller.data())?;
             let p = &mut caller.data_mut().progress;
             let reports = p.map_or(0, |p| p.reports) + 1;
             *p = Some(Progress { last: value, reports });
@@ -261,6 +313,7 @@ pub fn define(host: &mut Host) -> anyhow::Result<()> {
     })?;
     host.define("fb", "panic_message", &[I32, I32], &[], |mut caller: Caller<'_, RunState>, ptr: i32, len: i32| {
         guarded(|| {
+            within_budget(caller.data())?;
             let bytes = read_guest(&caller, ptr, len, 4096);
             caller.data_mut().guest_panic = Some(String::from_utf8_lossy(&bytes).into_owned());
             Ok(())
@@ -268,6 +321,7 @@ pub fn define(host: &mut Host) -> anyhow::Result<()> {
     })?;
     host.define("fb", "write", &[I32, I32], &[], |mut caller: Caller<'_, RunState>, ptr: i32, len: i32| {
         guarded(|| {
+            within_budget(caller.data())?;
             let len = len as u32 as usize;
             let keep = len.min(crate::protocol::OUTPUT_TAIL_BYTES);
             // Only the tail is copied; the rest of a large write is counted,
@@ -282,6 +336,7 @@ pub fn define(host: &mut Host) -> anyhow::Result<()> {
     })?;
     host.define("fb", "host_call", &[I32], &[I64], |mut caller: Caller<'_, RunState>, op: i32| -> Result<i64, wasmi::Error> {
         guarded(|| {
+            within_budget(caller.data())?;
             let Some(op) = HostOp::from_i32(op) else {
                 // The guest chose the number: its mistake ends its own call,
                 // as any host function's refusal does.

@@ -14,7 +14,8 @@ mod traps;
 mod wasi;
 
 pub use budget::SLICE_FUEL;
-pub use traps::trap_code;
+pub use imports::Limiter;
+pub use traps::{trap_code, trap_of};
 pub use engine::{FRAME_BYTES, WasmiSpec, stack_limits};
 
 use super::backend::{
@@ -130,7 +131,7 @@ impl Backend for Wasmi {
         // Instantiation (the start function), `_initialize` and `fb_init`
         // share one budget, as they share wasmtime's one watchdog arming.
         let budget = Budget::start(Duration::from_millis(req.limits.timeout_ms));
-        store.data_mut().wall_until = budget.wall_until;
+        store.data_mut().budget = Some(budget);
         let _ = store.set_fuel(budget.whole_fuel());
         let made = catch_unwind(AssertUnwindSafe(|| prepared.linker.instantiate_and_start(&mut store, &prepared.module)));
         let failed = |ending: WasmEnding, deadline: Option<Deadline>, store: &mut Store<RunState>| {
@@ -142,10 +143,13 @@ impl Backend for Wasmi {
             Ok(Err(err)) => {
                 let ending = traps::ending(&err);
                 // The start function cannot be resumed: it ran on the fuel
-                // that stands for the whole budget, and running out of it
-                // is the budget spent.
-                let deadline = matches!(ending, WasmEnding::Trapped { trap: crate::outcome::TrapCode::OutOfFuel, .. })
-                    .then(|| budget.ran_out().unwrap_or(Deadline::Cpu));
+                // that stands for the whole budget (and its host calls
+                // against the budget itself). A deadline is reported only
+                // when the clock says one passed: fuel that ran out first
+                // is a fuel limit, still a timeout, but not the CPU budget.
+                let deadline = traps::deadline_of(&err).or_else(|| {
+                    matches!(ending, WasmEnding::Trapped { trap: crate::outcome::TrapCode::OutOfFuel, .. }).then(|| budget.ran_out()).flatten()
+                });
                 return Ok(failed(ending, deadline, &mut store));
             }
             Err(panic) => return Ok(failed(WasmEnding::HostPanic { message: panic_message(&*panic) }, None, &mut store)),

@@ -1,7 +1,7 @@
 //! From wasmi's errors to faultbox's observations: one table for wasmi's
 //! trap codes, and how every other error that ends a call reads.
 
-use super::imports::{BackstopPassed, FbHostError, HostPanicked};
+use super::imports::{BudgetSpent, FbHostError, HostPanicked};
 use crate::limits::Deadline;
 use crate::outcome::TrapCode;
 use crate::protocol::WasmEnding;
@@ -36,6 +36,18 @@ pub fn trap_code(code: Wasmi) -> Option<TrapCode> {
     TABLE.iter().find(|(w, _)| *w == code).map(|(_, ours)| *ours)
 }
 
+/// faultbox's trap code for any wasmi error that is a trap. One trap wasmi
+/// reports as an instantiation error rather than a trap code: an active
+/// element segment that does not fit its table, which the spec defines as
+/// `table.init`'s out-of-bounds trap (wasmi's message says as much: "out
+/// of bounds table access"; `module/instantiate/mod.rs`).
+pub fn trap_of(err: &wasmi::Error) -> Option<TrapCode> {
+    if let wasmi::errors::ErrorKind::Instantiation(wasmi::errors::InstantiationError::ElementSegmentDoesNotFit { .. }) = err.kind() {
+        return Some(TrapCode::TableOutOfBounds);
+    }
+    trap_code(err.as_trap_code()?)
+}
+
 /// How a call that returned `err` ended. The message is wasmi's own text;
 /// wasmi keeps no wasm backtrace, so `frames` is empty.
 pub fn ending(err: &wasmi::Error) -> WasmEnding {
@@ -48,22 +60,21 @@ pub fn ending(err: &wasmi::Error) -> WasmEnding {
     if let Some(p) = err.downcast_ref::<HostPanicked>() {
         return WasmEnding::HostPanic { message: p.0.clone() };
     }
-    if err.downcast_ref::<BackstopPassed>().is_some() {
-        return out_of_fuel();
+    if let Some(spent) = err.downcast_ref::<BudgetSpent>() {
+        // The same code as a spent budget between instructions (the
+        // backend's way to stop a call is to give it no more fuel), with
+        // what really happened as its message.
+        return WasmEnding::Trapped { trap: TrapCode::OutOfFuel, message: spent.to_string(), frames: Vec::new() };
     }
-    match err.as_trap_code() {
-        Some(code) => match trap_code(code) {
-            Some(trap) => WasmEnding::Trapped { trap, message: err.to_string(), frames: Vec::new() },
-            None => WasmEnding::Failed { message: format!("unrecognised trap: {err}") },
-        },
+    match trap_of(err) {
+        Some(trap) => WasmEnding::Trapped { trap, message: err.to_string(), frames: Vec::new() },
         None => WasmEnding::Failed { message: err.to_string() },
     }
 }
 
-/// The deadline an error stands for: a wait that reached the wall-clock
-/// backstop is the backstop's.
+/// The deadline an error stands for: a budget spent inside a host call.
 pub fn deadline_of(err: &wasmi::Error) -> Option<Deadline> {
-    err.downcast_ref::<BackstopPassed>().map(|_| Deadline::Wall)
+    err.downcast_ref::<BudgetSpent>().map(|s| s.deadline)
 }
 
 /// The trap ending a spent budget gives a call: wasmi's `OutOfFuel`, in
@@ -125,8 +136,9 @@ mod tests {
         assert_eq!(ending(&panicked), WasmEnding::HostPanic { message: "boom".into() });
         assert_eq!(ending(&wasmi::Error::new("odd")), WasmEnding::Failed { message: "odd".into() });
         assert!(matches!(out_of_fuel(), WasmEnding::Trapped { trap: TrapCode::OutOfFuel, .. }));
-        let stalled = wasmi::Error::host(BackstopPassed);
-        assert_eq!((ending(&stalled), deadline_of(&stalled)), (out_of_fuel(), Some(Deadline::Wall)));
+        let stalled = wasmi::Error::host(BudgetSpent { deadline: Deadline::Wall, waiting: true });
+        assert!(matches!(ending(&stalled), WasmEnding::Trapped { trap: TrapCode::OutOfFuel, ref message, .. } if message.contains("poll_oneoff")));
+        assert_eq!(deadline_of(&stalled), Some(Deadline::Wall));
         assert_eq!(deadline_of(&trap), None);
     }
 }

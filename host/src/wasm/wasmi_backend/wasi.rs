@@ -10,7 +10,7 @@
 //! rustix 0.38, …), which measured more than wasmi itself in fresh build
 //! time, for a sandbox whose only files are the three standard streams.
 
-use super::imports::{BackstopPassed, Host, RunState, guarded};
+use super::imports::{BudgetSpent, Host, RunState, guarded, within_budget};
 use crate::protocol::{OutputTail, TailBuffer};
 use std::time::{Duration, Instant};
 use wasmi::{Caller, Extern, FuncType, Val, ValType};
@@ -136,8 +136,12 @@ impl Mem<'_> {
         Ok(u64::from_le_bytes(self.bytes(ptr, 8)?.try_into().unwrap_or_default()))
     }
 
-    /// The `(ptr, len)` pairs of an iovec array.
+    /// The `(ptr, len)` pairs of an iovec array (4-aligned, as
+    /// wasmtime-wasi requires of a guest pointer to a record of u32s).
     fn iovecs(&self, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, i32> {
+        if iovs % 4 != 0 {
+            return Err(NOT_ALIGNED);
+        }
         (0..count)
             .map(|i| {
                 let at = iovs.checked_add(i.checked_mul(8).ok_or(errno::FAULT)?).ok_or(errno::FAULT)?;
@@ -167,14 +171,20 @@ fn answering<E: Into<Answer>>(
         let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
             return Err(wasmi::Error::new("a WASI call from a module that exports no `memory`"));
         };
+        within_budget(caller.data())?;
         let (data, state) = memory.data_and_store_mut(&mut *caller);
-        let wall_until = state.wall_until;
+        // Outside a budgeted call nothing waits at all.
+        let wall_until = state.budget.map_or_else(Instant::now, |b| b.wall_until);
         let Some(wasi) = state.wasi.as_mut() else {
             return Err(wasmi::Error::new("a WASI module instantiated in a store without WASI state"));
         };
         match f(&mut Mem(data), wasi, wall_until).map_err(Into::into) {
+            // A guest pointer outside memory, or misaligned, ends the call,
+            // in wasmtime-wasi's words: it never answers EFAULT.
+            Err(Answer::Errno(errno::FAULT)) => Err(wasmi::Error::new("Pointer out of bounds")),
+            Err(Answer::Errno(NOT_ALIGNED)) => Err(wasmi::Error::new("Pointer not aligned")),
             Ok(errno) | Err(Answer::Errno(errno)) => Ok(errno),
-            Err(Answer::Stalled) => Err(wasmi::Error::host(BackstopPassed)),
+            Err(Answer::Stalled) => Err(wasmi::Error::host(BudgetSpent { deadline: crate::limits::Deadline::Wall, waiting: true })),
         }
     })
 }
@@ -237,14 +247,20 @@ fn fd_write(mem: &mut Mem<'_>, w: &mut WasiState, fd: u32, iovs: u32, count: u32
         return Err(errno::BADF);
     }
     let tail = if fd == STDOUT { &mut w.stdout } else { &mut w.stderr };
-    let mut total: u32 = 0;
-    for (ptr, len) in mem.iovecs(iovs, count)? {
+    if nwritten % 4 != 0 {
+        return Err(NOT_ALIGNED);
+    }
+    // The first non-empty iovec only, as wasmtime-wasi writes (its p1
+    // `fd_write`): the guest's libc loops over the rest, each call a host
+    // call that its budget sees, instead of one call of any length.
+    let mut written: u32 = 0;
+    if let Some((ptr, len)) = mem.iovecs(iovs, count)?.into_iter().find(|(_, len)| *len > 0) {
         // Every byte is accepted: a flood is counted by the tail, never an
         // error the guest sees.
         tail.push(mem.bytes(ptr, len)?);
-        total = total.wrapping_add(len);
+        written = len;
     }
-    mem.write(nwritten, &total.to_le_bytes())?;
+    mem.write(nwritten, &written.to_le_bytes())?;
     Ok(errno::SUCCESS)
 }
 
@@ -310,6 +326,9 @@ fn write_event(mem: &mut Mem<'_>, at: u32, userdata: u64, kind: u8, nbytes: u64,
 }
 
 /// What a WASI call answers: an errno, or the end of the call.
+/// Not a WASI errno: a misaligned guest pointer, which ends the call.
+const NOT_ALIGNED: i32 = -1;
+
 enum Answer {
     Errno(i32),
     /// The call waited until the wall-clock backstop passed.

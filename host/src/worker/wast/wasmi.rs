@@ -99,19 +99,20 @@ const MAX_STACK_HEIGHT: usize = 1_000_000;
 /// text module can write unescaped, and never imported by a script.
 const START_EXPORT: &str = "\u{0}faultbox:start";
 
+/// Every memory of one script's store together. The spec's scripts stay
+/// far below it (their largest memories are tens of pages); a script that
+/// asks for more sees `memory.grow` fail, or its module not instantiate.
+const WAST_MEMORY_BYTES: u64 = 1 << 30;
+
+use crate::wasm::wasmi_backend::Limiter;
+
 /// faultbox's code for a wasmi trap: the backend's one table.
 pub use crate::wasm::wasmi_backend::trap_code;
 
 fn failure(e: &wasmi::Error) -> Failure {
     let message = one_line(&e.to_string());
-    // The one trap wasmi reports as an instantiation error rather than a
-    // trap code: an active element segment that does not fit its table,
-    // which the spec defines as `table.init`'s out-of-bounds trap (wasmi's
-    // message says as much: "out of bounds table access").
-    if let wasmi::errors::ErrorKind::Instantiation(wasmi::errors::InstantiationError::ElementSegmentDoesNotFit { .. }) =
-        e.kind()
-    {
-        return Failure { trap: Some(TrapCode::TableOutOfBounds), message };
+    if let Some(trap) = crate::wasm::wasmi_backend::trap_of(e) {
+        return Failure { trap: Some(trap), message };
     }
     match e.as_trap_code() {
         Some(code) => match trap_code(code) {
@@ -168,8 +169,8 @@ pub struct WasmiModule {
 
 struct Wasmi {
     engine: Engine,
-    store: Store<()>,
-    linker: Linker<()>,
+    store: Store<Limiter>,
+    linker: Linker<Limiter>,
     budget: Duration,
     profile: WasmProfile,
     /// What wasmi validates with, and what the profile validates with.
@@ -180,7 +181,11 @@ struct Wasmi {
 impl Wasmi {
     fn new(profile: WasmProfile, budget: Duration) -> anyhow::Result<Wasmi> {
         let engine = Engine::new(&config(profile));
-        let mut store = Store::new(&engine, ());
+        // One store per script holds every module's memories and tables:
+        // wasmi allocates and zero-fills each byte of a memory, so the
+        // whole store gets one cap, as a scenario's store does.
+        let mut store = Store::new(&engine, Limiter::store_wide(WAST_MEMORY_BYTES));
+        store.limiter(|l| l);
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
         define_spectest(&mut linker, &mut store).map_err(|e| anyhow::anyhow!("spectest for wasmi: {e}"))?;
@@ -259,7 +264,7 @@ impl Wasmi {
     /// Runs `func` on fuel slices until it returns, traps, or the CPU
     /// budget (or its wall-clock backstop) is spent.
     fn run(&mut self, func: Func, args: &[Val], results: &mut [Val]) -> Result<(), Failure> {
-        let fuel = |store: &mut Store<()>, fuel: u64| {
+        let fuel = |store: &mut Store<Limiter>, fuel: u64| {
             store.set_fuel(fuel).map_err(|e| Failure { trap: None, message: format!("cannot set fuel: {e}") })
         };
         let cpu_at_start = crate::process::thread_cpu_time();
@@ -338,7 +343,7 @@ fn validate(bytes: &[u8], features: WasmFeatures) -> Result<(), wasmparser::Bina
 }
 
 /// The `spectest` module every spec script may import.
-fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(), wasmi::Error> {
+fn define_spectest(linker: &mut Linker<Limiter>, store: &mut Store<Limiter>) -> Result<(), wasmi::Error> {
     linker.func_wrap("spectest", "print", || {})?;
     linker.func_wrap("spectest", "print_i32", |_: i32| {})?;
     linker.func_wrap("spectest", "print_i64", |_: i64| {})?;
