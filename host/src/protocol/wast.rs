@@ -25,7 +25,8 @@ pub struct WastRequest {
 }
 
 /// What one trap directive did: a snake_case `type` beside its fields, as
-/// every enum on the wire (and so in `faultbox wast --format json` too).
+/// every enum on the wire (`faultbox wast --format json` writes it as
+/// `kind`, as it always has: `classify::wast`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Observed {
@@ -40,7 +41,7 @@ pub enum Observed {
     /// and instantiated.
     Accepted,
     /// The module was rejected: at which stage (text, decode or validate,
-    /// link or instantiate) and wasmtime's message.
+    /// link or instantiate) and the engine's message.
     Rejected { stage: String, message: String },
     /// It failed in another way (a link error, a host error).
     Failed { message: String },
