@@ -73,15 +73,7 @@ fn of<'a>(outcomes: &'a [Value], model: &str) -> &'a Value {
 }
 
 /// Every wasm engine configuration of the registry.
-const WASM_MODELS: [&str; faultbox::registry::ROWS.len()] = {
-    let mut names = [""; faultbox::registry::ROWS.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = faultbox::registry::ROWS[i].model;
-        i += 1;
-    }
-    names
-};
+const WASM_MODELS: [&str; faultbox::registry::ROWS.len()] = faultbox::registry::MODEL_NAMES;
 
 #[test]
 fn a_wasi_command_traps_exits_and_ends_normally_by_its_arguments() {

@@ -10,15 +10,7 @@ const WASM2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/traps.wa
 const WASM3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/wasm3.wast");
 const VALUES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/values.wast");
 /// Every wasm engine configuration of the registry.
-const MODELS: [&str; faultbox::registry::ROWS.len()] = {
-    let mut names = [""; faultbox::registry::ROWS.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = faultbox::registry::ROWS[i].model;
-        i += 1;
-    }
-    names
-};
+const MODELS: [&str; faultbox::registry::ROWS.len()] = faultbox::registry::MODEL_NAMES;
 
 /// The configurations that implement every Wasm 3.0 proposal: the exact
 /// counts below hold for them. The others are held to named skips by

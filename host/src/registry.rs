@@ -246,6 +246,17 @@ pub const ROWS: [EngineRow; 4] = [
     },
 ];
 
+/// Every configuration's model name, in column order.
+pub const MODEL_NAMES: [&str; ROWS.len()] = {
+    let mut names = [""; ROWS.len()];
+    let mut i = 0;
+    while i < ROWS.len() {
+        names[i] = ROWS[i].model;
+        i += 1;
+    }
+    names
+};
+
 impl EngineConfig {
     /// Every configuration, in column order.
     pub const ALL: [EngineConfig; ROWS.len()] = {

@@ -488,8 +488,10 @@ fn same_ending(a: &WasmEnding, b: &WasmEnding) -> bool {
 /// scenarios end as in wasmtime.
 #[test]
 fn go_reactor_runs_as_in_wasmtime() {
-    let Some(path) = cached_build("go").or_else(|| Some("/tmp/faultbox-go/guest.wasm".into()).filter(|p: &std::path::PathBuf| p.is_file())) else {
-        println!("note: no Go wasip1 build in faultbox's cache or /tmp/faultbox-go; skipped");
+    // Only faultbox's own cache: a fixed path under /tmp is one any local
+    // user could have planted.
+    let Some(path) = cached_build("go") else {
+        println!("note: no Go wasip1 build in faultbox's cache; skipped");
         return;
     };
     let module = ModuleSource::File(path);
@@ -522,7 +524,14 @@ fn go_reactor_runs_as_in_wasmtime() {
 /// `guests/c/build.sh` when clang and wasi-libc are installed).
 #[test]
 fn c_reactor_runs_as_in_wasmtime() {
-    let built = std::env::temp_dir().join(format!("faultbox-wasmi-c-{}", std::process::id()));
+    // A private directory (mkdtemp: 0700, a name nobody can guess first).
+    let mut template = std::env::temp_dir().join("faultbox-wasmi-c-XXXXXX").into_os_string().into_encoded_bytes();
+    template.push(0);
+    // SAFETY: a NUL-terminated template that mkdtemp fills in place.
+    assert!(!unsafe { libc::mkdtemp(template.as_mut_ptr().cast()) }.is_null(), "mkdtemp");
+    template.pop();
+    // SAFETY: mkdtemp returned the bytes of a path it made from ours.
+    let built = std::path::PathBuf::from(unsafe { std::ffi::OsString::from_encoded_bytes_unchecked(template) });
     let path = cached_build("c").or_else(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/c/build.sh");
         let ok = std::process::Command::new(script).env("OUT", &built).output().is_ok_and(|o| o.status.success());
