@@ -63,9 +63,17 @@ struct RawWorker {
 }
 
 impl RawWorker {
+    /// `faultbox worker <kind>`, or the adapter that serves `kind`.
     fn start(kind: &str) -> RawWorker {
-        let mut child = Command::new(FAULTBOX)
-            .args(["worker", kind])
+        let mut cmd = match EngineConfig::from_name(kind).and_then(faultbox::worker::adapter::launcher) {
+            Some(launcher) => launcher.unwrap_or_else(|e| panic!("{kind}: its adapter cannot run: {}", e.line())).command(EngineConfig::from_name(kind).unwrap()),
+            None => {
+                let mut cmd = Command::new(FAULTBOX);
+                cmd.args(["worker", kind]);
+                cmd
+            }
+        };
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -154,10 +162,27 @@ fn every_worker_begins_with_a_hello_of_this_protocol() {
             let engine = &hello["engine"];
             let row = EngineConfig::from_name(kind).unwrap().row();
             assert_eq!(engine["family"], row.family.name(), "{kind}: {hello}");
-            assert_eq!(engine["version"], locked(row.family.name()).as_str(), "{kind}: the hello's engine is not Cargo.lock's");
+            match (row.version, row.start.adapter()) {
+                (_, None) => {
+                    assert_eq!(engine["version"], locked(row.family.name()).as_str(), "{kind}: the hello's engine is not Cargo.lock's");
+                    assert!(requests.starts_with(&["wasm", "wast", "bench", "soak"]), "{kind}: {requests:?}");
+                }
+                (faultbox::registry::Version::Pinned(v), Some(_)) => {
+                    assert_eq!(engine["version"], v, "{kind}: the hello's engine is not the one its go.mod pins");
+                }
+                (faultbox::registry::Version::Installed, Some(_)) => {
+                    assert!(engine["version"].as_str().is_some_and(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit())), "{kind}: {hello}");
+                }
+            }
+            if row.start.adapter().is_some() {
+                // An adapter serves runs and the spec steps the supervisor
+                // walks a script with.
+                for r in ["wasm", "spec_begin", "spec_compile", "spec_judge", "spec_imports", "spec_instantiate", "spec_register", "spec_call", "spec_global"] {
+                    assert!(requests.contains(&r), "{kind}: no {r} in {requests:?}");
+                }
+            }
             assert!(!engine["configuration"].as_str().unwrap().is_empty(), "{kind}: {hello}");
             assert!(engine["capabilities"].as_array().unwrap().contains(&json!("wasi_p1")), "{kind}: {hello}");
-            assert!(requests.starts_with(&["wasm", "wast", "bench", "soak"]), "{kind}: {requests:?}");
         }
     }
     // The configurations tell the wasm models apart.

@@ -25,6 +25,17 @@ pub enum EngineConfig {
     Pulley,
     /// wasmi, a pure-Rust interpreter.
     Wasmi,
+    /// V8 as Node.js ships it: Liftoff, then TurboFan; its trap handler
+    /// (guard regions and a SIGSEGV handler) for bounds checks.
+    V8,
+    /// V8 with `--wasm-enforce-bounds-checks`: bounds checks in code.
+    V8Explicit,
+    /// V8 with `--liftoff-only`: the baseline compiler, never tiered up.
+    V8Liftoff,
+    /// wazero's optimizing compiler (pure Go, no cgo).
+    Wazero,
+    /// wazero's interpreter.
+    WazeroInterp,
 }
 
 /// An implementation of faultbox's wasm backend: the engines one backend
@@ -36,6 +47,10 @@ pub enum EngineFamily {
     Wasmtime,
     /// wasmi, embedded in faultbox's worker.
     Wasmi,
+    /// Google's V8, in Node.js, through the adapter `engines/v8/`.
+    V8,
+    /// Tetrate's wazero, a Go module, through the adapter `engines/wazero/`.
+    Wazero,
 }
 
 impl EngineFamily {
@@ -43,8 +58,13 @@ impl EngineFamily {
         match self {
             EngineFamily::Wasmtime => "wasmtime",
             EngineFamily::Wasmi => "wasmi",
+            EngineFamily::V8 => "v8",
+            EngineFamily::Wazero => "wazero",
         }
     }
+
+    /// Every family, in column order.
+    pub const ALL: [EngineFamily; 4] = [EngineFamily::Wasmtime, EngineFamily::Wasmi, EngineFamily::V8, EngineFamily::Wazero];
 }
 
 /// How a CPU budget stops a guest that is still running.
@@ -57,6 +77,14 @@ pub enum Interruption {
     /// The call runs on fuel in slices; between slices the worker reads its
     /// thread's CPU clock and stops refuelling once the budget is spent.
     Fuel,
+    /// The guest runs on a thread of its own (a Node.js worker thread);
+    /// the adapter's main thread terminates that thread once its CPU budget
+    /// is spent. The instance dies with it; the process lives on.
+    TerminateThread,
+    /// The call's context is cancelled once the budget is spent; the
+    /// engine checks it at loop headers (only there) and closes
+    /// the module (wazero's `WithCloseOnContextDone`).
+    CancelContext,
 }
 
 impl Interruption {
@@ -65,6 +93,8 @@ impl Interruption {
         match self {
             Interruption::Epoch => "the watchdog bumped the engine's epoch",
             Interruption::Fuel => "the worker stopped the call (it gave no more fuel, or ended it at its next host call)",
+            Interruption::TerminateThread => "the adapter terminated the thread the guest ran on",
+            Interruption::CancelContext => "the adapter cancelled the call's context and the engine closed the module",
         }
     }
 }
@@ -148,6 +178,8 @@ impl Capabilities {
         w.push(format!("interruption:{}", match self.interruption {
             Interruption::Epoch => "epoch",
             Interruption::Fuel => "fuel",
+            Interruption::TerminateThread => "terminate_thread",
+            Interruption::CancelContext => "cancel_context",
         }));
         if self.signals_based_traps {
             w.push("signals_based_traps".into());
@@ -162,6 +194,30 @@ pub enum Start {
     /// `faultbox worker <model>`: the engine is linked into faultbox and
     /// runs in faultbox's own worker process.
     Embedded,
+    /// An adapter: a program in the engine's own language, in
+    /// `engines/<folder>/`, that speaks the worker protocol.
+    Adapter(Adapter),
+}
+
+/// An out-of-process engine adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adapter {
+    pub runtime: AdapterRuntime,
+    /// Its folder under `engines/`.
+    pub folder: &'static str,
+    /// Flags for the runtime, before the adapter's own path (V8's options
+    /// on node's command line, visible in `ps`).
+    pub flags: &'static [&'static str],
+}
+
+/// What runs an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdapterRuntime {
+    /// `node <flags> engines/<folder>/adapter.mjs <model>`: no build step.
+    Node,
+    /// A Go module in `engines/<folder>/`, built with `go build` into
+    /// faultbox's cache on first use, run as `<binary> <model>`.
+    Go,
 }
 
 impl Start {
@@ -169,6 +225,40 @@ impl Start {
     pub fn how(self) -> &'static str {
         match self {
             Start::Embedded => "embedded in faultbox's worker process (`faultbox worker <model>`)",
+            Start::Adapter(Adapter { runtime: AdapterRuntime::Node, .. }) => {
+                "a Node.js adapter process (`node engines/v8/adapter.mjs <model>`) speaking the worker protocol"
+            }
+            Start::Adapter(Adapter { runtime: AdapterRuntime::Go, .. }) => {
+                "a Go adapter program (`engines/wazero/`, built on first use) speaking the worker protocol"
+            }
+        }
+    }
+
+    pub fn adapter(self) -> Option<Adapter> {
+        match self {
+            Start::Embedded => None,
+            Start::Adapter(a) => Some(a),
+        }
+    }
+}
+
+/// Where a configuration's version comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// Pinned by faultbox: Cargo.lock for an embedded engine, the adapter's
+    /// `go.mod` for a Go one (tests hold them equal).
+    Pinned(&'static str),
+    /// Whatever the installed runtime carries (Node's V8): the worker's
+    /// hello says which.
+    Installed,
+}
+
+impl Version {
+    /// The version for reports when no worker has said it yet.
+    pub fn text(self) -> &'static str {
+        match self {
+            Version::Pinned(v) => v,
+            Version::Installed => "as installed",
         }
     }
 }
@@ -180,8 +270,8 @@ pub struct EngineRow {
     /// The execution model's name: columns, `--model`, manifests' keys.
     pub model: &'static str,
     pub family: EngineFamily,
-    /// The engine's version, as Cargo.lock pins it (a test holds them equal).
-    pub version: &'static str,
+    /// The engine's version: pinned, or the installed runtime's.
+    pub version: Version,
     /// The configuration within the family, in a few words.
     pub configuration: &'static str,
     /// One sentence for reports.
@@ -190,8 +280,44 @@ pub struct EngineRow {
     pub start: Start,
 }
 
-const WASMTIME: &str = "48.0.8";
-const WASMI: &str = "2.0.0";
+const WASMTIME: Version = Version::Pinned("48.0.8");
+const WASMI: Version = Version::Pinned("2.0.0");
+const WAZERO: Version = Version::Pinned("1.12.0");
+
+/// What Node.js 20's V8 (11.3) does not ship of Wasm 3.0: each landed in
+/// a later V8 (V8's feature flags, `src/wasm/wasm-feature-flags.h`, and
+/// chromestatus), and is off here unless a `--experimental-wasm-*` flag
+/// turns it on, which faultbox does not: a plugin host runs what Node
+/// ships.
+const V8_LACKS: &[(Proposal, &str)] = &[
+    (Proposal::ExtendedConst, "Node 20's V8 11.3 does not ship extended constant expressions (shipped in V8 11.4)"),
+    (Proposal::RelaxedSimd, "Node 20's V8 11.3 does not ship relaxed SIMD (shipped in V8 11.4)"),
+    (Proposal::FunctionReferences, "Node 20's V8 11.3 does not ship typed function references (shipped with GC in V8 11.9)"),
+    (Proposal::Gc, "Node 20's V8 11.3 does not ship the final garbage collection proposal (shipped in V8 11.9)"),
+    (Proposal::MultiMemory, "Node 20's V8 11.3 does not ship multiple memories (shipped in V8 12.0)"),
+    (Proposal::Memory64, "Node 20's V8 11.3 does not ship 64-bit memories (shipped in V8 13.3)"),
+    (Proposal::Exceptions, "Node 20's V8 11.3 has only the legacy exception handling (`try`/`catch`), not `try_table` and exnref (shipped in V8 13.7)"),
+];
+
+/// wazero 1.12 ships WebAssembly 2.0 (`api.CoreFeaturesV2`, its
+/// default). Some proposals it has only as experimental features, off by
+/// default (`experimental/features.go`); faultbox runs it as it ships, as
+/// a plugin host that takes the defaults does. The rest it lacks.
+const WAZERO_LACKS: &[(Proposal, &str)] = &[
+    (Proposal::TailCalls, "wazero 1.12.0 has tail calls only as an experimental feature, off by default (and it would check a call's context only at loop headers, never in a tail-call loop)"),
+    (Proposal::ExtendedConst, "wazero 1.12.0 has extended constant expressions only as an experimental feature, off by default"),
+    (Proposal::FunctionReferences, "wazero 1.12.0 has typed function references only as an experimental feature, off by default"),
+    (Proposal::Gc, "wazero 1.12.0 does not implement garbage collection"),
+    (Proposal::MultiMemory, "wazero 1.12.0 does not implement multiple memories"),
+    (Proposal::Memory64, "wazero 1.12.0 does not implement 64-bit memories"),
+    (Proposal::RelaxedSimd, "wazero 1.12.0 does not implement relaxed SIMD"),
+    (Proposal::Exceptions, "wazero 1.12.0 has exception handling only as an experimental feature, off by default"),
+];
+
+const fn node_adapter(flags: &'static [&'static str]) -> Start {
+    Start::Adapter(Adapter { runtime: AdapterRuntime::Node, folder: "v8", flags })
+}
+const GO_ADAPTER: Start = Start::Adapter(Adapter { runtime: AdapterRuntime::Go, folder: "wazero", flags: &[] });
 
 /// wasmi 2.0 implements neither of these (its `Config` has no switch for
 /// them and its translator rejects their opcodes); a module that uses one
@@ -203,7 +329,7 @@ const WASMI_LACKS: &[(Proposal, &str)] = &[
 ];
 
 /// Every configuration, in column order.
-pub const ROWS: [EngineRow; 4] = [
+pub const ROWS: [EngineRow; 9] = [
     EngineRow {
         config: EngineConfig::Cranelift,
         model: "wasm",
@@ -243,6 +369,86 @@ pub const ROWS: [EngineRow; 4] = [
         description: "wasmi, a pure-Rust interpreter, budgets through fuel",
         capabilities: Capabilities { lacks: WASMI_LACKS, wasi_p1: true, backtraces: false, interruption: Interruption::Fuel, signals_based_traps: false },
         start: Start::Embedded,
+    },
+    EngineRow {
+        config: EngineConfig::V8,
+        model: "v8",
+        family: EngineFamily::V8,
+        version: Version::Installed,
+        configuration: "Liftoff then TurboFan, trap handler",
+        description: "V8 in Node.js, as Node ships it: Liftoff then TurboFan, bounds checks by its trap handler",
+        capabilities: Capabilities {
+            lacks: V8_LACKS,
+            wasi_p1: true,
+            backtraces: true,
+            interruption: Interruption::TerminateThread,
+            signals_based_traps: true,
+        },
+        start: node_adapter(&[]),
+    },
+    EngineRow {
+        config: EngineConfig::V8Explicit,
+        model: "v8-explicit",
+        family: EngineFamily::V8,
+        version: Version::Installed,
+        configuration: "explicit bounds checks",
+        description: "V8 in Node.js with --wasm-enforce-bounds-checks: bounds checks in code",
+        capabilities: Capabilities {
+            lacks: V8_LACKS,
+            wasi_p1: true,
+            backtraces: true,
+            interruption: Interruption::TerminateThread,
+            signals_based_traps: false,
+        },
+        start: node_adapter(&["--wasm-enforce-bounds-checks"]),
+    },
+    EngineRow {
+        config: EngineConfig::V8Liftoff,
+        model: "v8-liftoff",
+        family: EngineFamily::V8,
+        version: Version::Installed,
+        configuration: "Liftoff only",
+        description: "V8 in Node.js with --liftoff-only: the baseline compiler, never tiered up",
+        capabilities: Capabilities {
+            lacks: V8_LACKS,
+            wasi_p1: true,
+            backtraces: true,
+            interruption: Interruption::TerminateThread,
+            signals_based_traps: true,
+        },
+        start: node_adapter(&["--liftoff-only"]),
+    },
+    EngineRow {
+        config: EngineConfig::Wazero,
+        model: "wazero",
+        family: EngineFamily::Wazero,
+        version: WAZERO,
+        configuration: "compiler",
+        description: "wazero (pure Go), its optimizing compiler, budgets by context cancellation",
+        capabilities: Capabilities {
+            lacks: WAZERO_LACKS,
+            wasi_p1: true,
+            backtraces: true,
+            interruption: Interruption::CancelContext,
+            signals_based_traps: false,
+        },
+        start: GO_ADAPTER,
+    },
+    EngineRow {
+        config: EngineConfig::WazeroInterp,
+        model: "wazero-interp",
+        family: EngineFamily::Wazero,
+        version: WAZERO,
+        configuration: "interpreter",
+        description: "wazero (pure Go), its interpreter, budgets by context cancellation",
+        capabilities: Capabilities {
+            lacks: WAZERO_LACKS,
+            wasi_p1: true,
+            backtraces: true,
+            interruption: Interruption::CancelContext,
+            signals_based_traps: false,
+        },
+        start: GO_ADAPTER,
     },
 ];
 
@@ -353,13 +559,24 @@ mod tests {
         assert!(EngineConfig::from_name("native").is_none(), "native is not a wasm engine");
     }
 
-    /// The versions the registry states are the ones Cargo.lock pins.
+    /// The versions the registry states are the ones Cargo.lock (an
+    /// embedded engine) or the adapter's go.mod pins.
     #[test]
     fn versions_match_the_lock_file() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let lock = std::fs::read_to_string(format!("{root}/Cargo.lock")).unwrap();
         for row in &ROWS {
-            let entry = format!("name = \"{}\"\nversion = \"{}\"", row.family.name(), row.version);
-            assert!(lock.contains(&entry), "Cargo.lock does not pin {} {}", row.family.name(), row.version);
+            let (Version::Pinned(version), start) = (row.version, row.start) else { continue };
+            match start.adapter() {
+                None => {
+                    let entry = format!("name = \"{}\"\nversion = \"{version}\"", row.family.name());
+                    assert!(lock.contains(&entry), "Cargo.lock does not pin {} {version}", row.family.name());
+                }
+                Some(a) => {
+                    let go_mod = std::fs::read_to_string(format!("{root}/engines/{}/go.mod", a.folder)).unwrap();
+                    assert!(go_mod.contains(&format!(" v{version}")), "engines/{}/go.mod does not pin {version}", a.folder);
+                }
+            }
         }
     }
 }

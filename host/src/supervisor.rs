@@ -87,6 +87,22 @@ impl Supervisor {
             }
             _ => None,
         };
+        // An adapter's engine needs its runtime (node, go) on this
+        // machine: the same rule as a language's toolchain.
+        if let Some(engine) = model.wasm_engine()
+            && let Some(Err(why)) = crate::worker::adapter::launcher(engine)
+        {
+            use crate::language::build::Unavailable;
+            return match why {
+                Unavailable::Missing { .. } if std::env::var_os("CI").is_some() => Err(crate::error::BadInput::new(format!(
+                    "the {engine} engine cannot run and CI is set, so it may not be skipped: {}",
+                    why.line()
+                ))
+                .into()),
+                Unavailable::Missing { .. } => Ok(Err(classify::skipped(s, model, &why.line()))),
+                Unavailable::BuildFailed { .. } => anyhow::bail!("the {engine} engine's adapter: {}", why.line()),
+            };
+        }
         Ok(Ok(match model.wasm_engine() {
             Some(engine) => match Self::wasm_request(s, engine, artifacts.as_ref())? {
                 Ok(r) => Request::Wasm(r),
@@ -273,7 +289,19 @@ impl Supervisor {
     /// the worker runs `text` and never reads the file again.
     pub fn run_wast_text(&self, path: &std::path::Path, text: String, model: EngineConfig) -> anyhow::Result<crate::classify::wast::FileReport> {
         use crate::classify::wast::FileReport;
-        let request = Request::Wast(crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) });
+        let wast = crate::protocol::WastRequest { path: path.to_path_buf(), timeout_ms: 10_000, text: Some(text) };
+        if model.row().start.adapter().is_some() {
+            // An adapter is walked step by step from here: the script's
+            // checks stay faultbox's.
+            let kind = WorkerKind::Wasm(model);
+            let mut worker = self.pool.take(kind).map_err(|e| anyhow::Error::from(e).context(format!("{model} could not run {}", path.display())))?;
+            let obs = crate::worker::adapter::spec::run(&mut worker, model, &wast)?;
+            if crate::worker::adapter::spec::worker_alive(&obs) {
+                self.pool.give(kind, worker);
+            }
+            return Ok(FileReport::new(path.to_path_buf(), &obs));
+        }
+        let request = Request::Wast(wast);
         match self.pool.call(WorkerKind::Wasm(model), &request, Duration::from_secs(600)) {
             Ok(Message::Wast(obs)) => Ok(FileReport::new(path.to_path_buf(), &obs)),
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),

@@ -118,7 +118,7 @@ pub fn toolchain() -> Result<Toolchain, Unavailable> {
 
 /// `go` with the user's settings that would change the build neutralised:
 /// no toolchain download, no workspace, no extra flags.
-fn go_command(go: &Path) -> Command {
+pub fn go_command(go: &Path) -> Command {
     let mut cmd = Command::new(go);
     cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("GOFLAGS", "").env_remove("GOOS").env_remove("GOARCH");
     // Without HOME or XDG_CACHE_HOME go has no build cache and refuses.

@@ -107,6 +107,7 @@ mod bench;
 mod fuzz;
 mod native;
 mod soak;
+mod spec;
 mod wasm;
 mod wast;
 pub mod wire;
@@ -115,6 +116,7 @@ pub use bench::*;
 pub use fuzz::*;
 pub use native::*;
 pub use soak::*;
+pub use spec::*;
 pub use wasm::*;
 pub use wast::*;
 
@@ -146,6 +148,10 @@ pub enum Request {
     Soak(SoakRequest),
     /// Run one random module (`faultbox fuzz`).
     Fuzz(FuzzRequest),
+    /// One step of a spec script walked by the supervisor (engine
+    /// adapters: `spec_begin`, `spec_compile`, ... as their own types).
+    #[serde(untagged)]
+    Spec(SpecStep),
 }
 
 impl Request {
@@ -158,6 +164,16 @@ impl Request {
             Request::Bench { .. } => "bench",
             Request::Soak(_) => "soak",
             Request::Fuzz(_) => "fuzz",
+            Request::Spec(step) => match step {
+                SpecStep::SpecBegin { .. } => "spec_begin",
+                SpecStep::SpecCompile { .. } => "spec_compile",
+                SpecStep::SpecJudge { .. } => "spec_judge",
+                SpecStep::SpecImports { .. } => "spec_imports",
+                SpecStep::SpecInstantiate { .. } => "spec_instantiate",
+                SpecStep::SpecRegister { .. } => "spec_register",
+                SpecStep::SpecCall { .. } => "spec_call",
+                SpecStep::SpecGlobal { .. } => "spec_global",
+            },
         }
     }
 }
@@ -195,6 +211,8 @@ pub enum Message {
     Bench { samples: Vec<BenchSamples> },
     Soak(SoakReport),
     Fuzz(FuzzReport),
+    /// How one spec step went.
+    Spec { result: SpecResult },
     /// The worker could not carry out the request (not a guest fault).
     Failed { message: String },
 }
@@ -202,7 +220,7 @@ pub enum Message {
 /// Every [`Message`]'s `type`: a line with another `type` (or none) is not
 /// a message, and the supervisor skips it.
 pub const MESSAGE_TYPES: &[&str] =
-    &["hello", "host_call", "progress", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "failed"];
+    &["hello", "host_call", "progress", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "spec", "failed"];
 
 /// Who a worker is: the first line it writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -51,10 +51,13 @@ pub enum Engines {
 impl Engines {
     /// The backend for `config`; `announce` is called before host code
     /// that may kill the process runs.
+    /// Panics for an adapter's configuration: `faultbox worker` refuses
+    /// those before it gets here.
     pub fn new(config: EngineConfig, announce: fn(HostOp)) -> Engines {
         match config.family() {
             EngineFamily::Wasmtime => Engines::Wasmtime(WasmRunner::new(announce)),
             EngineFamily::Wasmi => Engines::Wasmi(wasmi_backend::Wasmi::new(config, announce)),
+            EngineFamily::V8 | EngineFamily::Wazero => unreachable!("{config} is served by its adapter, not embedded"),
         }
     }
 

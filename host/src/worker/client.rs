@@ -203,6 +203,30 @@ fn shown(line: &[u8]) -> String {
     out
 }
 
+/// Where `FAULTBOX_TRACE_PROTOCOL` names a file, every request line sent
+/// to a worker and every line read back is appended to it: a recording an
+/// adapter's author can replay against their own worker and compare with
+/// faultbox's (the module paths in it outlive the run only where they are
+/// cached builds).
+pub const TRACE_ENV: &str = "FAULTBOX_TRACE_PROTOCOL";
+
+fn trace(line: &[u8]) {
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let path = std::env::var_os(TRACE_ENV)?;
+        std::fs::OpenOptions::new().create(true).append(true).open(path).ok().map(Mutex::new)
+    });
+    if let Some(file) = file {
+        let _ = file.lock().unwrap_or_else(|e| e.into_inner()).write_all(line);
+    }
+}
+
+fn faultbox_worker(exe: &Path, kind: WorkerKind) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg("worker").arg(kind.arg());
+    cmd
+}
+
 /// A worker to start, and where to say how that went.
 struct SpawnJob {
     cmd: Command,
@@ -246,10 +270,20 @@ fn spawn_registered(cmd: &mut Command) -> anyhow::Result<Child> {
 
 impl Worker {
     pub fn spawn(exe: &Path, kind: WorkerKind) -> anyhow::Result<Worker> {
-        let mut cmd = Command::new(exe);
-        cmd.arg("worker")
-            .arg(kind.arg())
-            .stdin(Stdio::piped())
+        // An adapter's configuration runs in its adapter, any other in
+        // `faultbox worker <kind>`; both are the same kind of worker.
+        let (mut cmd, shown_cmd) = match kind {
+            WorkerKind::Wasm(model) => match super::adapter::launcher(model) {
+                Some(Ok(launcher)) => {
+                    let shown = format!("{} {} {}", launcher.program.display(), launcher.args.join(" "), model.name());
+                    (launcher.command(model), shown)
+                }
+                Some(Err(why)) => anyhow::bail!("the {model} adapter cannot run here: {}", why.line()),
+                None => (faultbox_worker(exe, kind), format!("{} worker {}", exe.display(), kind.arg())),
+            },
+            WorkerKind::Native => (faultbox_worker(exe, kind), format!("{} worker {}", exe.display(), kind.arg())),
+        };
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Guests must not behave differently with the user's settings:
@@ -282,7 +316,7 @@ impl Worker {
         let mut child = answer
             .recv()
             .map_err(|_| anyhow::anyhow!("the worker spawner is gone"))?
-            .with_context(|| format!("cannot start worker {}", exe.display()))?;
+            .with_context(|| format!("cannot start worker `{shown_cmd}`"))?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");
         // Every read and write to the worker is bounded by a deadline: the
@@ -325,7 +359,7 @@ impl Worker {
                 if worker.stderr_reader.is_some() {
                     worker.lost(false, Vec::new());
                 }
-                anyhow::bail!("the {kind} worker (`{} worker {kind}`) {why}", exe.display(), kind = kind.arg())
+                anyhow::bail!("the {kind} worker (`{shown_cmd}`) {why}", kind = kind.arg())
             }
         }
     }
@@ -409,6 +443,7 @@ impl Worker {
         let mut until = Instant::now() + compile_budget.unwrap_or(deadline);
         let mut line = serde_json::to_vec(request).expect("requests serialize");
         line.push(b'\n');
+        trace(&line);
         if let Err(hung) = self.write_all(&line, until) {
             return Err((self.lost(hung, host_calls), compiling));
         }
@@ -417,6 +452,7 @@ impl Worker {
                 Ok(reply) => reply,
                 Err(hung) => return Err((self.lost(hung, host_calls), compiling)),
             };
+            trace(&[&reply[..], b"\n"].concat());
             let message = match read_message(&reply) {
                 Line::Message(message) => message,
                 // Evidence, not an answer: the deadline stays as it was.
@@ -640,6 +676,17 @@ fn unregister(pid: u32) {
     }
 }
 
+/// The engine every kind of worker started in this process said it runs:
+/// an adapter's version is the installed runtime's, known only from its
+/// hello.
+static SEEN: Mutex<Option<HashMap<WorkerKind, crate::protocol::EngineInfo>>> = Mutex::new(None);
+
+/// What the last worker of `kind` started in this process said of its
+/// engine, if one was started.
+pub fn engine_seen(kind: WorkerKind) -> Option<crate::protocol::EngineInfo> {
+    SEEN.lock().unwrap_or_else(|e| e.into_inner()).as_ref()?.get(&kind).cloned()
+}
+
 /// Idle workers by kind, shared by the threads that run scenarios.
 pub struct WorkerPool {
     exe: PathBuf,
@@ -678,10 +725,26 @@ impl WorkerPool {
         compile_budget: Option<Duration>,
         deadline: Duration,
     ) -> Result<Message, CallError> {
+        let mut worker = self.take(kind)?;
+        let result = worker.call_phased(request, compile_budget, deadline);
+        match result {
+            Ok(_) => self.give(kind, worker),
+            // The interrupt stopped it: not a fault of the guest.
+            Err(_) if stopping() => return Err(CallError::Interrupted),
+            // A fork server that died leaves its strays to us.
+            Err(_) => kill_strays(),
+        }
+        Self::answer(kind, request, result)
+    }
+
+    /// An idle worker of `kind` for the caller alone (started if none is
+    /// idle), for a conversation of many requests (a spec script in an
+    /// adapter); [`WorkerPool::give`] returns it.
+    pub fn take(&self, kind: WorkerKind) -> Result<Worker, CallError> {
         // A worker that died while idle (killed from outside, or by a
         // guest's stray) is no fault of this request's guest: it is
         // replaced, and whatever it left behind is cleared away.
-        let mut worker = loop {
+        let worker = loop {
             let idle = self.idle.lock().unwrap().get_mut(&kind).and_then(Vec::pop);
             match idle {
                 Some(mut w) => {
@@ -696,18 +759,24 @@ impl WorkerPool {
                     // not fail to start.
                     let worker = Worker::spawn(&self.exe, kind).map_err(|e| if stopping() { CallError::Interrupted } else { CallError::Tool(e) })?;
                     self.hellos.lock().unwrap().insert(kind, worker.hello().clone());
+                    if let Some(engine) = &worker.hello().engine {
+                        SEEN.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().insert(kind, engine.clone());
+                    }
                     break worker;
                 }
             }
         };
-        let result = worker.call_phased(request, compile_budget, deadline);
-        match result {
-            Ok(_) => self.idle.lock().unwrap().entry(kind).or_default().push(worker),
-            // The interrupt stopped it: not a fault of the guest.
-            Err(_) if stopping() => return Err(CallError::Interrupted),
-            // A fork server that died leaves its strays to us.
-            Err(_) => kill_strays(),
-        }
+        Ok(worker)
+    }
+
+    /// Puts a worker taken with [`WorkerPool::take`] back, idle.
+    pub fn give(&self, kind: WorkerKind, worker: Worker) {
+        self.idle.lock().unwrap().entry(kind).or_default().push(worker);
+    }
+
+    /// A call's result as the caller sees it: a broken protocol or a
+    /// worker's own failure is faultbox's failure, a loss the guest's.
+    pub fn answer(kind: WorkerKind, request: &Request, result: Result<Message, Lost>) -> Result<Message, CallError> {
         match result {
             Err(Lost { broke_protocol: Some(why), .. }) => {
                 Err(CallError::Tool(anyhow::anyhow!("the {} worker broke the worker protocol: {why}", kind.arg())))

@@ -10,6 +10,7 @@
 //! Layer 4: [`client`], the supervisor's side (spawning, calls, one result
 //! type), which `tests/layering.rs` places above the catalog.
 
+pub mod adapter;
 pub mod bench;
 pub mod client;
 pub mod server;

@@ -55,13 +55,15 @@ pub fn hello(kind: WorkerKind) -> Hello {
             let requests: &[&str] = match row.family {
                 crate::registry::EngineFamily::Wasmtime => &["wasm", "wast", "bench", "soak", "fuzz"],
                 crate::registry::EngineFamily::Wasmi => &["wasm", "wast", "bench", "soak"],
+                // Served by their adapters, which say hello themselves.
+                crate::registry::EngineFamily::V8 | crate::registry::EngineFamily::Wazero => &[],
             };
             Hello {
                 protocol: PROTOCOL_VERSION,
                 worker: kind.arg().to_string(),
                 engine: Some(EngineInfo {
                     family: row.family.name().into(),
-                    version: row.version.into(),
+                    version: row.version.text().into(),
                     configuration: format!("{}; Wasm {} features", row.configuration, crate::wasm::WasmProfile::current().name()),
                     capabilities: row.capabilities.words(),
                 }),

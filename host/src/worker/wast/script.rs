@@ -94,3 +94,41 @@ pub fn kind(d: &WastDirective<'_>) -> &'static str {
         WastDirective::Wait { .. } => "wait",
     }
 }
+
+/// The Wasm 3.0 proposals the valid modules of a script use, as far as
+/// validation tells (for each module that Wasm 2.0 rejects, the first
+/// proposal that alone makes it validate; several when none alone does).
+/// Empty: a Wasm 2.0 script. The spec agreement table groups scripts by
+/// these.
+pub fn proposals(path: &Path, text: &str) -> Result<Vec<crate::registry::Proposal>, BadInput> {
+    use crate::registry::Proposal;
+    use wasmparser::{Validator, WasmFeatures};
+    with_directives(path, text, |directives| {
+        let mut used: Vec<Proposal> = Vec::new();
+        for d in directives {
+            let (WastDirective::Module(mut q) | WastDirective::ModuleDefinition(mut q)) = d else { continue };
+            let Ok(bytes) = q.encode() else { continue };
+            let valid = |f: WasmFeatures| Validator::new_with_features(f).validate_all(&bytes).is_ok();
+            if valid(WasmFeatures::WASM2) {
+                continue;
+            }
+            let alone: Vec<Proposal> =
+                Proposal::ALL.into_iter().filter(|p| valid(WasmFeatures::WASM2 | crate::wasm::proposal_features(*p))).take(1).collect();
+            let needed = if alone.is_empty() {
+                // Needs several at once: each whose removal from all of
+                // them breaks it.
+                let all = Proposal::ALL.iter().fold(WasmFeatures::WASM2, |f, p| f | crate::wasm::proposal_features(*p));
+                Proposal::ALL.into_iter().filter(|p| !valid(all.difference(crate::wasm::proposal_features(*p)))).collect()
+            } else {
+                alone
+            };
+            for p in needed {
+                if !used.contains(&p) {
+                    used.push(p);
+                }
+            }
+        }
+        used.sort();
+        used
+    })
+}
