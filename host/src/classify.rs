@@ -391,6 +391,17 @@ fn wasm_words(reason: &WasmReason, s: &Scenario, model: ExecutionModel, obs: &Wa
             Some(crate::registry::EngineFamily::Wasmi) => format!(
                 "host function panicked ({message}); the worker caught it inside the host function, and wasmi ended the guest call with it as a host error"
             ),
+            // A JavaScript host function throws: V8 unwinds the guest's
+            // frames and the exception reaches the adapter's call site.
+            Some(crate::registry::EngineFamily::V8) => format!(
+                "host function threw ({message}); V8 unwound the guest frames and the exception reached the adapter's call into the instance"
+            ),
+            // wazero recovers a Go panic raised in a host function at the
+            // call (its call engine's deferred recover) and returns it as
+            // the call's error.
+            Some(crate::registry::EngineFamily::Wazero) => format!(
+                "host function panicked ({message}); wazero recovered the Go panic at the call and returned it to the adapter as the call's error"
+            ),
             _ => format!(
                 "host function panicked ({message}); {family} unwound the guest frames and the worker's catch_unwind took the panic at the embedder's call"
             ),

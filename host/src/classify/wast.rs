@@ -87,6 +87,10 @@ pub struct Judged {
     /// faultbox's fault class for what was observed.
     pub fault: FaultClass,
     pub agreement: Agreement,
+    /// It agrees through an unspecific trap code: the engine reported a
+    /// trap that stands for the expected one and another, not telling them
+    /// apart ([`TrapCode::stands_for`]).
+    pub unspecific: bool,
 }
 
 fn observed_with_kind<S: serde::Serializer>(observed: &Observed, s: S) -> Result<S::Ok, S::Error> {
@@ -113,7 +117,10 @@ fn observed_with_kind<S: serde::Serializer>(observed: &Observed, s: S) -> Result
 ///   compiled, instantiated, registered.
 fn agrees(kind: &str, observed: &Observed, traps: Option<&[TrapCode]>) -> bool {
     match (kind, observed) {
-        (k, Observed::Trapped { trap, .. }) if is_trap_kind(k) => traps.is_some_and(|c| c.contains(trap)),
+        // An unspecific code (an engine that does not tell two traps
+        // apart) agrees when it stands for the expected one; `Judged`
+        // marks it unspecific, and the counts say how many.
+        (k, Observed::Trapped { trap, .. }) if is_trap_kind(k) => traps.is_some_and(|c| trap.stands_for().iter().any(|t| c.contains(t))),
         (k, _) if is_trap_kind(k) => false,
         ("assert_return" | "invoke", Observed::Values { mismatch, .. }) => mismatch.is_none(),
         ("assert_invalid" | "assert_malformed", Observed::Rejected { .. }) => true,
@@ -142,6 +149,7 @@ pub fn judge(file: &PathBuf, d: &DirectiveResult) -> Judged {
         expected: d.expected.clone(),
         expected_traps: expected.map(<[TrapCode]>::to_vec).unwrap_or_default(),
         observed: d.observed.clone(),
+        unspecific: agreement == Agreement::Agree && matches!(&d.observed, Observed::Trapped { trap, .. } if trap.stands_for().len() > 1),
         fault,
         agreement,
     }
@@ -211,6 +219,8 @@ pub struct FileReport {
     /// Every directive of the script.
     pub directive_count: usize,
     pub agree: usize,
+    /// Of `agree`, those that agree through an unspecific trap code.
+    pub unspecific: usize,
     pub disagree: usize,
     pub skipped: usize,
     /// Per directive kind.
@@ -234,6 +244,7 @@ impl FileReport {
             assert_exception: directives.iter().filter(|j| j.kind == "assert_exception").count(),
             directive_count: directives.len(),
             agree: count(Agreement::Agree),
+            unspecific: directives.iter().filter(|j| j.unspecific).count(),
             disagree: count(Agreement::Disagree),
             skipped: count(Agreement::Skipped),
             kinds,
@@ -251,6 +262,7 @@ impl FileReport {
             assert_exception: 0,
             directive_count: 0,
             agree: 0,
+            unspecific: 0,
             disagree: 0,
             skipped: 0,
             kinds: BTreeMap::new(),
@@ -275,6 +287,8 @@ pub struct WastReport {
     /// Every directive of every script, run or skipped.
     pub directive_count: usize,
     pub agree: usize,
+    /// Of `agree`, those that agree through an unspecific trap code.
+    pub unspecific: usize,
     pub disagree: usize,
     pub skipped: usize,
     /// Agreement on the directives that ran, in percent; absent when none
@@ -317,6 +331,7 @@ impl WastReport {
             assert_exhaustion: sum(|f| f.assert_exhaustion),
             directive_count: sum(|f| f.directive_count),
             agree,
+            unspecific: sum(|f| f.unspecific),
             disagree,
             skipped: sum(|f| f.skipped),
             agreement_percent: if ran == 0 { None } else { Some(100.0 * agree as f64 / ran as f64) },

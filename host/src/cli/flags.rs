@@ -229,8 +229,13 @@ pub struct WastArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// The wasm execution model to run them in.
-    #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL")]
+    #[arg(long, value_parser = parse_model, default_value = "wasm", value_name = "MODEL", conflicts_with = "agreement")]
     pub model: ExecutionModel,
+    /// Run the scripts in every wasm engine configuration instead, and
+    /// print the agreement per configuration and proposal (the proposals
+    /// each script's modules use), then each one's disagreements.
+    #[arg(long)]
+    pub agreement: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Table)]
     pub format: RunFormat,

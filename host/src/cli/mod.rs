@@ -76,6 +76,12 @@ pub fn main() -> i32 {
             crate::native::run_once(request.as_deref().unwrap_or_default());
         }
         return match WorkerKind::from_arg(kind) {
+            // An adapter's configuration is served by its adapter program,
+            // never by this binary.
+            Some(WorkerKind::Wasm(model)) if model.row().start.adapter().is_some() => {
+                eprintln!("faultbox: `{kind}` is served by its adapter in engines/, not by `faultbox worker`");
+                2
+            }
             Some(kind) => crate::worker::server::serve(kind),
             None => {
                 eprintln!("faultbox: unknown worker kind `{kind}`");
@@ -185,8 +191,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut runs = crate::commands::compare::compare(&supervisor, &scenarios, &models, jobs, args.repeat)?;
             let stability = (args.repeat > 1).then(|| report::Stability::of(&runs));
             let flaky = stability.as_ref().is_some_and(|s| !s.flaky.is_empty());
-            let mut report = Report::new(&scenarios, &models, runs.swap_remove(0));
+            let first = runs.swap_remove(0);
+            let remedy = crate::commands::compare::remedy(&supervisor, &catalog, &scenarios, &first, jobs)?;
+            let mut report = Report::new(&scenarios, &models, first);
             report.stability = stability;
+            report.remedy = remedy;
             match args.format {
                 CompareFormat::Table => {
                     report::term::print(&report::comparison_table(&report, report::Layout::for_stdout(args.wide)))?;
@@ -482,12 +491,43 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
         .collect::<Result<Vec<_>, _>>()?;
     let supervisor = Supervisor::for_current_exe()?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+    if args.agreement {
+        let engines = runnable_engines(&crate::model::EngineConfig::ALL)?;
+        let table = crate::commands::wast::agreement(&supervisor, &scripts, &engines, jobs)?;
+        match args.format {
+            RunFormat::Table => print!("{}", table.text()),
+            RunFormat::Json => println!("{}", serde_json::to_string_pretty(&table)?),
+        }
+        return Ok(if table.all_agree() { 0 } else { 1 });
+    }
+    runnable_engines(&[engine])?;
     let report = crate::commands::wast::wast(&supervisor, &scripts, engine, jobs)?;
     match args.format {
         RunFormat::Table => print!("{}", report.text()),
         RunFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if report.all_agree() { 0 } else { 1 })
+}
+
+/// The engines of `engines` that can run here: an adapter whose runtime
+/// is missing is left out with one line on stderr (an error under CI, and
+/// an error when it is the only one asked for).
+fn runnable_engines(engines: &[crate::model::EngineConfig]) -> anyhow::Result<Vec<crate::model::EngineConfig>> {
+    use crate::language::build::Unavailable;
+    let mut out = Vec::new();
+    for &e in engines {
+        match crate::worker::adapter::launcher(e) {
+            None | Some(Ok(_)) => out.push(e),
+            Some(Err(why @ Unavailable::Missing { .. })) if std::env::var_os("CI").is_none() && engines.len() > 1 => {
+                eprintln!("faultbox: {e} skipped: {}", why.line());
+            }
+            Some(Err(why @ Unavailable::Missing { .. })) => {
+                return Err(BadInput::new(format!("the {e} engine cannot run here: {}", why.line())).into());
+            }
+            Some(Err(why)) => anyhow::bail!("the {e} engine's adapter: {}", why.line()),
+        }
+    }
+    Ok(out)
 }
 
 /// The wasm engine of `model` for a command that only runs wasm (`what`:

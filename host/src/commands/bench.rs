@@ -98,11 +98,27 @@ fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
     parts.iter().map(|(k, v)| (k.clone(), Stats::of(v).median_us)).collect()
 }
 
-/// The engine families of the registry, in column order.
-fn families() -> Vec<crate::registry::EngineFamily> {
-    let mut families: Vec<_> = EngineConfig::ALL.map(|c| c.family()).to_vec();
-    families.dedup();
-    families
+/// The configurations that cycle in one worker, in column order: an
+/// embedded family's all together, interleaved; an adapter's each in its
+/// own (an adapter process serves one configuration). An adapter whose
+/// runtime is missing is left out with a line on stderr, and is an error
+/// under CI.
+fn worker_groups() -> anyhow::Result<Vec<Vec<EngineConfig>>> {
+    let mut groups: Vec<Vec<EngineConfig>> = Vec::new();
+    for c in EngineConfig::ALL {
+        match crate::worker::adapter::launcher(c) {
+            None => match groups.last_mut() {
+                Some(g) if g[0].family() == c.family() => g.push(c),
+                _ => groups.push(vec![c]),
+            },
+            Some(Ok(_)) => groups.push(vec![c]),
+            Some(Err(why @ crate::language::build::Unavailable::Missing { .. })) if std::env::var_os("CI").is_none() => {
+                eprintln!("faultbox: bench leaves {c} out: {}", why.line());
+            }
+            Some(Err(why)) => anyhow::bail!("the {c} engine cannot run here: {}", why.line()),
+        }
+    }
+    Ok(groups)
 }
 
 /// Runs the benchmark. `compare` is the catalog to time a full compare on.
@@ -131,7 +147,8 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         classes: crate::classify::cycle_classes(&s.traps, &s.endings),
     };
 
-    let wasm_models = EngineConfig::ALL;
+    let groups = worker_groups()?;
+    let wasm_models: Vec<EngineConfig> = groups.iter().flatten().copied().collect();
     let mut compile_ms = BTreeMap::new();
     let mut cache_load_ms = BTreeMap::new();
     for model in wasm_models {
@@ -153,11 +170,15 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
     // the cycle faults in guest code only. Families run one after another,
     // each in its own worker.
     let mut configurations = Vec::new();
-    for family in families() {
-        let mut configs: Vec<WasmConfig> = EngineConfig::of_family(family).map(|model| WasmConfig { model, backtraces: true }).collect();
+    for group in &groups {
+        let mut configs: Vec<WasmConfig> = group.iter().map(|&model| WasmConfig { model, backtraces: true }).collect();
         let Some(first) = configs.first().map(|c| c.model) else { continue };
         if first.capabilities().backtraces {
             configs.insert(1, WasmConfig { model: first, backtraces: false });
+        }
+        // An adapter measures with backtraces as its engine makes them.
+        if first.row().start.adapter().is_some() {
+            configs.truncate(1);
         }
         let samples = call(
             WorkerKind::Wasm(first),

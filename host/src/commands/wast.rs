@@ -20,3 +20,22 @@ pub fn wast(supervisor: &Supervisor, scripts: &[(PathBuf, String)], engine: Engi
     drop(progress);
     Ok(WastReport::new(engine.into(), reports))
 }
+
+/// `faultbox wast --agreement`: the same scripts in every one of
+/// `engines`, grouped by the proposals each script uses.
+pub fn agreement(
+    supervisor: &Supervisor,
+    scripts: &[(PathBuf, String)],
+    engines: &[EngineConfig],
+    jobs: usize,
+) -> anyhow::Result<crate::report::wast::AgreementTable> {
+    let groups = scripts
+        .iter()
+        .map(|(f, text)| crate::worker::wast::script::proposals(f, text).map(|p| (f.clone(), p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut reports = Vec::new();
+    for engine in engines {
+        reports.push(wast(supervisor, scripts, *engine, jobs)?);
+    }
+    Ok(crate::report::wast::AgreementTable::new(&groups, &reports))
+}

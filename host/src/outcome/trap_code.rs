@@ -99,6 +99,36 @@ trap_codes! {
     /// collection, growth refused by the store's limiter or past the
     /// heap's maximum): wasmtime's error `GcHeapOutOfMemory`.
     GcHeapOutOfMemory => "gc_heap_out_of_memory", ResourceLimit;
+    /// A `call_indirect` found a null entry or an entry of another
+    /// signature, and the engine does not say which: V8 makes one check
+    /// (the entry's signature id against the call site's; a null entry's
+    /// id is -1) and one message, "null function or function signature
+    /// mismatch". Unspecific: it stands for `indirect_call_to_null` and
+    /// `bad_signature` both ([`TrapCode::stands_for`]).
+    IndirectCallFailed => "indirect_call_failed", IndirectCallFault;
+    /// A float-to-integer truncation of NaN or of a value out of range,
+    /// and the engine does not say which: V8's one message "float
+    /// unrepresentable in integer range". Unspecific: it stands for
+    /// `bad_conversion_to_integer` and `integer_overflow` both.
+    FloatUnrepresentable => "float_unrepresentable", ArithmeticFault;
+    /// A table access past the table's end or a `call_indirect` through a
+    /// null entry, and the engine does not say which: wazero's one error
+    /// "invalid table access". Unspecific: it stands for
+    /// `table_out_of_bounds` and `indirect_call_to_null` both.
+    InvalidTableAccess => "invalid_table_access", IndirectCallFault;
+}
+
+impl TrapCode {
+    /// The specific codes this one stands for: itself, except for the
+    /// unspecific codes of an engine that does not tell two traps apart.
+    pub fn stands_for(self) -> &'static [TrapCode] {
+        match self {
+            TrapCode::IndirectCallFailed => &[TrapCode::IndirectCallToNull, TrapCode::BadSignature],
+            TrapCode::FloatUnrepresentable => &[TrapCode::BadConversionToInteger, TrapCode::IntegerOverflow],
+            TrapCode::InvalidTableAccess => &[TrapCode::TableOutOfBounds, TrapCode::IndirectCallToNull],
+            _ => std::slice::from_ref(TrapCode::ALL.iter().find(|c| **c == self).expect("every code is in ALL")),
+        }
+    }
 }
 
 impl std::fmt::Display for TrapCode {

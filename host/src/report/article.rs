@@ -347,6 +347,7 @@ pub fn markdown(report: &Report) -> String {
         out.push_str(&format!("- {}\n", esc(&r.conclusion)));
     }
     out.push('\n');
+    out.push_str(&super::remedy::markdown(&report.remedy));
     out
 }
 
@@ -428,7 +429,9 @@ pub fn html(report: &Report) -> String {
     for r in &t.rows {
         out.push_str(&format!("<li>{}</li>", inline_html(&r.conclusion)));
     }
-    out.push_str("</ul></section>");
+    out.push_str("</ul>");
+    out.push_str(&super::remedy::html(&report.remedy, inline_html));
+    out.push_str("</section>");
     out
 }
 

@@ -132,6 +132,23 @@ fn summary_bars(report: &Report) -> String {
     out
 }
 
+/// Where the engines disagree, one row per scenario.
+fn disagreements(report: &Report) -> String {
+    if report.disagreements.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<section class=\"disagree\"><h2>Where the wasm engines disagree</h2><p>{} on which the engine configurations that ran them differ in verdict, fault class, ending, reuse or stack depth.</p><table class=\"grid\"><thead><tr><th>scenario</th><th>language</th><th>what differs</th></tr></thead><tbody>",
+        esc(&super::table::count(report.disagreements.len(), "scenario"))
+    );
+    for d in &report.disagreements {
+        let facts: Vec<String> = d.differences.iter().map(|x| esc(&super::disagreement::difference_text(x, report))).collect();
+        out.push_str(&format!("<tr><td class=\"name\">{}</td><td class=\"lang\">{}</td><td>{}</td></tr>", esc(&d.scenario), d.language, facts.join("<br>")));
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -159,9 +176,19 @@ pub fn render(report: &Report) -> String {
     out.push_str(
         "<input type=\"checkbox\" id=\"differ\"><label class=\"filter\" for=\"differ\"> only the rows where the models differ</label>",
     );
-    out.push_str("<table class=\"grid\"><thead><tr><th class=\"name\">scenario</th><th class=\"lang\">language</th><th class=\"cat\">category</th>");
-    for m in &report.models {
-        out.push_str(&format!("<th title=\"{}\">{}</th>", esc(&m.description), m.name));
+    // Configurations of one engine family under one heading; where they
+    // agree, one cell spans them.
+    let columns = super::table::columns(report, true);
+    out.push_str("<table class=\"grid\"><thead><tr><th class=\"name\" rowspan=\"2\">scenario</th><th class=\"lang\" rowspan=\"2\">language</th><th class=\"cat\" rowspan=\"2\">category</th>");
+    for (col, header) in &columns {
+        out.push_str(&format!("<th colspan=\"{}\">{}</th>", col.len(), esc(header)));
+    }
+    out.push_str("</tr><tr>");
+    for (col, _) in &columns {
+        for &i in col {
+            let m = &report.models[i];
+            out.push_str(&format!("<th title=\"{}\">{}</th>", esc(&m.description), m.name));
+        }
     }
     out.push_str("</tr></thead><tbody>");
     for row in &report.scenarios {
@@ -176,12 +203,25 @@ pub fn render(report: &Report) -> String {
             row.language,
             esc(&row.category)
         ));
-        for r in &row.outcomes {
-            out.push_str(&cell(r, &r.mismatches, &r.why, row.category == "stack"));
+        for (col, _) in &columns {
+            let key = |i: usize| {
+                let r = &row.outcomes[i];
+                (r.verdict, super::table::cell_fact(r), r.mismatches.is_empty(), r.progress.map(|p| p.last))
+            };
+            if col.len() > 1 && col.iter().all(|&i| key(i) == key(col[0])) {
+                let r = &row.outcomes[col[0]];
+                out.push_str(&cell(r, &r.mismatches, &r.why, row.category == "stack").replacen("<td ", &format!("<td colspan=\"{}\" ", col.len()), 1));
+            } else {
+                for &i in col {
+                    let r = &row.outcomes[i];
+                    out.push_str(&cell(r, &r.mismatches, &r.why, row.category == "stack"));
+                }
+            }
         }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
+    out.push_str(&disagreements(report));
     out.push_str(&format!("<footer><p>Limits: {}.</p><p>Models: ", esc(&limits_note(report))));
     let models: Vec<String> = report.models.iter().map(|m| format!("<b>{}</b>: {}", m.name, esc(&m.description))).collect();
     out.push_str(&models.join("; "));

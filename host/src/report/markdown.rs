@@ -65,19 +65,38 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!("- {line}\n"));
     }
     out.push('\n');
+    // One column per engine family: its configurations share the cell
+    // where they agree, else each says its own.
+    let columns = super::table::columns(report, true);
     out.push_str("| scenario | language | category |");
-    for m in &report.models {
-        out.push_str(&format!(" {} |", m.name));
+    for (_, header) in &columns {
+        out.push_str(&format!(" {header} |"));
     }
     out.push_str("\n|---|---|---|");
-    out.push_str(&"---|".repeat(report.models.len()));
+    out.push_str(&"---|".repeat(columns.len()));
     out.push('\n');
     for row in &report.scenarios {
         out.push_str(&format!("| `{}` | {} | {} |", row.name, row.language, row.category));
-        for o in &row.outcomes {
-            out.push_str(&format!(" {} |", cell(o, row)));
+        for (col, _) in &columns {
+            let cells: Vec<String> = col.iter().map(|&i| cell(&row.outcomes[i], row)).collect();
+            if cells.iter().all(|c| *c == cells[0]) {
+                out.push_str(&format!(" {} |", cells[0]));
+            } else {
+                let each: Vec<String> = col.iter().zip(&cells).map(|(&i, c)| format!("{}: {c}", report.models[i].name)).collect();
+                out.push_str(&format!(" {} |", each.join("<br>")));
+            }
         }
         out.push('\n');
+    }
+    if !report.disagreements.is_empty() {
+        out.push_str(&format!(
+            "\n### Where the wasm engines disagree\n\n{} on which the engine configurations that ran them differ.\n\n| scenario | language | what differs |\n|---|---|---|\n",
+            super::table::count(report.disagreements.len(), "scenario")
+        ));
+        for d in &report.disagreements {
+            let facts: Vec<String> = d.differences.iter().map(|x| escape(&super::disagreement::difference_text(x, report))).collect();
+            out.push_str(&format!("| `{}` | {} | {} |\n", d.scenario, d.language, facts.join("<br>")));
+        }
     }
     out.push_str("\nModels: ");
     let models: Vec<String> = report.models.iter().map(|m| format!("`{}` = {}", m.name, m.description)).collect();

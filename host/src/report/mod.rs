@@ -7,6 +7,8 @@ pub mod soak;
 pub mod wast;
 pub mod article;
 mod detail;
+pub mod disagreement;
+pub mod remedy;
 mod html;
 mod markdown;
 mod table;
@@ -52,6 +54,12 @@ pub struct Report {
     /// With `--repeat`: whether every pair was classified the same way in
     /// every run.
     pub stability: Option<Stability>,
+    /// The scenarios on which the wasm engine configurations that ran them
+    /// differ, and how.
+    pub disagreements: Vec<disagreement::Disagreement>,
+    /// Beside the article's claim 3, with Go in the report: the C guest's
+    /// faults in wazero, as a Go host sees them.
+    pub remedy: Vec<remedy::RemedyRow>,
 }
 
 /// The result of running the catalog several times.
@@ -139,7 +147,10 @@ impl EngineInfo {
         let row = model.wasm_engine()?.row();
         Some(EngineInfo {
             family: row.family,
-            version: row.version.to_string(),
+            // What the worker said, where one ran: an installed runtime's
+            // engine has no version faultbox pins.
+            version: crate::worker::client::engine_seen(crate::worker::WorkerKind::Wasm(model.wasm_engine()?))
+                .map_or_else(|| row.version.text().to_string(), |e| e.version),
             configuration: row.configuration.to_string(),
             capabilities: row.capabilities.words(),
             start: row.start.how().to_string(),
@@ -307,6 +318,7 @@ impl Report {
             });
         }
         let summary = Summary::of(&rows, models);
+        let disagreements = disagreement::of(&rows);
         Report {
             schema_version: SCHEMA_VERSION,
             faultbox_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -316,6 +328,8 @@ impl Report {
             scenarios: rows,
             summary,
             stability: None,
+            disagreements,
+            remedy: Vec::new(),
         }
     }
 

@@ -220,24 +220,48 @@ pub fn extent(report: &Report) -> String {
     format!("{}{langs} × {}", count(names.len(), "scenario"), count(report.models.len(), "execution model"))
 }
 
-/// The side-by-side matrix `compare` prints. To fit a width, the rows are
-/// grouped under their category and the wasm engines share one column
-/// where they agree; `Layout::wide` shows every column.
-pub fn comparison_table(report: &Report, layout: Layout) -> String {
-    let wasm: Vec<usize> = (0..report.models.len()).filter(|&i| report.models[i].name.is_wasm()).collect();
-    let fit = layout.width.is_some();
-    let merge = fit && wasm.len() > 1;
-    // The columns: model indices, several for a merged column.
-    let mut columns: Vec<Vec<usize>> = Vec::new();
+/// The columns of a table that fits a width: one per engine family (its
+/// configurations share a cell where they agree), one for native; every
+/// model its own with `--wide`. Each column is model indices, and the
+/// header it goes by.
+pub(crate) fn columns(report: &Report, merge: bool) -> Vec<(Vec<usize>, String)> {
+    let family = |i: usize| report.models[i].engine.as_ref().map(|e| e.family);
+    let mut columns: Vec<(Vec<usize>, String)> = Vec::new();
     for i in 0..report.models.len() {
-        if merge && wasm.contains(&i) {
-            if i == wasm[0] {
-                columns.push(wasm.clone());
+        let Some(f) = family(i).filter(|_| merge) else {
+            columns.push((vec![i], report.models[i].name.name().to_string()));
+            continue;
+        };
+        match columns.iter_mut().find(|(col, _)| family(col[0]) == Some(f)) {
+            Some((col, header)) => {
+                col.push(i);
+                *header = f.name().to_string();
             }
-        } else {
-            columns.push(vec![i]);
+            None => columns.push((vec![i], report.models[i].name.name().to_string())),
         }
     }
+    columns
+}
+
+/// `wasmtime = wasm, wasm-explicit, wasm-pulley; …`: what the shared
+/// columns hold, when any does.
+fn legend(columns: &[(Vec<usize>, String)], report: &Report) -> Option<String> {
+    let shared: Vec<String> = columns
+        .iter()
+        .filter(|(col, _)| col.len() > 1)
+        .map(|(col, header)| format!("{header} = {}", col.iter().map(|&i| report.models[i].name.name()).collect::<Vec<_>>().join(", ")))
+        .collect();
+    (!shared.is_empty()).then(|| format!("columns: {}", shared.join("; ")))
+}
+
+/// The side-by-side matrix `compare` prints. To fit a width, the rows are
+/// grouped under their category and the configurations of one engine
+/// family share one column where they agree; `Layout::wide` shows every
+/// column.
+pub fn comparison_table(report: &Report, layout: Layout) -> String {
+    let fit = layout.width.is_some();
+    let merge = fit;
+    let columns = columns(report, merge);
     // The language in a narrow column of its own: always with `--wide`,
     // and to fit a width where the rows are in more than one language.
     let show_language = !fit || report.languages().len() > 1;
@@ -249,9 +273,8 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
         header.push("category".into());
     }
     let fixed = header.len();
-    for col in &columns {
-        let names: Vec<&str> = col.iter().map(|&i| report.models[i].name.name()).collect();
-        header.push(names.join(" = "));
+    for (_, name) in &columns {
+        header.push(name.clone());
     }
     let mut rows = Vec::new();
     let mut category = "";
@@ -268,7 +291,7 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
             cells.push(vec![row.category.clone()]);
         }
         let stack = row.category == "stack";
-        for col in &columns {
+        for (col, _) in &columns {
             let text = |i: usize, depth: &str| {
                 let mark = if row.outcomes[i].mismatches.is_empty() { "" } else { MISMATCH };
                 format!("{} {mark}", cell(&row.outcomes[i], depth)).trim_end().to_string()
@@ -296,18 +319,38 @@ pub fn comparison_table(report: &Report, layout: Layout) -> String {
     let wraps = (0..n).map(|c| c >= fixed).collect();
     let mut out = Grid { header, wraps, rows }.render(layout);
     let width = layout.width.unwrap_or(usize::MAX);
-    // What was skipped says once what to install.
-    let mut reasons: Vec<String> = Vec::new();
+    // What was skipped says once what to install, and what it kept from
+    // running: the languages, and the models when not all of them.
+    let mut skips: Vec<(&str, Vec<String>, Vec<&str>)> = Vec::new();
     for row in &report.scenarios {
         for r in &row.outcomes {
-            if let Ending::Skipped { why } = &r.ending
-                && !reasons.iter().any(|w| w.ends_with(why.as_str()))
-            {
-                reasons.push(format!("skipped ({}): {why}", row.language));
+            if let Ending::Skipped { why } = &r.ending {
+                let at = match skips.iter().position(|(w, ..)| *w == why.as_str()) {
+                    Some(at) => at,
+                    None => {
+                        skips.push((why.as_str(), Vec::new(), Vec::new()));
+                        skips.len() - 1
+                    }
+                };
+                let (_, languages, models) = &mut skips[at];
+                if !languages.contains(&row.language.name().to_string()) {
+                    languages.push(row.language.name().to_string());
+                }
+                if !models.contains(&r.model.name()) {
+                    models.push(r.model.name());
+                }
             }
         }
     }
-    for line in summary_lines(report, merge).into_iter().chain(reasons) {
+    let reasons = skips.into_iter().map(|(why, languages, models)| {
+        let mut what = languages.join(", ");
+        if models.len() < report.models.len() {
+            what.push_str(&format!(" in {}", models.join(", ")));
+        }
+        format!("skipped ({what}): {why}")
+    });
+    let legend = legend(&columns, report);
+    for line in legend.into_iter().chain(summary_lines(report, merge)).chain(reasons).chain(super::disagreement::lines(report)).chain(super::remedy::lines(&report.remedy)) {
         for (k, piece) in wrap(&line, width.saturating_sub(2)).into_iter().enumerate() {
             out.push_str(if k == 0 { "" } else { "  " });
             out.push_str(&piece);

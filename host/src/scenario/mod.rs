@@ -457,9 +457,15 @@ impl Scenario {
                 return Err(bad(format!("`expect.{l}.{model}` is missing: every scenario states what it expects of wasm and native")));
             }
         }
+        // A configuration without an entry of its own takes its engine
+        // family's first configuration's (`v8-explicit` takes `v8`'s), and
+        // failing that `wasm`'s: an override is written once per engine.
         let wasm = expect[&ExecutionModel::DEFAULT_WASM].clone();
+        let written = expect.clone();
         for model in ExecutionModel::ALL {
-            expect.entry(model).or_insert_with(|| wasm.clone());
+            let head = model.wasm_engine().and_then(|e| crate::model::EngineConfig::of_family(e.family()).next()).map(ExecutionModel::from);
+            let inherited = head.and_then(|h| written.get(&h)).unwrap_or(&wasm).clone();
+            expect.entry(model).or_insert(inherited);
         }
         Ok(Scenario {
             name: name.to_string(),
