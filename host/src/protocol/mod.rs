@@ -14,8 +14,11 @@
 //!
 //! **Process.** The supervisor starts a worker with pipes for its stdin,
 //! stdout and stderr (faultbox's own: `faultbox worker <kind>`, kind a wasm
-//! model of the registry, `host/src/registry.rs`, or `native`). Requests go to its
-//! stdin, messages come from its stdout. Stderr is free text: the
+//! model of the registry, `host/src/registry.rs`, or `native`; an engine
+//! adapter: its program with the model's name as the last argument, as
+//! the registry's row says, `node engines/v8/adapter.mjs v8-explicit`), in
+//! a process group of its own, with SIGTERM as its parent-death signal.
+//! Requests go to its stdin, messages come from its stdout. Stderr is free text: the
 //! supervisor keeps its last 64 KiB as evidence of how the worker ended.
 //!
 //! **Framing.** Every request and every message is one JSON object on one
@@ -51,7 +54,11 @@
 //!
 //! Then exactly one reply: `wasm` → `wasm` or `refused` (the engine would
 //! not take the module: the guest never ran); `native` → `native`; `wast`
-//! → `wast`; `bench` → `bench`; `soak` → `soak`; `fuzz` → `fuzz`; and to
+//! → `wast`; `bench` → `bench`; `soak` → `soak`; `fuzz` → `fuzz`; each
+//! spec step (`spec_begin`, `spec_compile`, `spec_judge`, `spec_imports`,
+//! `spec_instantiate`, `spec_register`, `spec_call`, `spec_global`: an
+//! adapter's side of a spec script, which the supervisor walks and
+//! checks itself, see [`SpecStep`]) → `spec`; and to
 //! any request, `{"type": "failed", "message": ...}` when the worker could
 //! not carry it out (a request line that does not parse, a request type it
 //! does not serve, its own failure): faultbox's failure, not the guest's.
