@@ -74,6 +74,12 @@ fn go_reactor_in_a_wasm_worker() {
         }
 
         let obs = run(&mut worker, &module, model, "fb_recursion_small_frames", 10);
+        if model == EngineConfig::Wazero {
+            // wazero's compiler grows its stack to 400 MB: the budget ends
+            // the recursion, and closes the module (recursion_small_frames.toml).
+            assert!(matches!(obs.ending, WasmEnding::Trapped { trap: TrapCode::Interrupt, .. }), "{model}: {:?}", obs.ending);
+            continue;
+        }
         assert!(matches!(obs.ending, WasmEnding::Trapped { trap: TrapCode::StackOverflow, .. }), "{model}: {:?}", obs.ending);
         let facts = obs.reuse.unwrap();
         println!("{model} recursion_small_frames: {:?} healthy rounds, then {:?}", facts.rounds_healthy, facts.rounds_broke);

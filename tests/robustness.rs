@@ -44,7 +44,8 @@ fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
     let dir = busy_catalog();
     let tag = new_tag("interrupt");
     let mut faultbox = Command::new(FAULTBOX)
-        .args(["compare", "--scenarios", dir.path(), "--jobs", "8"])
+        // A job per (scenario, model): every model's worker is busy at once.
+        .args(["compare", "--scenarios", dir.path(), "--jobs", "32"])
         .env("FAULTBOX_TEST_TAG", &tag)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -57,7 +58,10 @@ fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
         let wasm_workers = faultbox::registry::ROWS
             .iter()
             .map(|r| r.model)
-            .all(|m| tree.iter().any(|(_, _, cmd)| cmd.ends_with(&format!("worker {m}"))));
+            .all(|m| {
+                // faultbox's own workers, and the adapters (`node … adapter.mjs v8`, `…/adapter wazero`).
+                tree.iter().any(|(_, _, cmd)| ["worker", "adapter.mjs", "adapter"].iter().any(|w| cmd.ends_with(&format!("{w} {m}"))))
+            });
         let fork_servers: Vec<u32> = tree.iter().filter(|(_, _, cmd)| cmd.ends_with("worker native")).map(|p| p.0).collect();
         let native_child = tree.iter().any(|(_, ppid, _)| fork_servers.contains(ppid));
         wasm_workers && native_child

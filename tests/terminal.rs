@@ -36,7 +36,8 @@ fn compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise() {
     for name in ["bounded_deep_recursion", "null_write", "kill_parent"] {
         assert!(at80.contains(name) && at120.contains(name), "{name} missing");
     }
-    assert!(at120.contains("wasm = wasm-explicit = wasm-pulley"), "{at120}");
+    assert!(at120.contains("wasmtime = wasm, wasm-explicit, wasm-pulley"), "{at120}");
+    assert!(at120.lines().nth(1).unwrap().split_whitespace().any(|w| w == "wasmtime"), "a family's configurations under its name: {at120}");
     // A row per (scenario, language), the language in a narrow column.
     let header = at80.lines().nth(1).unwrap();
     assert!(header.split_whitespace().any(|w| w == "lang"), "{header}");

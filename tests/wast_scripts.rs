@@ -310,7 +310,10 @@ fn an_engine_skips_only_what_it_lacks_and_says_why() {
             assert_eq!(code, 0, "{}: {stderr}", row.model);
             assert_eq!(report["disagree"], 0, "{}: {report:#}", row.model);
             let ran = report["agree"].as_u64().unwrap();
-            assert!(ran > 0, "{} ran nothing of {script}", row.model);
+            // Every module of the Wasm 3.0 script may need what an engine
+            // lacks (V8 11.3 ships tail calls alone of them): then all of
+            // it is skipped, each skip checked below.
+            assert!(ran > 0 || script == WASM3, "{} ran nothing of {script}", row.model);
             for d in report["files"][0]["directives"].as_array().unwrap() {
                 if d["agreement"] == "skipped" {
                     let why = d.to_string();

@@ -8,8 +8,8 @@
 
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { writeLine, PROTOCOL_VERSION } from './protocol.mjs';
-import { GuestThread } from './budget.mjs';
+import { writeLine, parseDec, PROTOCOL_VERSION } from './protocol.mjs';
+import { GuestThread, stuckThreads } from './budget.mjs';
 import { runWasm, freshContext, AdapterError } from './run.mjs';
 import { specRequest, SPEC_REQUESTS } from './spec-main.mjs';
 
@@ -67,6 +67,14 @@ async function guestFor(stackKib) {
 
 async function serveWasm(req) {
   if (req.model !== model) return { type: 'failed', message: `a ${model} worker was asked to run ${req.model}` };
+  // A request that breaks the protocol is refused as a whole, before any
+  // module is read: the wire's rules, not the module's doing.
+  try {
+    parseDec(req.arg, 'arg');
+    if (req.module?.type === 'path' && !String(req.module.path).startsWith('/')) throw new Error(`a module path must be absolute, not ${req.module.path}`);
+  } catch (e) {
+    return { type: 'failed', message: `bad request: ${e.message}` };
+  }
   const stackKib = Number(req.limits.wasm_stack_kib);
   const g = await guestFor(stackKib);
   const t0 = process.hrtime.bigint();
@@ -138,6 +146,14 @@ const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity 
 let queue = Promise.resolve();
 rl.on('line', (line) => {
   if (!line.trim()) return;
-  queue = queue.then(() => serve(line)).then(writeLine);
+  queue = queue.then(() => serve(line)).then(writeLine).then(() => {
+    // A guest thread that outlived its termination (blocked in the
+    // kernel) keeps its memory: this adapter ends after its reply, and
+    // the supervisor replaces it as any worker that died idle.
+    if (stuckThreads() > 0) {
+      process.stderr.write(`faultbox v8 adapter: a terminated guest thread is still blocked; the adapter ends so that its memory goes with it\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+  });
 });
 rl.on('close', () => queue.then(() => process.exit(0)));

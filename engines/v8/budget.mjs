@@ -20,6 +20,17 @@ const STACK_BUFFER_KIB = 192;
 
 export const wallBackstopMs = (ms) => ms * 10 + 5000;
 
+// Guest threads terminated but not yet gone. One blocked in a system
+// call (a WASI sleep) outlives terminate() with its isolate and memory;
+// an adapter that keeps such threads is not one to give more work.
+const abandoned = [];
+
+/// How many terminated guest threads still run `ms` after their end.
+export function stuckThreads(ms = 2000) {
+  const now = Date.now();
+  return abandoned.filter((t) => !t.exited && now - t.since > ms).length;
+}
+
 export class GuestThread {
   constructor(stackKib) {
     this.stackKib = stackKib;
@@ -34,8 +45,11 @@ export class GuestThread {
       // V8's limit kStackBufferSize (192 KiB) short of its end
       // (src/node_worker.cc), so the limit asked for is that much more.
       resourceLimits: { stackSizeMb: (stackKib + STACK_BUFFER_KIB) / 1024 },
-      stdout: false, stderr: false,
+      // The thread's stdout is the adapter's to drop: only the main
+      // thread writes protocol lines. Its stderr is the adapter's too.
+      stdout: true, stderr: false,
     });
+    this.worker.stdout.resume();
     this.nextId = 1;
     this.pending = new Map();
     this.dead = null;
@@ -80,15 +94,17 @@ export class GuestThread {
         if (!this.pending.has(id)) return;
         const wall = Date.now() - t0;
         const c = this.cpuNs();
-        const used = c === null || c0 === null ? wall : (c - c0) / 1e6;
-        const deadline = used >= budgetMs ? 'cpu' : wall >= backstop ? 'wall' : null;
+        // Without the thread's CPU clock only the wall backstop can end
+        // the step: wall time is never passed off as CPU time.
+        const used = c === null || c0 === null ? null : (c - c0) / 1e6;
+        const deadline = used !== null && used >= budgetMs ? 'cpu' : wall >= backstop ? 'wall' : null;
         if (deadline) {
           this.pending.delete(id);
           this.terminate(`${deadline === 'cpu' ? 'CPU budget' : 'wall-clock backstop'} spent`);
-          resolve({ terminated: deadline, cpu_us: Math.round(used * 1000), wall_us: wall * 1000 });
+          resolve({ terminated: deadline, cpu_us: Math.round((used ?? 0) * 1000), wall_us: wall * 1000 });
           return;
         }
-        timer = setTimeout(check, Math.max(1, Math.min(budgetMs - used, backstop - wall)));
+        timer = setTimeout(check, Math.max(1, Math.min(used === null ? Infinity : budgetMs - used, backstop - wall)));
       };
       timer = setTimeout(check, Math.max(1, budgetMs));
     });
@@ -96,8 +112,12 @@ export class GuestThread {
 
   terminate(why) {
     this.dead = `terminated by the adapter (${why})`;
+    this.reports.markTerminated();
     // Not awaited: a thread blocked in a system call (a WASI sleep) ends
     // when it returns to V8; the next step does not wait for it.
+    const gone = { since: Date.now(), exited: false };
+    abandoned.push(gone);
+    this.worker.once('exit', () => { gone.exited = true; });
     this.worker.terminate().catch(() => {});
   }
 }

@@ -75,7 +75,7 @@ export function fbImports(state) {
       // no operation in flight.
       if (!(op >= 0 && op < HOST_OPS.length)) throw new HostOpError(`unknown host operation ${op}`);
       reports.hostCall = op;
-      if (MAY_KILL_HOST.has(op)) writeLine({ type: 'host_call', op: HOST_OPS[op] });
+      if (MAY_KILL_HOST.has(op) && !reports.terminated) writeLine({ type: 'host_call', op: HOST_OPS[op] });
       const value = perform(op);
       reports.hostCall = -1;
       return value;

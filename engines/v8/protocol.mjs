@@ -34,7 +34,12 @@ export const hex = (n, bits) => '0x' + BigInt.asUintN(bits, BigInt(n)).toString(
 
 // A module on the wire, as bytes, and a key to cache what was compiled.
 export function moduleBytes(m) {
-  if (m.type === 'path') return { bytes: new Uint8Array(fs.readFileSync(m.path)), key: 'path:' + m.path };
+  if (m.type === 'path') {
+    // A file rebuilt at the same path is another module: its size and
+    // mtime are part of the key.
+    const st = fs.statSync(m.path);
+    return { bytes: new Uint8Array(fs.readFileSync(m.path)), key: `path:${m.path}:${st.size}:${st.mtimeMs}` };
+  }
   if (m.type === 'bytes') {
     const bytes = Buffer.from(m.base64, 'base64');
     if (bytes.toString('base64') !== m.base64) throw new Error('invalid base64 module');

@@ -41,6 +41,11 @@ export class Reports {
     if (count === 1) return [line(fp, fd, '')];
     return [line(fp, fd, ' (the first)'), line(lp, ld, ` (the last of ${count})`)];
   }
+  // Set by the main thread before it terminates the guest thread: a host
+  // call the dying thread still reaches announces nothing, so that no
+  // line of a dead run lands among the next request's.
+  markTerminated() { Atomics.store(this.ctrl, 9, 1); }
+  get terminated() { return Atomics.load(this.ctrl, 9) === 1; }
   set hostCall(op) { this.ctrl[0] = op; }
   get hostCall() { return this.ctrl[0]; }
   // As the observation wants them: fb.write's output, then WASI stdout's.

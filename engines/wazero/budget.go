@@ -2,7 +2,8 @@ package main
 
 // The CPU budget. wazero stops a guest only through its call's context
 // (RuntimeConfig.WithCloseOnContextDone: compiled code and the interpreter
-// check the module's close flag in loops and at calls), so a watchdog
+// check the module's close flag at loop headers only: wazevo/frontend/lower.go
+// and interpreter/compiler.go at OpcodeLoop), so a watchdog
 // goroutine cancels that context when the calling thread's CPU time
 // reaches the budget, or the wall clock its backstop.
 //

@@ -102,7 +102,7 @@ func (w *worker) bareConfig() wazero.RuntimeConfig {
 		c = wazero.NewRuntimeConfigCompiler()
 	}
 	// Budgets stop a guest by cancelling its call's context: with this,
-	// wazero checks for it in loops and calls and closes the module.
+	// wazero checks for it at loop headers and closes the module.
 	return c.WithCloseOnContextDone(true).WithCoreFeatures(features)
 }
 
@@ -229,6 +229,12 @@ func sameTypes(a, b []api.ValueType) bool {
 func (w *worker) wasm(r *wasmRequest) {
 	if r.model != w.model {
 		sendFailed(fmt.Sprintf("a %s worker was asked to run %s", w.model, r.model))
+		return
+	}
+	// A request that breaks the protocol is refused as a whole, before any
+	// module is read: the wire's rules, not the module's doing.
+	if r.module.Type == "path" && !strings.HasPrefix(r.module.Path, "/") {
+		sendFailed(fmt.Sprintf("bad request: a module path must be absolute, not %s", r.module.Path))
 		return
 	}
 	started := time.Now()

@@ -192,7 +192,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let stability = (args.repeat > 1).then(|| report::Stability::of(&runs));
             let flaky = stability.as_ref().is_some_and(|s| !s.flaky.is_empty());
             let first = runs.swap_remove(0);
-            let remedy = crate::commands::compare::remedy(&supervisor, &catalog, &scenarios, &first, jobs)?;
+            let remedy = report::remedy::rows(&crate::commands::compare::remedy(&supervisor, &catalog, &scenarios, &models, &first, jobs)?);
             let mut report = Report::new(&scenarios, &models, first);
             report.stability = stability;
             report.remedy = remedy;
@@ -493,7 +493,8 @@ fn wast(args: &WastArgs) -> anyhow::Result<i32> {
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
     if args.agreement {
         let engines = runnable_engines(&crate::model::EngineConfig::ALL)?;
-        let table = crate::commands::wast::agreement(&supervisor, &scripts, &engines, jobs)?;
+        let (groups, reports) = crate::commands::wast::agreement(&supervisor, &scripts, &engines, jobs)?;
+        let table = report::wast::AgreementTable::new(&groups, &reports);
         match args.format {
             RunFormat::Table => print!("{}", table.text()),
             RunFormat::Json => println!("{}", serde_json::to_string_pretty(&table)?),
@@ -538,6 +539,12 @@ fn wasm_only(model: ExecutionModel, what: &str) -> Result<crate::model::EngineCo
 
 fn soak(args: &SoakArgs) -> anyhow::Result<i32> {
     let engine = wasm_only(args.model, "soak runs")?;
+    // Soak cycles run inside faultbox's own workers; an adapter serves
+    // runs, spec steps and bench cycles.
+    if engine.row().start.adapter().is_some() {
+        let embedded: Vec<&str> = crate::model::EngineConfig::ALL.iter().filter(|c| c.row().start.adapter().is_none()).map(|c| c.name()).collect();
+        return Err(BadInput::new(format!("soak runs in the embedded engines only ({}), not in {engine}, which runs in an adapter", embedded.join(", "))).into());
+    }
     let catalog = args.catalog.load()?;
     let s = scenario(&catalog, &args.scenario)?;
     let supervisor = Supervisor::for_current_exe()?;

@@ -36,34 +36,39 @@ pub fn explain(supervisor: &Supervisor, s: &Scenario, models: &[ExecutionModel],
     supervisor.run_all(&[s], models, jobs)
 }
 
-/// The runs behind the report's remedy section (`report::remedy`): with a
-/// Go scenario in the selection, the C guest's two faults in every wazero
-/// configuration, taken from `outcomes` where the selection ran them and
+/// The C scenarios behind the report's remedy section (the article's
+/// claim 3 beside C run by wazero, `report::remedy`).
+pub const REMEDY_SCENARIOS: [&str; 2] = ["null_write", "explicit_abort"];
+
+/// The runs behind the remedy section: with a Go scenario selected and a
+/// wazero configuration among `models`, the C guest's two faults in those
+/// configurations, taken from `outcomes` where the selection ran them and
 /// run now where it did not.
 pub fn remedy(
     supervisor: &Supervisor,
     catalog: &crate::scenario::Catalog,
     selected: &[&Scenario],
+    models: &[ExecutionModel],
     outcomes: &[Outcome],
     jobs: usize,
-) -> anyhow::Result<Vec<crate::report::remedy::RemedyRow>> {
-    use crate::report::remedy;
-    if !selected.iter().any(|s| s.language == crate::model::Language::Go) {
+) -> anyhow::Result<Vec<Outcome>> {
+    let wazero: Vec<ExecutionModel> =
+        models.iter().copied().filter(|m| m.wasm_engine().is_some_and(|e| e.family() == crate::registry::EngineFamily::Wazero)).collect();
+    if wazero.is_empty() || !selected.iter().any(|s| s.language == crate::model::Language::Go) {
         return Ok(Vec::new());
     }
-    let wazero: Vec<ExecutionModel> =
-        crate::model::EngineConfig::of_family(crate::registry::EngineFamily::Wazero).map(ExecutionModel::from).collect();
     let mut pairs: Vec<(&Scenario, ExecutionModel)> = Vec::new();
-    for name in remedy::SCENARIOS {
+    let mut have: Vec<Outcome> = Vec::new();
+    for name in REMEDY_SCENARIOS {
         let Some(s) = catalog.scenarios.iter().find(|s| s.name == name && s.language == crate::model::Language::C) else { continue };
         for m in &wazero {
-            if !outcomes.iter().any(|o| o.scenario == s.name && o.language == s.language && o.model == *m) {
-                pairs.push((s, *m));
+            match outcomes.iter().find(|o| o.scenario == s.name && o.language == s.language && o.model == *m) {
+                Some(o) => have.push(o.clone()),
+                None => pairs.push((s, *m)),
             }
         }
     }
     let extra = crate::supervisor::parallel_map(&pairs, jobs, |(s, m)| supervisor.run(s, *m)).into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    let mut rows = remedy::rows(outcomes.iter().chain(&extra));
-    rows.sort_by_key(|r| (remedy::SCENARIOS.iter().position(|n| *n == r.scenario), r.model));
-    Ok(rows)
+    have.extend(extra);
+    Ok(have)
 }

@@ -21,14 +21,18 @@ pub fn wast(supervisor: &Supervisor, scripts: &[(PathBuf, String)], engine: Engi
     Ok(WastReport::new(engine.into(), reports))
 }
 
+/// Each script and the Wasm 3.0 proposals its modules use.
+pub type ScriptProposals = Vec<(PathBuf, Vec<crate::registry::Proposal>)>;
+
 /// `faultbox wast --agreement`: the same scripts in every one of
-/// `engines`, grouped by the proposals each script uses.
+/// `engines`, and the proposals each script uses (the report groups by
+/// them).
 pub fn agreement(
     supervisor: &Supervisor,
     scripts: &[(PathBuf, String)],
     engines: &[EngineConfig],
     jobs: usize,
-) -> anyhow::Result<crate::report::wast::AgreementTable> {
+) -> anyhow::Result<(ScriptProposals, Vec<WastReport>)> {
     let groups = scripts
         .iter()
         .map(|(f, text)| crate::worker::wast::script::proposals(f, text).map(|p| (f.clone(), p)))
@@ -37,5 +41,5 @@ pub fn agreement(
     for engine in engines {
         reports.push(wast(supervisor, scripts, *engine, jobs)?);
     }
-    Ok(crate::report::wast::AgreementTable::new(&groups, &reports))
+    Ok((groups, reports))
 }

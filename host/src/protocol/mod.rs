@@ -155,10 +155,36 @@ pub enum Request {
     Soak(SoakRequest),
     /// Run one random module (`faultbox fuzz`).
     Fuzz(FuzzRequest),
-    /// One step of a spec script walked by the supervisor (engine
-    /// adapters: `spec_begin`, `spec_compile`, ... as their own types).
-    #[serde(untagged)]
-    Spec(SpecStep),
+
+    /// A spec script's first step in an engine adapter (the steps are
+    /// `protocol::spec`'s): a new store: every module, instance and registration before is
+    /// forgotten; `spectest` is there. Reply `accepted`.
+    SpecBegin {
+        /// The CPU budget of every call and start function, ms.
+        #[serde(with = "wire::dec")]
+        #[schemars(with = "DecU64")]
+        timeout_ms: u64,
+    },
+    /// Compile a module the script gives as valid. Reply `module`,
+    /// `rejected` (it did not compile) or `unavailable`.
+    SpecCompile { module: ModuleSource },
+    /// Judge a module the script says is malformed or invalid. Reply
+    /// `accepted`, `rejected` or `unavailable`.
+    SpecJudge { module: ModuleSource },
+    /// The module names a compiled module imports from. Reply `imports`.
+    SpecImports { module: Handle },
+    /// Link against `spectest` and the registered names, and instantiate
+    /// (start function under the budget). Reply `instance`, `trapped` or
+    /// `failed`.
+    SpecInstantiate { module: Handle },
+    /// Make an instance's exports importable as `name`. Reply `accepted`
+    /// or `failed`.
+    SpecRegister { name: String, instance: Handle },
+    /// Call an export under the budget. Reply `values`, `trapped`,
+    /// `failed` or `unavailable` (an argument the engine cannot pass).
+    SpecCall { instance: Handle, name: String, args: Vec<SpecValue> },
+    /// Read an exported global. Reply `values` (one) or `failed`.
+    SpecGlobal { instance: Handle, name: String },
 }
 
 impl Request {
@@ -171,16 +197,14 @@ impl Request {
             Request::Bench { .. } => "bench",
             Request::Soak(_) => "soak",
             Request::Fuzz(_) => "fuzz",
-            Request::Spec(step) => match step {
-                SpecStep::SpecBegin { .. } => "spec_begin",
-                SpecStep::SpecCompile { .. } => "spec_compile",
-                SpecStep::SpecJudge { .. } => "spec_judge",
-                SpecStep::SpecImports { .. } => "spec_imports",
-                SpecStep::SpecInstantiate { .. } => "spec_instantiate",
-                SpecStep::SpecRegister { .. } => "spec_register",
-                SpecStep::SpecCall { .. } => "spec_call",
-                SpecStep::SpecGlobal { .. } => "spec_global",
-            },
+            Request::SpecBegin { .. } => "spec_begin",
+            Request::SpecCompile { .. } => "spec_compile",
+            Request::SpecJudge { .. } => "spec_judge",
+            Request::SpecImports { .. } => "spec_imports",
+            Request::SpecInstantiate { .. } => "spec_instantiate",
+            Request::SpecRegister { .. } => "spec_register",
+            Request::SpecCall { .. } => "spec_call",
+            Request::SpecGlobal { .. } => "spec_global",
         }
     }
 }

@@ -1,10 +1,10 @@
-//! A spec script walked step by step in an engine adapter: the supervisor
+//! A spec script walked step by step in an engine adapter (the
+//! `spec_*` requests of [`super::Request`]): the supervisor
 //! reads the script and checks every value (`worker::wast`, the same walk
 //! as for faultbox's own engines); the adapter only compiles, links, calls
 //! and reads globals, one request each. A script is one store: `spec_begin`
 //! starts a new one, with the `spectest` module in it.
 
-use super::ModuleSource;
 use super::wire::{self, DecI64, DecU64};
 use crate::outcome::TrapCode;
 use serde::{Deserialize, Serialize};
@@ -12,41 +12,6 @@ use serde::{Deserialize, Serialize};
 /// A module or an instance in the adapter's store, by the number the
 /// adapter gave it (32 bits: a JSON number).
 pub type Handle = u32;
-
-/// Supervisor → adapter: one step of a spec script (each a [`super::Request`]
-/// variant of its own, `spec_*`).
-#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SpecStep {
-    /// A new store: every module, instance and registration before is
-    /// forgotten; `spectest` is there. Reply `accepted`.
-    SpecBegin {
-        /// The CPU budget of every call and start function, ms.
-        #[serde(with = "wire::dec")]
-        #[schemars(with = "DecU64")]
-        timeout_ms: u64,
-    },
-    /// Compile a module the script gives as valid. Reply `module`,
-    /// `rejected` (it did not compile) or `unavailable`.
-    SpecCompile { module: ModuleSource },
-    /// Judge a module the script says is malformed or invalid. Reply
-    /// `accepted`, `rejected` or `unavailable`.
-    SpecJudge { module: ModuleSource },
-    /// The module names a compiled module imports from. Reply `imports`.
-    SpecImports { module: Handle },
-    /// Link against `spectest` and the registered names, and instantiate
-    /// (start function under the budget). Reply `instance`, `trapped` or
-    /// `failed`.
-    SpecInstantiate { module: Handle },
-    /// Make an instance's exports importable as `name`. Reply `accepted`
-    /// or `failed`.
-    SpecRegister { name: String, instance: Handle },
-    /// Call an export under the budget. Reply `values`, `trapped`,
-    /// `failed` or `unavailable` (an argument the engine cannot pass).
-    SpecCall { instance: Handle, name: String, args: Vec<SpecValue> },
-    /// Read an exported global. Reply `values` (one) or `failed`.
-    SpecGlobal { instance: Handle, name: String },
-}
 
 /// Adapter → supervisor: how a step went (`{"type": "spec", "result": ...}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

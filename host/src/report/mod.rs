@@ -486,7 +486,29 @@ pub fn headline(report: &Report) -> Vec<String> {
     for (why, keys) in skipped {
         lines.push(format!("skipped ({}): {why}", keys.join(", ")));
     }
-    lines
+    merge_models(report, lines)
+}
+
+/// Lines that say the same of several models, said once for all of them:
+/// `wasm, wasmi: …` for `wasm: …` and `wasmi: …`.
+fn merge_models(report: &Report, lines: Vec<String>) -> Vec<String> {
+    let mut out: Vec<(Vec<&str>, String, String)> = Vec::new();
+    for line in lines {
+        // The longest model name the line starts with, then ": " or " did not detect: ".
+        let model = report.models.iter().map(|m| m.name.name()).filter(|n| {
+            line.strip_prefix(n).is_some_and(|rest| rest.starts_with(": ") || rest.starts_with(" did not detect: "))
+        });
+        let Some(model) = model.max_by_key(|n| n.len()) else {
+            out.push((Vec::new(), line, String::new()));
+            continue;
+        };
+        let rest = line[model.len()..].to_string();
+        match out.iter_mut().find(|(models, _, r)| !models.is_empty() && *r == rest) {
+            Some((models, _, _)) => models.push(model),
+            None => out.push((vec![model], String::new(), rest)),
+        }
+    }
+    out.into_iter().map(|(models, line, rest)| if models.is_empty() { line } else { format!("{}{rest}", models.join(", ")) }).collect()
 }
 
 /// The limits the runs used: the defaults, and each scenario that overrides them.

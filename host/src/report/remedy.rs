@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// The C scenarios that stand for claim 3's cgo faults (`cgo_null_write`,
 /// `cgo_abort`), in the C guest.
-pub const SCENARIOS: [&str; 2] = ["null_write", "explicit_abort"];
+pub const SCENARIOS: [&str; 2] = crate::commands::compare::REMEDY_SCENARIOS;
 
 /// What a Go host saw of one C fault run by one wazero configuration.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -40,9 +40,12 @@ pub fn wanted(o: &Outcome) -> bool {
         && o.model.wasm_engine().is_some_and(|e| e.family() == crate::registry::EngineFamily::Wazero)
 }
 
-/// The remedy's rows from whatever outcomes hold them.
+/// The remedy's rows from whatever outcomes hold them, in the order of
+/// [`SCENARIOS`], then of the models.
 pub fn rows<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<RemedyRow> {
-    outcomes.into_iter().filter(|o| wanted(o)).map(row).collect()
+    let mut rows: Vec<RemedyRow> = outcomes.into_iter().filter(|o| wanted(o)).map(row).collect();
+    rows.sort_by_key(|r| (SCENARIOS.iter().position(|n| *n == r.scenario), r.model));
+    rows
 }
 
 fn row(o: &Outcome) -> RemedyRow {
@@ -58,6 +61,21 @@ fn row(o: &Outcome) -> RemedyRow {
         Ending::NotApplicable { why } | Ending::Skipped { why } => format!("not run: {why}"),
         other => other.label(),
     };
+    if super::did_not_run(o.verdict) {
+        let why = match &o.ending {
+            Ending::NotApplicable { why } | Ending::Skipped { why } => why.clone(),
+            other => other.label(),
+        };
+        return RemedyRow {
+            scenario: o.scenario.clone(),
+            model: o.model,
+            verdict: o.verdict,
+            came_back: format!("not run: {why}"),
+            detected: false,
+            host_alive: true,
+            called_again: "not run".into(),
+        };
+    }
     let called_again = match o.containment.reuse {
         Reuse::Reusable => "yes: the same instance passed its health check",
         Reuse::ReusableStateChanged => "yes: it passed its health check, with the fault's writes left in its memory",
@@ -82,6 +100,9 @@ const INTRO: &str = "Beside claim 3: the same C faults compiled to wasm and run 
 pub fn sentences(rows: &[RemedyRow]) -> Vec<String> {
     rows.iter()
         .map(|r| {
+            if super::did_not_run(r.verdict) {
+                return format!("`{}` (C) in {}: {}.", r.scenario, r.model, r.came_back);
+            }
             format!(
                 "`{}` (C) in {}: the Go host got {}; the Go host {}; called again: {}.",
                 r.scenario,

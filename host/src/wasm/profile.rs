@@ -126,6 +126,25 @@ pub fn engine_gap(engine: EngineConfig, profile: WasmProfile, bytes: &[u8]) -> O
             });
         }
     }
+    // Several at once: each left-out proposal without which it fails,
+    // with all the others switched on.
+    let valid = |f: wasmparser::WasmFeatures| wasmparser::Validator::new_with_features(f).validate_all(bytes).is_ok();
+    let left_out: Vec<Proposal> = Proposal::ALL.into_iter().filter(|p| !features.contains(proposal_features(*p))).collect();
+    let all = left_out.iter().fold(features, |f, p| f | proposal_features(*p));
+    if valid(all) {
+        let needed: Vec<Proposal> = left_out.into_iter().filter(|p| !valid(all.difference(proposal_features(*p)))).collect();
+        if !needed.is_empty() {
+            let names: Vec<&str> = needed.iter().map(|p| p.name()).collect();
+            let why: Vec<String> = needed
+                .iter()
+                .map(|p| match (profile, engine.capabilities().lacks(*p)) {
+                    (_, Some(why)) => why.to_string(),
+                    (_, None) => format!("{} is outside the Wasm {} profile", p.name(), profile.name()),
+                })
+                .collect();
+            return Some(format!("the module needs {}: {}", names.join(" and "), why.join("; ")));
+        }
+    }
     Some(match profile {
         WasmProfile::Wasm2 => format!("the module needs a proposal outside the Wasm 2.0 profile (--wasm-features 2.0): {}", err.message()),
         WasmProfile::Wasm3 => format!("{engine} cannot validate the module: {}", err.message()),

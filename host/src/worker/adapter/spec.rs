@@ -5,7 +5,7 @@
 //! engine lacks is decided here, before the module is sent.
 
 use crate::model::EngineConfig;
-use crate::protocol::{Handle, Message, ModuleSource, Observed, Request, SpecResult, SpecStep, SpecValue, WastObservation, WastRequest};
+use crate::protocol::{Handle, Message, ModuleSource, Observed, Request, SpecResult, SpecValue, WastObservation, WastRequest};
 use crate::wasm::WasmProfile;
 use crate::worker::client::Worker;
 use crate::worker::wast::script::Beyond;
@@ -16,12 +16,17 @@ use std::time::Duration;
 /// Runs one script through `worker`, an adapter of `model`. A worker lost
 /// on the way fails every directive after it, with how it was lost.
 pub fn run(worker: &mut Worker, model: EngineConfig, req: &WastRequest) -> anyhow::Result<WastObservation> {
-    let mut remote = Remote { worker, model, timeout_ms: req.timeout_ms, lost: None };
-    match remote.step(SpecStep::SpecBegin { timeout_ms: req.timeout_ms }) {
+    let mut remote = Remote { worker, model, timeout_ms: req.timeout_ms, lost: None, fatal: None };
+    match remote.step(Request::SpecBegin { timeout_ms: req.timeout_ms }) {
         SpecResult::Accepted => {}
         other => anyhow::bail!("the {model} adapter did not begin a spec script: {other:?}"),
     }
-    run_in(remote, req)
+    let mut fatal = None;
+    let obs = run_in(Fatal { remote, fatal: &mut fatal }, req)?;
+    match fatal {
+        Some(why) => anyhow::bail!("{why}"),
+        None => Ok(obs),
+    }
 }
 
 /// Whether the worker is still usable after a script.
@@ -36,20 +41,73 @@ struct Remote<'w> {
     model: EngineConfig,
     timeout_ms: u64,
     lost: Option<String>,
+    /// Set when the script must stop as faultbox's failure, not the guest's.
+    fatal: Option<String>,
+}
+
+/// The remote engine, handing its fatal failure back when the walk ends.
+struct Fatal<'w, 'f> {
+    remote: Remote<'w>,
+    fatal: &'f mut Option<String>,
+}
+
+impl Drop for Fatal<'_, '_> {
+    fn drop(&mut self) {
+        *self.fatal = self.remote.fatal.take();
+    }
+}
+
+impl SpecEngine for Fatal<'_, '_> {
+    type Module = RemoteModule;
+    type Instance = Handle;
+
+    fn beyond(&self, what: Beyond) -> &'static str {
+        self.remote.beyond(what)
+    }
+    fn compile(&mut self, bytes: &[u8]) -> Result<RemoteModule, Missing> {
+        self.remote.compile(bytes)
+    }
+    fn judge(&mut self, bytes: &[u8]) -> Verdict {
+        self.remote.judge(bytes)
+    }
+    fn instantiate(&mut self, module: &RemoteModule) -> Result<Handle, Failure> {
+        self.remote.instantiate(module)
+    }
+    fn import_modules(&self, module: &RemoteModule) -> Vec<String> {
+        self.remote.import_modules(module)
+    }
+    fn register(&mut self, name: &str, instance: &Handle) -> Result<(), String> {
+        self.remote.register(name, instance)
+    }
+    fn call(&mut self, instance: &Handle, name: &str, args: &[Value]) -> Result<Vec<Value>, Observed> {
+        self.remote.call(instance, name, args)
+    }
+    fn global(&mut self, instance: &Handle, name: &str) -> Result<Value, Observed> {
+        self.remote.global(instance, name)
+    }
 }
 
 impl Remote<'_> {
-    fn step(&mut self, step: SpecStep) -> SpecResult {
+    fn step(&mut self, step: Request) -> SpecResult {
         if let Some(lost) = &self.lost {
             return SpecResult::Failed { message: lost.clone() };
         }
-        // The adapter enforces the CPU budget; this is the backstop for
-        // one that stops answering.
-        let deadline = Duration::from_millis(self.timeout_ms.saturating_mul(3)) + Duration::from_secs(5);
-        match self.worker.call(&Request::Spec(step), deadline) {
+        // The adapter enforces the CPU budget and its own wall backstop;
+        // this waits past both, for one that stops answering (a start
+        // function may be called and then a fresh thread prepared).
+        let deadline = crate::limits::wall_backstop(Duration::from_millis(self.timeout_ms)) * 2 + Duration::from_secs(30);
+        match self.worker.call(&step, deadline) {
             Ok(Message::Spec { result }) => result,
             Ok(Message::Failed { message }) => SpecResult::Failed { message: format!("the adapter could not do it: {message}") },
             Ok(other) => SpecResult::Failed { message: format!("the adapter answered with {other:?}") },
+            // A broken protocol or an interrupt is no directive's outcome:
+            // the script stops, and the run with it.
+            Err(lost) if lost.broke_protocol.is_some() || crate::worker::client::stopping() => {
+                let why = lost.broke_protocol.clone().unwrap_or_else(|| "faultbox is stopping".into());
+                self.fatal = Some(format!("the {} adapter broke the worker protocol or was stopped: {why}", self.model));
+                self.lost = self.fatal.clone();
+                SpecResult::Failed { message: why }
+            }
             Err(lost) => {
                 let message = format!("{LOST}: {}", lost.summary());
                 self.lost = Some(message.clone());
@@ -87,13 +145,13 @@ impl SpecEngine for Remote<'_> {
         if let Some(gap) = crate::wasm::engine_gap(self.model, WasmProfile::current(), bytes) {
             return Err(Missing::Unavailable(gap));
         }
-        let id = match self.step(SpecStep::SpecCompile { module: ModuleSource::Bytes(bytes.to_vec()) }) {
+        let id = match self.step(Request::SpecCompile { module: ModuleSource::Bytes(bytes.to_vec()) }) {
             SpecResult::Module { id } => id,
             SpecResult::Rejected { message } | SpecResult::Failed { message } => return Err(Missing::Broken(message)),
             SpecResult::Unavailable { reason } => return Err(Missing::Unavailable(reason)),
             other => return Err(Missing::Broken(self.unexpected("spec_compile", other))),
         };
-        match self.step(SpecStep::SpecImports { module: id }) {
+        match self.step(Request::SpecImports { module: id }) {
             SpecResult::Imports { modules } => Ok(RemoteModule { id, imports: modules }),
             other => Err(Missing::Broken(self.unexpected("spec_imports", other))),
         }
@@ -108,7 +166,7 @@ impl SpecEngine for Remote<'_> {
         if valid_in_profile && let Some(gap) = crate::wasm::engine_gap(self.model, profile, bytes) {
             return Verdict::Skipped(gap);
         }
-        match self.step(SpecStep::SpecJudge { module: ModuleSource::Bytes(bytes.to_vec()) }) {
+        match self.step(Request::SpecJudge { module: ModuleSource::Bytes(bytes.to_vec()) }) {
             SpecResult::Accepted => Verdict::Accepted,
             SpecResult::Rejected { message } => Verdict::Rejected(message),
             SpecResult::Unavailable { reason } => Verdict::Skipped(reason),
@@ -117,7 +175,7 @@ impl SpecEngine for Remote<'_> {
     }
 
     fn instantiate(&mut self, module: &RemoteModule) -> Result<Handle, Failure> {
-        match self.step(SpecStep::SpecInstantiate { module: module.id }) {
+        match self.step(Request::SpecInstantiate { module: module.id }) {
             SpecResult::Instance { id } => Ok(id),
             SpecResult::Trapped { trap, message } => Err(Failure { trap: Some(trap), message }),
             SpecResult::Failed { message } | SpecResult::Rejected { message } => Err(Failure { trap: None, message }),
@@ -130,7 +188,7 @@ impl SpecEngine for Remote<'_> {
     }
 
     fn register(&mut self, name: &str, instance: &Handle) -> Result<(), String> {
-        match self.step(SpecStep::SpecRegister { name: name.to_string(), instance: *instance }) {
+        match self.step(Request::SpecRegister { name: name.to_string(), instance: *instance }) {
             SpecResult::Accepted => Ok(()),
             SpecResult::Failed { message } => Err(message),
             other => Err(self.unexpected("spec_register", other)),
@@ -139,12 +197,12 @@ impl SpecEngine for Remote<'_> {
 
     fn call(&mut self, instance: &Handle, name: &str, args: &[Value]) -> Result<Vec<Value>, Observed> {
         let args = args.iter().map(to_wire).collect::<Result<Vec<_>, _>>().map_err(|reason| Observed::Skipped { reason })?;
-        let result = self.step(SpecStep::SpecCall { instance: *instance, name: name.to_string(), args });
+        let result = self.step(Request::SpecCall { instance: *instance, name: name.to_string(), args });
         self.values(result, "spec_call")
     }
 
     fn global(&mut self, instance: &Handle, name: &str) -> Result<Value, Observed> {
-        let result = self.step(SpecStep::SpecGlobal { instance: *instance, name: name.to_string() });
+        let result = self.step(Request::SpecGlobal { instance: *instance, name: name.to_string() });
         let mut values = self.values(result, "spec_global")?;
         match (values.pop(), values.is_empty()) {
             (Some(v), true) => Ok(v),
@@ -236,7 +294,7 @@ mod tests {
             let back: SpecValue = serde_json::from_str(&text).unwrap();
             assert_eq!(from_wire(&back).unwrap(), v, "{text}");
         }
-        let text = serde_json::to_string(&Request::Spec(SpecStep::SpecBegin { timeout_ms: 1000 })).unwrap();
+        let text = serde_json::to_string(&Request::SpecBegin { timeout_ms: 1000 }).unwrap();
         assert_eq!(text, r#"{"type":"spec_begin","timeout_ms":"1000"}"#);
         let back: Request = serde_json::from_str(r#"{"type":"spec_call","instance":3,"name":"f","args":[{"type":"i64","value":"-1"}]}"#).unwrap();
         assert_eq!(back.type_name(), "spec_call");
