@@ -95,19 +95,23 @@ pub fn kind(d: &WastDirective<'_>) -> &'static str {
     }
 }
 
-/// The Wasm 3.0 proposals the valid modules of a script use, as far as
-/// validation tells (for each module that Wasm 2.0 rejects, the first
-/// proposal that alone makes it validate; several when none alone does).
-/// Empty: a Wasm 2.0 script. The spec agreement table groups scripts by
-/// these.
+/// The Wasm 3.0 proposals a script is about: those that more than half of
+/// its valid modules use, as far as validation tells (for each module that
+/// Wasm 2.0 rejects, the first proposal that alone makes it validate;
+/// several when none alone does). Empty: a Wasm 2.0 script, even when a
+/// few of its modules reach beyond (the spec's `data.wast` has an
+/// extended-const module among dozens). The spec agreement table groups
+/// scripts by these.
 pub fn proposals(path: &Path, text: &str) -> Result<Vec<crate::registry::Proposal>, BadInput> {
     use crate::registry::Proposal;
     use wasmparser::{Validator, WasmFeatures};
     with_directives(path, text, |directives| {
-        let mut used: Vec<Proposal> = Vec::new();
+        let mut used: Vec<(Proposal, usize)> = Vec::new();
+        let mut modules = 0;
         for d in directives {
             let (WastDirective::Module(mut q) | WastDirective::ModuleDefinition(mut q)) = d else { continue };
             let Ok(bytes) = q.encode() else { continue };
+            modules += 1;
             let valid = |f: WasmFeatures| Validator::new_with_features(f).validate_all(&bytes).is_ok();
             if valid(WasmFeatures::WASM2) {
                 continue;
@@ -123,12 +127,14 @@ pub fn proposals(path: &Path, text: &str) -> Result<Vec<crate::registry::Proposa
                 alone
             };
             for p in needed {
-                if !used.contains(&p) {
-                    used.push(p);
+                match used.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, n)) => *n += 1,
+                    None => used.push((p, 1)),
                 }
             }
         }
-        used.sort();
-        used
+        let mut most: Vec<Proposal> = used.into_iter().filter(|(_, n)| 2 * n > modules).map(|(p, _)| p).collect();
+        most.sort();
+        most
     })
 }
