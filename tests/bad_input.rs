@@ -470,3 +470,26 @@ fn an_error_line_points_into_its_own_language_table() {
     let (_d, run) = list_with("lang-line", &text);
     assert_bad(&run, &[&format!("case.toml:{line}:"), "`guest.rust.entry`"]);
 }
+
+/// An engine whose runtime is missing: its columns are `skipped` with
+/// one line naming what to install, and under `CI` that is bad input, as
+/// for a guest language's toolchain.
+#[test]
+fn a_missing_engine_runtime_is_skipped_or_under_ci_refused() {
+    for (model, var, needle) in [("v8", "FAULTBOX_NODE", "Node.js"), ("wazero-interp", "FAULTBOX_GO", "Go")] {
+        let args = ["compare", "--scenario", "clean_run", "--language", "rust", "--model", model];
+        let tag = new_tag("bad-input");
+        let out = Command::new(FAULTBOX).args(args).env(var, "/nonexistent/runtime").env_remove("CI").env("FAULTBOX_TEST_TAG", &tag).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{model}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let line = stdout.lines().find(|l| l.starts_with("skipped (rust")).unwrap_or_else(|| panic!("{model}: no skip line: {stdout}"));
+        assert!(line.contains(needle) && line.contains("not found") && line.contains("install"), "{model}: {line}");
+        assert!(stdout.lines().any(|l| l.contains("clean_run") && l.contains("skipped")), "{model}: {stdout}");
+        assert!(tagged_processes(&tag).is_empty());
+        let mut ci = Command::new(FAULTBOX);
+        ci.args(args).env(var, "/nonexistent/runtime").env("CI", "true");
+        let out = ci.output().unwrap();
+        let run = Run { code: out.status.code().unwrap_or(-1), stderr: String::from_utf8_lossy(&out.stderr).into_owned() };
+        assert_bad(&run, &[model, "CI is set", needle]);
+    }
+}

@@ -314,6 +314,14 @@ const WAZERO_LACKS: &[(Proposal, &str)] = &[
     (Proposal::Exceptions, "wazero 1.12.0 has exception handling only as an experimental feature, off by default"),
 ];
 
+/// Every V8 configuration can do the same; only its bounds checks differ.
+const fn v8_capabilities(signals_based_traps: bool) -> Capabilities {
+    Capabilities { lacks: V8_LACKS, wasi_p1: true, backtraces: true, interruption: Interruption::TerminateThread, signals_based_traps }
+}
+
+const WAZERO_CAPABILITIES: Capabilities =
+    Capabilities { lacks: WAZERO_LACKS, wasi_p1: true, backtraces: true, interruption: Interruption::CancelContext, signals_based_traps: false };
+
 const fn node_adapter(flags: &'static [&'static str]) -> Start {
     Start::Adapter(Adapter { runtime: AdapterRuntime::Node, folder: "v8", flags })
 }
@@ -377,13 +385,7 @@ pub const ROWS: [EngineRow; 9] = [
         version: Version::Installed,
         configuration: "Liftoff then TurboFan, trap handler",
         description: "V8 in Node.js, as Node ships it: Liftoff then TurboFan, bounds checks by its trap handler",
-        capabilities: Capabilities {
-            lacks: V8_LACKS,
-            wasi_p1: true,
-            backtraces: true,
-            interruption: Interruption::TerminateThread,
-            signals_based_traps: true,
-        },
+        capabilities: v8_capabilities(true),
         start: node_adapter(&[]),
     },
     EngineRow {
@@ -393,13 +395,7 @@ pub const ROWS: [EngineRow; 9] = [
         version: Version::Installed,
         configuration: "explicit bounds checks",
         description: "V8 in Node.js with --wasm-enforce-bounds-checks: bounds checks in code",
-        capabilities: Capabilities {
-            lacks: V8_LACKS,
-            wasi_p1: true,
-            backtraces: true,
-            interruption: Interruption::TerminateThread,
-            signals_based_traps: false,
-        },
+        capabilities: v8_capabilities(false),
         start: node_adapter(&["--wasm-enforce-bounds-checks"]),
     },
     EngineRow {
@@ -409,13 +405,7 @@ pub const ROWS: [EngineRow; 9] = [
         version: Version::Installed,
         configuration: "Liftoff only",
         description: "V8 in Node.js with --liftoff-only: the baseline compiler, never tiered up",
-        capabilities: Capabilities {
-            lacks: V8_LACKS,
-            wasi_p1: true,
-            backtraces: true,
-            interruption: Interruption::TerminateThread,
-            signals_based_traps: true,
-        },
+        capabilities: v8_capabilities(true),
         start: node_adapter(&["--liftoff-only"]),
     },
     EngineRow {
@@ -425,13 +415,7 @@ pub const ROWS: [EngineRow; 9] = [
         version: WAZERO,
         configuration: "compiler",
         description: "wazero (pure Go), its optimizing compiler, budgets by context cancellation",
-        capabilities: Capabilities {
-            lacks: WAZERO_LACKS,
-            wasi_p1: true,
-            backtraces: true,
-            interruption: Interruption::CancelContext,
-            signals_based_traps: false,
-        },
+        capabilities: WAZERO_CAPABILITIES,
         start: GO_ADAPTER,
     },
     EngineRow {
@@ -441,13 +425,7 @@ pub const ROWS: [EngineRow; 9] = [
         version: WAZERO,
         configuration: "interpreter",
         description: "wazero (pure Go), its interpreter, budgets by context cancellation",
-        capabilities: Capabilities {
-            lacks: WAZERO_LACKS,
-            wasi_p1: true,
-            backtraces: true,
-            interruption: Interruption::CancelContext,
-            signals_based_traps: false,
-        },
+        capabilities: WAZERO_CAPABILITIES,
         start: GO_ADAPTER,
     },
 ];

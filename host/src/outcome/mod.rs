@@ -357,6 +357,45 @@ pub struct Outcome {
     pub output_tail: Option<String>,
 }
 
+#[cfg(test)]
+impl Outcome {
+    /// An outcome for a unit test of a report's decisions: the facts the
+    /// reports read, everything else empty. `detected` is the verdict's
+    /// (nothing but `undetected` and `ok` went unnoticed); the host
+    /// survived unless it crashed.
+    pub fn for_test(
+        scenario: &str,
+        language: crate::model::Language,
+        model: ExecutionModel,
+        verdict: Verdict,
+        fault: FaultClass,
+        ending: Ending,
+        reuse: Reuse,
+    ) -> Outcome {
+        Outcome {
+            scenario: scenario.into(),
+            language,
+            model,
+            verdict,
+            fault,
+            ending,
+            containment: Containment {
+                host_survived: verdict != Verdict::Crashed,
+                detected: !matches!(verdict, Verdict::Undetected | Verdict::Ok),
+                classified: true,
+                reuse,
+                reuse_detail: vec![],
+                recovery_us: None,
+            },
+            progress: None,
+            cost: Cost::default(),
+            limits: Default::default(),
+            evidence: vec![],
+            output_tail: None,
+        }
+    }
+}
+
 impl Outcome {
     /// What must not change between repeated runs: verdict, fault class,
     /// how the run ended (trap code, signal, kind of ending; not values

@@ -147,23 +147,11 @@ pub fn lines(report: &Report) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::model::{ExecutionModel, Language};
-    use crate::outcome::{Containment, Cost, Ending, FaultClass, Outcome, Reuse, Verdict};
+    use crate::outcome::{Ending, FaultClass, Outcome, Reuse, Verdict};
 
     fn result(model: &str, verdict: Verdict, reuse: Reuse) -> super::super::ModelResult {
-        let outcome = Outcome {
-            scenario: "s".into(),
-            language: Language::Rust,
-            model: ExecutionModel::from_name(model).unwrap(),
-            verdict,
-            fault: FaultClass::Abort,
-            ending: Ending::Trapped { trap: crate::outcome::TrapCode::UnreachableCodeReached, message: String::new(), frames: vec![] },
-            containment: Containment { host_survived: true, detected: true, classified: true, reuse, reuse_detail: vec![], recovery_us: None },
-            progress: None,
-            cost: Cost::default(),
-            limits: Default::default(),
-            evidence: vec![],
-            output_tail: None,
-        };
+        let trapped = Ending::Trapped { trap: crate::outcome::TrapCode::UnreachableCodeReached, message: String::new(), frames: vec![] };
+        let outcome = Outcome::for_test("s", Language::Rust, ExecutionModel::from_name(model).unwrap(), verdict, FaultClass::Abort, trapped, reuse);
         super::super::ModelResult { outcome, mismatches: vec![], why: String::new() }
     }
 

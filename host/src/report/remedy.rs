@@ -150,30 +150,10 @@ pub fn html(rows: &[RemedyRow], inline: impl Fn(&str) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Containment, Cost, FaultClass};
+    use crate::outcome::FaultClass;
 
     fn outcome(name: &str, model: &str, verdict: Verdict, ending: Ending, reuse: Reuse) -> Outcome {
-        Outcome {
-            scenario: name.into(),
-            language: Language::C,
-            model: ExecutionModel::from_name(model).unwrap(),
-            verdict,
-            fault: FaultClass::None,
-            ending,
-            containment: Containment {
-                host_survived: true,
-                detected: verdict != Verdict::Undetected,
-                classified: false,
-                reuse,
-                reuse_detail: vec![],
-                recovery_us: None,
-            },
-            progress: None,
-            cost: Cost::default(),
-            limits: Default::default(),
-            evidence: vec![],
-            output_tail: None,
-        }
+        Outcome::for_test(name, Language::C, ExecutionModel::from_name(model).unwrap(), verdict, FaultClass::None, ending, reuse)
     }
 
     /// A NULL store that returned says nothing came back; a trap is an
