@@ -438,30 +438,13 @@ pub fn html(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Containment, Cost, FaultClass, Reuse};
+    use crate::outcome::{FaultClass, Reuse};
 
     fn outcome(name: &str, model: ExecutionModel, verdict: Verdict, ending: Ending) -> Outcome {
-        Outcome {
-            scenario: name.into(),
-            language: Language::Go,
-            model,
-            verdict,
-            fault: if verdict == Verdict::Ok || did_not_run(verdict) { FaultClass::None } else { FaultClass::MemoryFault },
-            ending,
-            containment: Containment {
-                host_survived: verdict != Verdict::Crashed,
-                detected: true,
-                classified: true,
-                reuse: Reuse::NotChecked,
-                reuse_detail: vec![],
-                recovery_us: None,
-            },
-            progress: None,
-            cost: Cost::default(),
-            limits: Default::default(),
-            evidence: vec![],
-            output_tail: None,
-        }
+        let fault = if verdict == Verdict::Ok || did_not_run(verdict) { FaultClass::None } else { FaultClass::MemoryFault };
+        let mut o = Outcome::for_test(name, Language::Go, model, verdict, fault, ending, Reuse::NotChecked);
+        o.containment.detected = true;
+        o
     }
 
     fn recovered(name: &str) -> Outcome {

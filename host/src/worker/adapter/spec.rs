@@ -16,13 +16,13 @@ use std::time::Duration;
 /// Runs one script through `worker`, an adapter of `model`. A worker lost
 /// on the way fails every directive after it, with how it was lost.
 pub fn run(worker: &mut Worker, model: EngineConfig, req: &WastRequest) -> anyhow::Result<WastObservation> {
-    let mut remote = Remote { worker, model, timeout_ms: req.timeout_ms, lost: None, fatal: None };
+    let mut fatal = None;
+    let mut remote = Remote { worker, model, timeout_ms: req.timeout_ms, lost: None, fatal: &mut fatal };
     match remote.step(Request::SpecBegin { timeout_ms: req.timeout_ms }) {
         SpecResult::Accepted => {}
         other => anyhow::bail!("the {model} adapter did not begin a spec script: {other:?}"),
     }
-    let mut fatal = None;
-    let obs = run_in(Fatal { remote, fatal: &mut fatal }, req)?;
+    let obs = run_in(remote, req)?;
     match fatal {
         Some(why) => anyhow::bail!("{why}"),
         None => Ok(obs),
@@ -41,50 +41,9 @@ struct Remote<'w> {
     model: EngineConfig,
     timeout_ms: u64,
     lost: Option<String>,
-    /// Set when the script must stop as faultbox's failure, not the guest's.
-    fatal: Option<String>,
-}
-
-/// The remote engine, handing its fatal failure back when the walk ends.
-struct Fatal<'w, 'f> {
-    remote: Remote<'w>,
-    fatal: &'f mut Option<String>,
-}
-
-impl Drop for Fatal<'_, '_> {
-    fn drop(&mut self) {
-        *self.fatal = self.remote.fatal.take();
-    }
-}
-
-impl SpecEngine for Fatal<'_, '_> {
-    type Module = RemoteModule;
-    type Instance = Handle;
-
-    fn beyond(&self, what: Beyond) -> &'static str {
-        self.remote.beyond(what)
-    }
-    fn compile(&mut self, bytes: &[u8]) -> Result<RemoteModule, Missing> {
-        self.remote.compile(bytes)
-    }
-    fn judge(&mut self, bytes: &[u8]) -> Verdict {
-        self.remote.judge(bytes)
-    }
-    fn instantiate(&mut self, module: &RemoteModule) -> Result<Handle, Failure> {
-        self.remote.instantiate(module)
-    }
-    fn import_modules(&self, module: &RemoteModule) -> Vec<String> {
-        self.remote.import_modules(module)
-    }
-    fn register(&mut self, name: &str, instance: &Handle) -> Result<(), String> {
-        self.remote.register(name, instance)
-    }
-    fn call(&mut self, instance: &Handle, name: &str, args: &[Value]) -> Result<Vec<Value>, Observed> {
-        self.remote.call(instance, name, args)
-    }
-    fn global(&mut self, instance: &Handle, name: &str) -> Result<Value, Observed> {
-        self.remote.global(instance, name)
-    }
+    /// Set when the script must stop as faultbox's failure, not the guest's:
+    /// the caller's, read once the walk has consumed the engine.
+    fatal: &'w mut Option<String>,
 }
 
 impl Remote<'_> {
@@ -104,7 +63,7 @@ impl Remote<'_> {
             // the script stops, and the run with it.
             Err(lost) if lost.broke_protocol.is_some() || crate::worker::client::stopping() => {
                 let why = lost.broke_protocol.clone().unwrap_or_else(|| "faultbox is stopping".into());
-                self.fatal = Some(format!("the {} adapter broke the worker protocol or was stopped: {why}", self.model));
+                *self.fatal = Some(format!("the {} adapter broke the worker protocol or was stopped: {why}", self.model));
                 self.lost = self.fatal.clone();
                 SpecResult::Failed { message: why }
             }
