@@ -59,7 +59,10 @@ export function fbImports(state) {
     return data.slice(start, end);
   };
   return {
-    progress(v) { reports.progress(v); },
+    progress(v) {
+      reports.progress(v);
+      if (reports.takeReady() && !reports.terminated) writeLine({ type: 'ready' });
+    },
     panic_message(ptr, len) { reports.panic(read(ptr, len, 4096)); },
     write(ptr, len) {
       len >>>= 0;

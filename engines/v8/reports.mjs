@@ -26,7 +26,9 @@ export class Reports {
     this.err = new SharedTail(sab, ERR);
   }
   clear() {
-    this.ctrl.fill(0); this.ctrl[0] = -1; this.ctrl[1] = -1;
+    // ctrl[10] (armReady) is the main thread's: instantiating keeps it.
+    const ready = this.ctrl[10];
+    this.ctrl.fill(0); this.ctrl[0] = -1; this.ctrl[1] = -1; this.ctrl[10] = ready;
     this.prog.fill(0n); this.out.clear(); this.stdout.clear(); this.err.clear();
   }
   progress(v) { this.prog[0] = v; this.prog[1] += 1n; this.ctrl[2] = 1; }
@@ -45,6 +47,10 @@ export class Reports {
   // call the dying thread still reaches announces nothing, so that no
   // line of a dead run lands among the next request's.
   markTerminated() { Atomics.store(this.ctrl, 9, 1); }
+  // ctrl[10]: 1 while the main thread waits for the guest's first progress
+  // report (an injected signal); the first report takes it to 2, once.
+  armReady(on) { Atomics.store(this.ctrl, 10, on ? 1 : 0); }
+  takeReady() { return Atomics.compareExchange(this.ctrl, 10, 1, 2) === 1; }
   get terminated() { return Atomics.load(this.ctrl, 9) === 1; }
   set hostCall(op) { this.ctrl[0] = op; }
   get hostCall() { return this.ctrl[0]; }

@@ -27,6 +27,9 @@ type runState struct {
 	refused        []string
 	memCap         uint64
 	initOverCap    uint64 // pages of a declared minimum over the cap, if one was
+	// readyWanted: the call's first progress report says `ready` (an
+	// injected signal waits for it), once.
+	readyWanted bool
 }
 
 type stateKey struct{}
@@ -132,6 +135,10 @@ func defineFb(ctx context.Context, rt wazero.Runtime) error {
 			reports = st.progress[1] + 1
 		}
 		st.progress = &[2]int64{int64(stack[0]), reports}
+		if st.readyWanted {
+			st.readyWanted = false
+			send("ready", map[string]string{})
+		}
 	}), []api.ValueType{i64}, nil).Export("progress")
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
 		st := stateOf(ctx)

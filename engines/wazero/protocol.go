@@ -91,6 +91,7 @@ type wasmRequestWire struct {
 	Wasi        bool       `json:"wasi"`
 	ReuseRounds uint32     `json:"reuse_rounds"`
 	Args        []string   `json:"args"`
+	Inject      *string    `json:"inject"`
 }
 
 type wasmRequest struct {
@@ -103,6 +104,9 @@ type wasmRequest struct {
 	wasi        bool
 	reuseRounds uint32
 	args        []string
+	// A signal the supervisor sends this process once the guest first
+	// reports progress in the call: say `ready` then.
+	inject bool
 }
 
 func (w wasmRequestWire) parse() (*wasmRequest, error) {
@@ -114,7 +118,7 @@ func (w wasmRequestWire) parse() (*wasmRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wasmRequest{w.Model, w.Module, w.Export, arg, l, w.CheckReuse, w.Wasi, w.ReuseRounds, w.Args}, nil
+	return &wasmRequest{w.Model, w.Module, w.Export, arg, l, w.CheckReuse, w.Wasi, w.ReuseRounds, w.Args, w.Inject != nil}, nil
 }
 
 // ending is WasmEnding: a tagged object, so a map.

@@ -476,7 +476,9 @@ func (w *worker) run(r *wasmRequest, e *compiledEntry) (*observation, error) {
 	if r.checkReuse {
 		before = inst.snapshot()
 	}
+	inst.st.readyWanted = r.inject
 	c = inst.call(r.arg, budget)
+	inst.st.readyWanted = false
 	obs := &observation{Ending: c.end, Deadline: c.deadline, InstantiateUs: decU(instantiateUs), CallUs: decU(c.wallUs), CallCpuUs: decP(c.cpuUs)}
 	inst.st.fill(obs)
 	if before == nil {

@@ -8,6 +8,9 @@
  * the undefined behaviour and delete or rewrite the faulting instruction.
  * README.md lists what each scenario compiles to.
  */
+#if !defined(__wasm__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* memfd_create (glibc >= 2.27), before any system header */
+#endif
 #include "scenarios.h"
 
 #include <stdint.h>
@@ -18,6 +21,8 @@
 #ifndef __wasm__
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #ifdef __wasm__
@@ -410,5 +415,153 @@ FB_EXPORT(sigsetjmp_recovery) int64_t fb_sigsetjmp_recovery(int64_t arg) {
     sigaction(SIGSEGV, &old_sa, 0);
     if (!(old_ss.ss_flags & SS_ONSTACK)) sigaltstack(&old_ss, 0);
     return recovered == faults ? FB_RECOVERED : recovered;
+}
+#endif
+
+/* ------------------------------------------- a signal sent from outside */
+
+/* A volatile counter: every store is a real memory access the optimiser
+ * must keep, so the spin burns CPU without a syscall or a sleep. */
+static volatile uint64_t spins;
+
+#ifdef __wasm__
+/* wasi-libc has no signals: nothing to install. Ready, then spin forever;
+ * what a signal does to the worker running this is the host's to observe. */
+FB_EXPORT(await_signal) int64_t fb_await_signal(int64_t arg) {
+    (void)arg;
+    progress(1);
+    for (;;) spins++;
+}
+#else
+static sigjmp_buf signal_point;
+static volatile sig_atomic_t awaiting;
+static volatile sig_atomic_t caught_signal;
+
+static void on_injected(int sig, siginfo_t *info, void *uctx) {
+    (void)info, (void)uctx;
+    if (!awaiting) {
+        /* Not armed yet (or any more): the default action, as if no
+         * handler had been installed. The signal is blocked inside the
+         * handler, so raise() leaves it pending until the handler returns,
+         * and it is then delivered with SIG_DFL. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    awaiting = 0;
+    caught_signal = sig;
+    siglongjmp(signal_point, 1);
+}
+
+static const char *signal_name(int sig) {
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    case SIGCHLD: return "SIGCHLD";
+    case SIGCONT: return "SIGCONT";
+    case SIGSTOP: return "SIGSTOP";
+    case SIGTSTP: return "SIGTSTP";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGSYS: return "SIGSYS";
+    default: return "?";
+    }
+}
+
+/* The guest for a signal injected from outside: installs a handler for
+ * signal `arg` (sigaction, SA_SIGINFO | SA_ONSTACK, on its own
+ * sigaltstack, as sigsetjmp_recovery does) that siglongjmps back to a
+ * sigsetjmp(env, 1), reports progress 1 (ready: the host sends the signal
+ * now), then spins. When the handler brings control back it reports the
+ * recovery through fb_recovered_hook, restores the old handler and
+ * alternate stack, and returns arg. When sigaction refuses the signal
+ * (SIGKILL, SIGSTOP, or no such signal) nothing is installed and the
+ * scenario just spins: the kernel's action is what is observed. */
+FB_EXPORT(await_signal) int64_t fb_await_signal(int64_t arg) {
+    int sig = (int)arg;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_injected;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    awaiting = 0;
+    if (arg <= 0 || arg > 64 || sigaction(sig, &sa, &old_sa) != 0) {
+        progress(1);
+        for (;;) spins++;
+    }
+    stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack, .ss_flags = 0};
+    stack_t old_ss;
+    if (sigaltstack(&ss, &old_ss) != 0) {
+        sigaction(sig, &old_sa, 0);
+        return -1;
+    }
+    if (sigsetjmp(signal_point, 1) == 0) {
+        awaiting = 1;
+        progress(1);
+        for (;;) spins++;
+    }
+    /* Back from the handler: siglongjmp restored the mask sigsetjmp saved,
+     * so the signal is unblocked again. */
+    sigaction(sig, &old_sa, 0);
+    if (!(old_ss.ss_flags & SS_ONSTACK)) sigaltstack(&old_ss, 0);
+    void (*report)(const char *) = fb_recovered_hook;
+    if (report) {
+        char line[160];
+        snprintf(line, sizeof line, "signal %d (%s) caught: the handler siglongjmp'd back to sigsetjmp(env, 1)",
+                 (int)caught_signal, signal_name((int)caught_signal));
+        report(line);
+    }
+    return arg;
+}
+
+/* -------------------------------------- SIGBUS: a mapping cut under us */
+
+/* A file mapping whose file shrinks under it: memfd_create (an anonymous
+ * file in memory, so no writable filesystem is needed), ftruncate to 2
+ * pages, mmap MAP_SHARED read/write, ftruncate to 0, progress 1, then a
+ * store to the first page. The page lies wholly beyond the file's end, so
+ * the fault has no page to map: the kernel sends SIGBUS (BUS_ADRERR). No
+ * handler is installed. Native only: WASI preview 1 has no mmap. Returns
+ * what the page holds if the store survives; -1..-3 when the setup fails. */
+FB_EXPORT(sigbus_truncated_mapping) int64_t fb_sigbus_truncated_mapping(int64_t arg) {
+    (void)arg;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) page = 4096;
+    int fd = memfd_create("faultbox-sigbus", MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, 2 * page) != 0) {
+        close(fd);
+        return -2;
+    }
+    void *map = mmap(0, (size_t)(2 * page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        close(fd);
+        return -3;
+    }
+    if (ftruncate(fd, 0) != 0) {
+        munmap(map, (size_t)(2 * page));
+        close(fd);
+        return -2;
+    }
+    sink = map;
+    progress(1);
+    volatile uint32_t *p = (volatile uint32_t *)map;
+    *p = 0x5B05u; /* SIGBUS here */
+    int64_t seen = *p;
+    munmap(map, (size_t)(2 * page));
+    close(fd);
+    return seen;
 }
 #endif

@@ -36,7 +36,10 @@
 #define FB_SJ_NODEFER 0x200     /* SA_NODEFER: SIGSEGV is not blocked inside the handler */
 
 /* The scenario names, in catalog order. X(name) for each; the wasm build
- * has no sigsetjmp_recovery (FB_NATIVE_ONLY). */
+ * has no sigsetjmp_recovery and no sigbus_truncated_mapping (NATIVE_ONLY:
+ * wasi-libc has no signals, setjmp or mmap). await_signal exists in both:
+ * natively it catches the signal `arg` sent from outside, in wasm it only
+ * spins. */
 #define FB_SCENARIOS(X, NATIVE_ONLY) \
     X(clean_run)                     \
     X(null_write)                    \
@@ -52,6 +55,8 @@
     X(use_after_free)                \
     X(unchecked_oob_access)          \
     X(memory_bomb)                   \
-    NATIVE_ONLY(sigsetjmp_recovery)
+    NATIVE_ONLY(sigsetjmp_recovery)  \
+    X(await_signal)                  \
+    NATIVE_ONLY(sigbus_truncated_mapping)
 
 #endif

@@ -25,6 +25,10 @@ func fbPanicMessage(ptr unsafe.Pointer, n uint32)
 // progress is the scenarios' progress hook.
 func progress(n int64) { fbProgress(n) }
 
+// deferred is a no-op in wasm: there is no report fd (natively it reports
+// `deferred <label>`).
+func deferred(label string) {}
+
 // RecoveredValue is what an export returns when its deferred recover
 // caught a panic. The value is only a marker: the fact of recovery is the
 // fb.panic_message call that precedes the return.
@@ -123,3 +127,6 @@ func fbUnlockUnlockedMutex(arg int64) int64 { return exported(scenarios["unlock_
 
 //go:wasmexport fb_go_os_exit
 func fbGoOsExit(arg int64) int64 { return exported(scenarios["go_os_exit"], arg) }
+
+//go:wasmexport fb_await_signal
+func fbAwaitSignal(arg int64) int64 { return exported(scenarios["await_signal"], arg) }

@@ -20,9 +20,14 @@ type outcome struct {
 const maxMessage = 1000
 
 // guard runs s(arg) inside `defer func() { r := recover() ... }()`, the
-// mechanism whose reach faultbox measures.
+// mechanism whose reach faultbox measures. The scenario is called through a
+// wrapper frame with its own deferred call, so every scenario has a defer
+// below the recover; both report `deferred <label>` as the first thing they
+// do (natively; a no-op in wasm), so the host sees which defers ran. A panic
+// in s still unwinds through the wrapper (running its defer) to the recover.
 func guard(s Scenario, arg int64) (o outcome) {
 	defer func() {
+		deferred("recover")
 		r := recover()
 		if r == nil {
 			return
@@ -34,7 +39,10 @@ func guard(s Scenario, arg int64) (o outcome) {
 			o.addr, o.hasAddr = a.Addr(), true
 		}
 	}()
-	o.value = s(arg)
+	func() {
+		defer deferred("scenario")
+		o.value = s(arg)
+	}()
 	return o
 }
 

@@ -57,6 +57,25 @@ func reportInt(word string, n int64) {
 // progress is the scenarios' progress hook (wasm: the fb.progress import).
 func progress(n int64) { reportInt("progress", n) }
 
+// deferred reports `deferred <label>`: a deferred function ran. Deferred
+// functions call it first, before anything else they do (wasm: a no-op).
+func deferred(label string) {
+	var buf [64]byte
+	report(append(append(buf[:0], "deferred "...), label...))
+}
+
+// handledSignal is set once a scenario's signal.Notify channel received a
+// signal: the process went on after it, so its health is checked as after a
+// recovery.
+var handledSignal bool
+
+// handled reports `handled <SIGNAME>`: a signal.Notify channel received sig.
+func handled(sig os.Signal) {
+	handledSignal = true
+	var buf [64]byte
+	report(append(append(buf[:0], "handled "...), sigName(sig)...))
+}
+
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == "list" {
 		for _, n := range scenarioNames() {
@@ -85,6 +104,9 @@ func main() {
 		reportInt("health", health())
 	} else {
 		reportInt("returned", o.value)
+		if handledSignal {
+			reportInt("health", health())
+		}
 	}
 	report([]byte("finished"))
 	os.Exit(0)

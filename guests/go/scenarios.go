@@ -23,8 +23,9 @@ import (
 // Scenario is one fault scenario. The argument comes from the host.
 type Scenario func(arg int64) int64
 
-// scenarios is the one table, by name. scenarios_cgo.go adds its entries
-// from init.
+// scenarios is the one table, by name. scenarios_cgo.go (cgo),
+// scenarios_signal.go (native) and scenarios_sigbus.go (linux) add their
+// entries from init.
 var scenarios = map[string]Scenario{
 	"clean_run":                 cleanRun,
 	"health":                    func(int64) int64 { return health() },
@@ -44,6 +45,7 @@ var scenarios = map[string]Scenario{
 	"close_closed_channel":      closeClosedChannel,
 	"unlock_unlocked_mutex":     unlockUnlockedMutex,
 	"go_os_exit":                goOSExit,
+	"await_signal":              awaitSignal,
 }
 
 // scenarioNames lists the table in a stable order.
@@ -283,4 +285,36 @@ func unlockUnlockedMutex(int64) int64 {
 func goOSExit(int64) int64 {
 	os.Exit(3)
 	return 0
+}
+
+// spinState is what the busy loops work on: a package-level variable, so
+// the compiler cannot drop the loop.
+var spinState uint64
+
+// spin burns CPU with no system call and no sleep. Every 10,000 iterations
+// it asks poll (if not nil) whether to stop, and every 100,000 it calls
+// runtime.Gosched so other goroutines (os/signal's, the GC's) can run.
+// With a nil poll it never returns.
+func spin(poll func() bool) {
+	for i := uint64(1); ; i++ {
+		spinState = spinState*6364136223846793005 + i
+		if i%10_000 == 0 {
+			if poll != nil && poll() {
+				return
+			}
+			if i%100_000 == 0 {
+				runtime.Gosched()
+			}
+		}
+	}
+}
+
+// awaitSignal is the guest for an injected signal: it reports progress 1
+// (ready: the host may send the signal now), then spins until the signal
+// or the host's CPU budget ends it. arg is the signal number (unused here:
+// no handler is installed beyond the Go runtime's own).
+func awaitSignal(arg int64) int64 {
+	progress(1)
+	spin(nil)
+	return arg
 }

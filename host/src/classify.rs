@@ -5,6 +5,7 @@
 //! came from.
 
 pub mod fuzz;
+pub mod injection;
 pub mod wast;
 
 use crate::limits::Deadline;
@@ -499,6 +500,8 @@ fn assemble(s: &Scenario, model: ExecutionModel, f: Settled) -> Outcome {
         limits: s.limits.clone(),
         evidence: f.evidence,
         output_tail: f.output_tail,
+        injection: None,
+        defers: None,
     }
 }
 
@@ -705,8 +708,14 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         if let (ChildStage::Completed, Some(value)) = (r.stage, r.value) {
             evidence.push(format!("the scenario returned {value} ({value:#x}): no signal, no panic"));
         }
-        let ending = match r.stage {
-            ChildStage::Completed => Ending::Completed { value: r.value.unwrap_or_default() },
+        let ending = match (r.stage, &r.handled) {
+            // The program's own signal handler (Go's signal.Notify) took a
+            // signal, and the scenario went on and returned.
+            (ChildStage::Completed, Some(sig)) => {
+                evidence.push(format!("{sig} arrived on the program's signal.Notify channel, and the scenario returned"));
+                Ending::Recovered { panic_message: format!("{sig} received on a signal.Notify channel"), by: "signal.Notify".into() }
+            }
+            (ChildStage::Completed, None) => Ending::Completed { value: r.value.unwrap_or_default() },
             _ => Ending::Recovered {
                 by: lang.recovery.to_string(),
                 panic_message: r.panics.first().map(|p| panic_text(p).to_string()).unwrap_or_default(),
@@ -719,6 +728,8 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             crate::language::recovered_class(lang.recovered, r.panics.first().map(String::as_str).unwrap_or_default())
         } else if r.alloc_failures > 0 {
             FaultClass::ResourceLimit
+        } else if r.handled.is_some() {
+            FaultClass::ExternalSignal
         } else {
             FaultClass::None
         };
@@ -767,7 +778,13 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
         Reuse::Reusable => r.health_us,
         _ => r.startup_us.map(|s| s + r.health_us.unwrap_or(0)),
     };
-    assemble(
+    // Go's native guest reports each deferred function as it starts; no
+    // other guest does, so only there does an empty list mean none ran.
+    let defers = (s.language == crate::model::Language::Go).then(|| r.defers.clone());
+    if let Some(d) = &defers {
+        evidence.push(if d.is_empty() { "no deferred function ran".to_string() } else { format!("deferred functions that ran: {}", d.join(", ")) });
+    }
+    let mut outcome = assemble(
         s,
         ExecutionModel::Native,
         Settled {
@@ -783,7 +800,9 @@ pub fn native(s: &Scenario, obs: &NativeObservation, wall_us: u64) -> Outcome {
             evidence,
             output_tail: tail_text(&[("stdout", &obs.stdout), ("stderr", &obs.stderr)]),
         },
-    )
+    );
+    outcome.defers = defers;
+    outcome
 }
 
 /// A worker died or hung during the run: for wasm, the sandbox did not
@@ -899,6 +918,8 @@ pub fn not_applicable(s: &Scenario, model: ExecutionModel) -> Outcome {
         limits: s.limits.clone(),
         evidence: vec![why],
         output_tail: None,
+        injection: None,
+        defers: None,
     }
 }
 

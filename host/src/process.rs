@@ -144,6 +144,40 @@ pub fn group_cpu_time(leader: i32) -> Duration {
 
 /// This process's `/proc/self/statm`, opened once to be read by
 /// [`address_space_bytes`] on every run.
+/// Whether `signal` is pending for process `pid` as a whole (`ShdPnd` in
+/// `/proc/<pid>/status`: sent to the process and taken by no thread yet).
+/// `None`: the process is gone or the file unreadable.
+pub fn signal_pending(pid: i32, signal: i32) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix("ShdPnd:"))?.trim();
+    let bits = u64::from_str_radix(mask, 16).ok()?;
+    (1..=64).contains(&signal).then(|| bits & (1u64 << (signal - 1)) != 0)
+}
+
+/// Signals whose ignored disposition a guest or worker must not inherit: a
+/// shell that starts faultbox in the background (as CI runners do) ignores
+/// SIGINT and SIGQUIT, ignores survive fork and exec, and Go's runtime
+/// keeps an inherited ignore. What a signal from outside does would then
+/// depend on how faultbox was started.
+pub const INHERITED_IGNORES: [libc::c_int; 7] =
+    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM];
+
+/// Puts every [`INHERITED_IGNORES`] signal that is ignored back to its
+/// default. Async-signal-safe: only `sigaction`, so it may run between
+/// fork and exec.
+pub fn reset_inherited_ignores() {
+    for sig in INHERITED_IGNORES {
+        // SAFETY: reads a disposition into a zeroed sigaction, and sets the
+        // default only where it was an ignore; no handler is involved.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
 pub fn open_statm() -> std::io::Result<std::fs::File> {
     std::fs::File::open("/proc/self/statm")
 }

@@ -4,7 +4,7 @@
 
 use crate::classify;
 use crate::model::{ExecutionModel, EngineConfig};
-use crate::outcome::Outcome;
+use crate::outcome::{InjectionTarget, Outcome};
 use crate::scenario::{Guest, Scenario};
 use crate::worker::WorkerKind;
 use crate::worker::client::{CallError, WorkerPool};
@@ -155,6 +155,11 @@ impl Supervisor {
             (Guest::Wat { path, .. }, None, _) => ModuleSource::Bytes(
                 wat::parse_file(path).map_err(|e| anyhow::anyhow!("{}: not a valid wat module: {e}", path.display()))?,
             ),
+            // An entry the Rust guest compiles natively only (it needs the
+            // OS) has no export: the module says so, not a list.
+            (Guest::Rust { entry }, _, _) if !rust_wasm_exports().iter().any(|e| *e == format!("fb_{entry}")) => {
+                return Ok(Err(format!("the Rust guest's wasm module exports no fb_{entry}")));
+            }
             (Guest::Rust { .. }, _, _) => guest_module()?,
             (Guest::Built { language, entry }, _, Some(a)) => {
                 let Some(path) = &a.wasm else { return Ok(Err(format!("the {language} build made no wasm module"))) };
@@ -186,6 +191,7 @@ impl Supervisor {
             wasi,
             reuse_rounds,
             args,
+            inject: s.inject,
         }))
     }
 
@@ -202,7 +208,15 @@ impl Supervisor {
                     // Called in the fork server's child, as a linked entry is.
                     crate::language::NativeLauncher::Library => {
                         let library = Some(program.path.clone());
-                        return Ok(NativeRequest { entry: entry.clone(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec: None, library });
+                        return Ok(NativeRequest {
+                            entry: entry.clone(),
+                            arg: s.arg,
+                            limits: s.limits.clone(),
+                            backtrace: false,
+                            exec: None,
+                            library,
+                            inject: s.inject,
+                        });
                     }
                     _ => return Err(format!("{language} has no native program")),
                 };
@@ -215,7 +229,15 @@ impl Supervisor {
             }),
             _ => None,
         };
-        Ok(NativeRequest { entry: s.guest.entry().to_string(), arg: s.arg, limits: s.limits.clone(), backtrace: false, exec, library: None })
+        Ok(NativeRequest {
+            entry: s.guest.entry().to_string(),
+            arg: s.arg,
+            limits: s.limits.clone(),
+            backtrace: false,
+            exec,
+            library: None,
+            inject: s.inject,
+        })
     }
 
     /// Runs one scenario in one model. `Err` only for failures of faultbox
@@ -248,9 +270,9 @@ impl Supervisor {
         // Compiling the module is not the guest's time: it has a budget of
         // its own, and the run's deadline starts once it is compiled.
         let budget = model.is_wasm().then(compile_budget);
-        let answer = self.pool.call_phased(WorkerKind::for_model(model), &request, budget, deadline);
+        let (answer, sent_to_worker) = self.pool.call_injecting(WorkerKind::for_model(model), &request, budget, deadline);
         let wall_us = started.elapsed().as_micros() as u64;
-        match answer {
+        let outcome = match answer {
             // Only a compile that ran out of its budget is "not compiled":
             // a worker that died or was stopped while compiling is lost,
             // with its signal and its last words, like any other.
@@ -263,9 +285,19 @@ impl Supervisor {
             Err(e) => Err(anyhow::Error::from(e).context(format!("{model} could not run {}", s.name))),
             Ok(Message::Refused { message }) => Ok(classify::refused(s, model, &message, wall_us)),
             Ok(Message::Wasm(obs)) => classify::wasm(s, model, &obs, wall_us),
-            Ok(Message::Native(obs)) => Ok(classify::native(s, &obs, wall_us)),
+            Ok(Message::Native(obs)) => {
+                let outcome = classify::native(s, &obs, wall_us);
+                return Ok(match obs.injection {
+                    Some(report) => classify::injection::settle(outcome, report, InjectionTarget::GuestProcess),
+                    None => outcome,
+                });
+            }
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", s.name),
-        }
+        }?;
+        Ok(match sent_to_worker {
+            Some(report) => classify::injection::settle(outcome, report, InjectionTarget::WorkerProcess),
+            None => outcome,
+        })
     }
 
     /// Runs every (scenario, model) pair on `jobs` threads. The result is
@@ -316,6 +348,12 @@ impl Supervisor {
 
 /// A module path as the wire wants it: absolute (the worker may not share
 /// the supervisor's working directory).
+/// The embedded Rust guest module's function exports, read once.
+fn rust_wasm_exports() -> &'static [String] {
+    static EXPORTS: OnceLock<Vec<String>> = OnceLock::new();
+    EXPORTS.get_or_init(|| crate::scenario::wasm_module::function_exports(crate::wasm::GUEST_WASM))
+}
+
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

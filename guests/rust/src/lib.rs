@@ -5,7 +5,9 @@
 //! `wasm32-unknown-unknown` (cdylib, `panic = "abort"`), where each entry is
 //! exported as `fb_<name>`; the native execution model links the same crate as
 //! an rlib and calls the function directly through the Rust ABI, so
-//! `catch_unwind` sees unwinding panics.
+//! `catch_unwind` sees unwinding panics. An entry marked `native` in the
+//! registry ([`Entry::native_only`], today only `sigbus_truncated_mapping`)
+//! is compiled out of the wasm build: the module has no export for it.
 //!
 //! Exported symbols are namespaced (`fb_*`) on purpose: an unprefixed export
 //! such as `abort` would replace libc's `abort` in a native link.
@@ -16,7 +18,12 @@
 //! scenario is ordinary Rust in a forked process and can use all of std:
 //! three scenarios spawn commands (`kill_parent` runs `sh` and `kill`,
 //! `stray_processes` runs `sleep` and `sh`, `busy_descendant` runs `sh`),
-//! attempts that fail in wasm and return -1 there.
+//! attempts that fail in wasm and return -1 there; and the native-only
+//! `sigbus_truncated_mapping` calls libc's `memfd_create`, `ftruncate` and
+//! `mmap` through `extern "C"` declarations (std links libc already).
+//!
+//! `await_signal` is the guest for a signal injected from outside: it
+//! reports progress 1 and spins, with no handler of its own, in both builds.
 
 pub mod host;
 
@@ -26,6 +33,7 @@ mod control;
 mod health;
 mod memory;
 mod resource;
+mod signal;
 mod stack;
 
 pub use health::{HEALTH_OK, health};
@@ -37,6 +45,10 @@ pub struct Entry {
     pub name: &'static str,
     /// The scenario. The argument comes from the manifest (`guest.arg`).
     pub run: fn(i64) -> i64,
+    /// The entry exists only natively (it needs the OS: mmap, signals): the
+    /// wasm module has no `fb_<name>` export, and the wasm build's
+    /// [`ENTRIES`] does not list it.
+    pub native_only: bool,
 }
 
 /// Looks up a registered scenario function by name.
@@ -44,19 +56,19 @@ pub fn entry(name: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.name == name)
 }
 
+/// Builds [`ENTRIES`] and the wasm exports from one list, in catalog order.
+/// Each item is `module::function`; `native module::function` marks an
+/// entry that exists only natively: its function is compiled out of the
+/// wasm build (`#[cfg(not(target_arch = "wasm32"))]`), so the list leaves it
+/// out there and the module exports no `fb_<name>`.
 macro_rules! registry {
-    ($($module:ident :: $name:ident),* $(,)?) => {
-        /// Every scenario function, in catalog order.
-        pub static ENTRIES: &[Entry] = &[$(Entry { name: stringify!($name), run: $module::$name }),*];
+    (@munch [$($entries:tt)*] [$($exports:tt)*]) => {
+        /// Every scenario function of this build, in catalog order.
+        pub static ENTRIES: &[Entry] = &[$($entries)*];
 
         #[cfg(target_arch = "wasm32")]
         mod exports {
-            $(
-                #[unsafe(export_name = concat!("fb_", stringify!($name)))]
-                extern "C" fn $name(arg: i64) -> i64 {
-                    crate::$module::$name(arg)
-                }
-            )*
+            $($exports)*
 
             /// Called by the worker once after instantiation.
             #[unsafe(export_name = "fb_init")]
@@ -69,6 +81,27 @@ macro_rules! registry {
                 crate::health::health()
             }
         }
+    };
+    (@munch [$($entries:tt)*] [$($exports:tt)*] native $module:ident :: $name:ident $(, $($rest:tt)*)?) => {
+        registry!(@munch
+            [$($entries)*
+             #[cfg(not(target_arch = "wasm32"))]
+             Entry { name: stringify!($name), run: $module::$name, native_only: true },]
+            [$($exports)*]
+            $($($rest)*)?);
+    };
+    (@munch [$($entries:tt)*] [$($exports:tt)*] $module:ident :: $name:ident $(, $($rest:tt)*)?) => {
+        registry!(@munch
+            [$($entries)* Entry { name: stringify!($name), run: $module::$name, native_only: false },]
+            [$($exports)*
+             #[unsafe(export_name = concat!("fb_", stringify!($name)))]
+             extern "C" fn $name(arg: i64) -> i64 {
+                 crate::$module::$name(arg)
+             }]
+            $($($rest)*)?);
+    };
+    ($($items:tt)*) => {
+        registry!(@munch [] [] $($items)*);
     };
 }
 
@@ -105,4 +138,6 @@ registry! {
     boundary::host_stack_overflow,
     boundary::host_bad_pointer,
     boundary::kill_parent,
+    signal::await_signal,
+    native memory::sigbus_truncated_mapping,
 }

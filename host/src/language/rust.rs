@@ -11,7 +11,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recovery: "catch_unwind",
     wasm: WasmAbi::Exports,
     native: NativeLauncher::InProcess,
-    native_only_entries: false,
+    native_only_entries: true,
     // A Rust child dies by a signal; its runtime's last words and the
     // records of its panic hook and allocator are read by
     // `classify::classify_death`, which knows the child's report region.

@@ -156,6 +156,8 @@ fn setup(prepared: &Prepared, isolation: Isolation, report: RawFd, status: &mut 
 /// | `fault_addr 0x<hex>` | the recovered fault's address |
 /// | `health <n>` | the health check in the same process returned n |
 /// | `returned <n>` | the scenario returned n |
+/// | `deferred <label>` | a deferred function began to run |
+/// | `handled <SIGNAME>` | the program's own handler (Go's `signal.Notify`) received that signal |
 /// | `finished` | the program is about to exit 0 |
 ///
 /// Each line is read as it arrives, into a fixed-size state: progress is
@@ -182,6 +184,8 @@ pub struct ReportLines {
     health_ns: u64,
     /// The last `recovered` line was kept and has no `fault_addr` yet.
     address_wanted: bool,
+    defers: Vec<String>,
+    handled: Option<String>,
     ignored: u64,
 }
 
@@ -199,6 +203,8 @@ impl Default for ReportLines {
             fault_ns: 0,
             health_ns: 0,
             address_wanted: false,
+            defers: Vec::new(),
+            handled: None,
             ignored: 0,
         }
     }
@@ -208,6 +214,9 @@ impl ReportLines {
     /// Recoveries kept, as a linked guest's region keeps panics.
     pub const MAX_PANICS: usize = 4;
     pub const MAX_LINE: usize = 4096;
+    /// Deferred functions kept, and the most bytes of a label.
+    pub const MAX_DEFERS: usize = 16;
+    const MAX_LABEL: usize = 64;
 
     /// Takes bytes read from the pipe at `now_ns` (monotonic).
     pub fn push(&mut self, mut bytes: &[u8], now_ns: u64) {
@@ -268,6 +277,13 @@ impl ReportLines {
                 self.value = number();
                 self.ended_ns = nonzero_or(self.ended_ns, now_ns);
             }
+            "deferred" if self.defers.len() < Self::MAX_DEFERS && !rest.trim().is_empty() => {
+                self.defers.push(label(rest));
+            }
+            "handled" if self.handled.is_none() && !rest.trim().is_empty() => {
+                self.handled = Some(label(rest));
+                self.fault_ns = nonzero_or(self.fault_ns, now_ns);
+            }
             "finished" => {}
             _ => self.ignored += 1,
         }
@@ -301,7 +317,15 @@ impl ReportLines {
             call_us: us(self.started_ns, end),
             fault_us: us(self.started_ns, self.fault_ns),
             health_us: us(self.fault_ns, self.health_ns),
+            defers: self.defers,
+            handled: self.handled,
         }
+    }
+
+    /// Whether the program has reported progress yet: its readiness, for
+    /// an injected signal.
+    pub fn progressed(&self) -> bool {
+        self.progress.is_some()
     }
 
     /// When the fork server read the `started` line (monotonic ns), 0 if
@@ -314,6 +338,16 @@ impl ReportLines {
     pub fn ignored(&self) -> u64 {
         self.ignored
     }
+}
+
+/// A label a guest reported, trimmed and cut at a character boundary.
+fn label(rest: &str) -> String {
+    let rest = rest.trim();
+    let mut end = rest.len().min(ReportLines::MAX_LABEL);
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    rest[..end].to_string()
 }
 
 fn nonzero_or(t: u64, now: u64) -> u64 {
@@ -390,6 +424,21 @@ mod tests {
         assert_eq!((r.stage, r.value), (ChildStage::Completed, Some(590)));
         assert_eq!(read(&[]).stage, ChildStage::NotStarted);
         assert_eq!(read(&[]).startup_us, None);
+    }
+
+    #[test]
+    fn defers_and_a_handled_signal_are_read_in_order_and_bounded() {
+        let mut lines = String::from("started await_signal_notified 15\nprogress 1\nhandled SIGTERM\nhandled SIGINT\n");
+        for i in 0..40 {
+            lines.push_str(&format!("deferred d{i}\n"));
+        }
+        lines.push_str("deferred \nreturned 15\n");
+        let r = read(&[&lines]);
+        assert_eq!(r.handled.as_deref(), Some("SIGTERM"));
+        assert_eq!(r.defers.len(), ReportLines::MAX_DEFERS);
+        assert_eq!((r.defers[0].as_str(), r.defers[15].as_str()), ("d0", "d15"));
+        assert_eq!((r.stage, r.value), (ChildStage::Completed, Some(15)));
+        assert!(read(&["started x 0\ndeferred scenario\n"]).handled.is_none());
     }
 
     #[test]

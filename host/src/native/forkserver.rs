@@ -11,7 +11,7 @@ use super::exec::{self, Prepared, ReportLines};
 use super::region::{Region, now_ns};
 use crate::limits::Deadline;
 use crate::outcome::Signal;
-use crate::protocol::{ChildStatus, NativeObservation, NativeRequest, TailBuffer};
+use crate::protocol::{ChildStatus, InjectionReport, NativeObservation, NativeRequest, TailBuffer};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal as NixSignal, kill, killpg};
 use nix::sys::signalfd::SignalFd;
@@ -212,7 +212,8 @@ impl ForkServer {
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
         let budget = Budget { started, cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
-        let watched = match self.watch(pid, out_r, err_r, report_r, budget) {
+        let inject = req.inject.map(|signal| Injecting { signal, sent_after_us: None, still_pending: None });
+        let watched = match self.watch(pid, out_r, err_r, report_r, budget, inject) {
             Ok(w) => w,
             Err(e) => {
                 // Whatever stopped the watch, the child and its strays go.
@@ -271,6 +272,7 @@ impl ForkServer {
             stdout: watched.stdout.finish(),
             stderr: watched.stderr.finish(),
             strays_killed,
+            injection: watched.injecting.map(|i| InjectionReport { signal: i.signal, sent_after_us: i.sent_after_us, still_pending: i.still_pending }),
         })
     }
 
@@ -310,7 +312,16 @@ impl ForkServer {
     /// runs out.
     /// `report`: an exec'd guest's report pipe, read into
     /// `Watched::report` as a third stream.
-    fn watch(&mut self, pid: Pid, out: OwnedFd, err: OwnedFd, report: Option<OwnedFd>, budget: Budget) -> Result<Watched, ServerError> {
+    /// `inject`: a signal to send the child once it reports progress.
+    fn watch(
+        &mut self,
+        pid: Pid,
+        out: OwnedFd,
+        err: OwnedFd,
+        report: Option<OwnedFd>,
+        budget: Budget,
+        inject: Option<Injecting>,
+    ) -> Result<Watched, ServerError> {
         let pidfd = crate::process::pidfd_open(pid.as_raw()).map_err(|e| failed("pidfd_open", e))?;
         // The child's own CPU clock: what it burned, however busy the machine.
         let clock = crate::process::process_cpu_clock(pid.as_raw()).map_err(|e| failed("clock_getcpuclockid", e))?;
@@ -319,6 +330,7 @@ impl ForkServer {
             stderr: TailBuffer::default(),
             report: report.as_ref().map(|_| ReportLines::default()),
             killed: None,
+            injecting: inject,
         };
         let streams = [Some(out.as_fd()), Some(err.as_fd()), report.as_ref().map(|r| r.as_fd())];
         let mut open = streams.map(|s| s.is_some());
@@ -344,6 +356,10 @@ impl ForkServer {
             }
             if watched.killed.is_none() {
                 if let Some(deadline) = crate::limits::ran_out(used, budget.cpu, now, budget.wall_until) {
+                    // Alive until now: was the injected signal ever taken?
+                    if let Some(i) = watched.injecting.as_mut().filter(|i| i.sent_after_us.is_some()) {
+                        i.still_pending = crate::process::signal_pending(pid.as_raw(), i.signal.0);
+                    }
                     let _ = killpg(pid, NixSignal::SIGKILL);
                     let _ = kill(pid, NixSignal::SIGKILL);
                     watched.killed = Some(deadline);
@@ -353,9 +369,14 @@ impl ForkServer {
             // more than one thread), but never later than the CPU left or
             // the backstop, and at least every 10 ms near the end.
             let cpu_left = budget.cpu.saturating_sub(used);
-            let remaining = cpu_left
+            let mut remaining = cpu_left
                 .min(budget.wall_until.saturating_duration_since(now))
                 .min((cpu_left / 2).max(Duration::from_millis(10)));
+            // A linked guest's progress is a counter in the region, not a
+            // line on a pipe: while a signal waits for it, look every 1 ms.
+            if watched.report.is_none() && watched.injecting.as_ref().is_some_and(|i| i.sent_after_us.is_none()) {
+                remaining = remaining.min(Duration::from_millis(1));
+            }
             let timeout = PollTimeout::try_from(remaining.as_millis().clamp(1, 60_000) as i32).unwrap_or(PollTimeout::MAX);
             let mut fds = vec![
                 PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
@@ -392,6 +413,21 @@ impl ForkServer {
                     }
                 }
             }
+            // The guest is ready: the signal goes now, before the budget is
+            // looked at again, so a guest that reported progress in time
+            // always gets it.
+            if watched.killed.is_none() {
+                let progressed = match &watched.report {
+                    Some(lines) => lines.progressed(),
+                    None => self.region.progressed(),
+                };
+                if let Some(i) = watched.injecting.as_mut().filter(|i| i.sent_after_us.is_none() && progressed) {
+                    // SAFETY: kill(2) with integers; the child is unreaped, so
+                    // the pid is still its own.
+                    unsafe { libc::kill(pid.as_raw(), i.signal.0) };
+                    i.sent_after_us = Some(budget.started.elapsed().as_micros() as u64);
+                }
+            }
             if revents[0].contains(PollFlags::POLLIN) {
                 // The child is gone. Stop what is left of its group first,
                 // then take what is already in the pipes, without waiting for
@@ -425,6 +461,16 @@ struct Watched {
     report: Option<ReportLines>,
     /// The budget that ran out, if the fork server killed the child.
     killed: Option<Deadline>,
+    /// The signal to send once the child reports progress, and how that went.
+    injecting: Option<Injecting>,
+}
+
+/// An injected signal in flight.
+struct Injecting {
+    signal: crate::outcome::Signal,
+    /// µs from the fork to the kill; `None` until sent.
+    sent_after_us: Option<u64>,
+    still_pending: Option<bool>,
 }
 
 impl Watched {

@@ -200,6 +200,14 @@ impl Region {
             call_us: us(start, end),
             fault_us: us(start, self.fault_ns.load(Relaxed)),
             health_us: us(self.health_start_ns.load(Relaxed), self.health_end_ns.load(Relaxed)),
+            defers: Vec::new(),
+            handled: None,
         }
+    }
+
+    /// Whether the child has reported progress yet: its readiness, for an
+    /// injected signal. Read while the child runs.
+    pub fn progressed(&self) -> bool {
+        self.progress_reports.load(Relaxed) > 0
     }
 }

@@ -53,12 +53,16 @@ pub enum FaultClass {
     /// status (Go's `os.Exit`, C's `exit`, WASI `proc_exit`): nothing
     /// faulted, but the call never returned and no deferred code ran.
     Exit,
+    /// A signal that another process sent (faultbox's injection, a stray
+    /// `kill`): not a fault of the guest's code. What it did is the run's
+    /// [`Injection`].
+    ExternalSignal,
     /// Something ended the run that faultbox cannot attribute.
     Unknown,
 }
 
 impl FaultClass {
-    pub const ALL: [FaultClass; 13] = [
+    pub const ALL: [FaultClass; 14] = [
         FaultClass::None,
         FaultClass::StackExhaustion,
         FaultClass::MemoryFault,
@@ -71,6 +75,7 @@ impl FaultClass {
         FaultClass::ResourceLimit,
         FaultClass::HostFault,
         FaultClass::Exit,
+        FaultClass::ExternalSignal,
         FaultClass::Unknown,
     ];
 
@@ -88,6 +93,7 @@ impl FaultClass {
             FaultClass::ResourceLimit => "resource_limit",
             FaultClass::HostFault => "host_fault",
             FaultClass::Exit => "exit",
+            FaultClass::ExternalSignal => "external_signal",
             FaultClass::Unknown => "unknown",
         }
     }
@@ -355,6 +361,99 @@ pub struct Outcome {
     pub evidence: Vec<String>,
     /// The bounded tail of the guest's output (stdout and stderr), if any.
     pub output_tail: Option<String>,
+    /// The signal faultbox sent from outside during the run, and what it
+    /// did (`None`: the scenario injects none).
+    #[serde(default)]
+    pub injection: Option<Injection>,
+    /// The deferred functions that ran, in the order they ran, as the guest
+    /// reported them (`scenario`, `recover`, ...). `None`: this guest does
+    /// not report its defers (only Go's native guest does); `Some` and
+    /// empty: none ran.
+    #[serde(default)]
+    pub defers: Option<Vec<String>>,
+}
+
+/// A signal sent to the process running the guest with `kill(2)` once the
+/// guest reported that it was ready (its first progress report), as a
+/// stray `kill` from another process would arrive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Injection {
+    pub signal: Signal,
+    /// The process that received it.
+    pub target: InjectionTarget,
+    /// From the start of the run to the `kill`, in µs, as the sender saw it
+    /// (the fork natively; in wasm, the request); `None`: never sent (the
+    /// guest never reported ready).
+    pub sent_after_us: Option<u64>,
+    /// Whether the signal was still pending (blocked, never taken) when the
+    /// run ended with the process alive; `None`: not looked at (the
+    /// process was gone, or the signal never sent).
+    pub still_pending: Option<bool>,
+    /// What the signal did, decided from the run's facts.
+    pub effect: SignalEffect,
+}
+
+/// Which process an injected signal goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InjectionTarget {
+    /// Native: the guest's own process (the forked child, or the program it
+    /// exec'd).
+    GuestProcess,
+    /// Wasm: the worker process whose engine runs the guest (faultbox's
+    /// worker, or an adapter's Node.js or Go process): what a stray `kill`
+    /// does to a wasm host.
+    WorkerProcess,
+}
+
+impl InjectionTarget {
+    pub fn name(self) -> &'static str {
+        match self {
+            InjectionTarget::GuestProcess => "the guest's process",
+            InjectionTarget::WorkerProcess => "the worker process",
+        }
+    }
+}
+
+/// What an injected signal did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalEffect {
+    /// It was never sent: the guest did not report ready before its run
+    /// ended.
+    NotSent,
+    /// The receiving process died of that signal (its wait status names it).
+    Killed,
+    /// The receiving process died otherwise after the signal arrived: an
+    /// exit status (Go's runtime prints a traceback and exits 2), or
+    /// another signal.
+    Ended,
+    /// The guest's own handler took it and the guest went on (C's
+    /// `sigaction` handler that `siglongjmp`s back, Go's `signal.Notify`).
+    Handled,
+    /// Wasm: the engine took the signal for a trap of the guest's.
+    Trapped,
+    /// Nothing the run could see: the process ran on until the guest's
+    /// budget stopped it.
+    RanOn,
+}
+
+impl SignalEffect {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalEffect::NotSent => "not_sent",
+            SignalEffect::Killed => "killed",
+            SignalEffect::Ended => "ended",
+            SignalEffect::Handled => "handled",
+            SignalEffect::Trapped => "trapped",
+            SignalEffect::RanOn => "ran_on",
+        }
+    }
+
+    /// The receiving process outlived the signal.
+    pub fn survived(self) -> bool {
+        !matches!(self, SignalEffect::Killed | SignalEffect::Ended)
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +491,8 @@ impl Outcome {
             limits: Default::default(),
             evidence: vec![],
             output_tail: None,
+            injection: None,
+            defers: None,
         }
     }
 }

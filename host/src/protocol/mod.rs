@@ -232,6 +232,10 @@ pub enum Message {
         #[schemars(with = "DecU64")]
         us: u64,
     },
+    /// The guest reported progress for the first time in a call whose
+    /// request has `inject`: the supervisor sends that signal now, to this
+    /// worker's process. At most once per call.
+    Ready,
     /// The engine would not take the run's module (compile or link): the
     /// guest never ran. The module's doing, not the worker's.
     Refused { message: String },
@@ -251,7 +255,7 @@ pub enum Message {
 /// Every [`Message`]'s `type`: a line with another `type` (or none) is not
 /// a message, and the supervisor skips it.
 pub const MESSAGE_TYPES: &[&str] =
-    &["hello", "host_call", "progress", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "spec", "failed"];
+    &["hello", "host_call", "progress", "ready", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "spec", "failed"];
 
 /// Who a worker is: the first line it writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -40,6 +40,11 @@ pub struct NativeRequest {
     /// runtime threads, such as C). `None`: a linked entry, or `exec`.
     #[serde(default)]
     pub library: Option<PathBuf>,
+    /// A signal the fork server sends to the child with `kill(2)` once the
+    /// guest first reports progress (the region's counter, or an exec'd
+    /// program's `progress` line). `None`: nothing is sent.
+    #[serde(default)]
+    pub inject: Option<Signal>,
 }
 
 /// A native guest that is a program, exec'd by the forked child once per
@@ -130,6 +135,15 @@ pub struct ChildReport {
     #[serde(default, with = "wire::dec")]
     #[schemars(with = "Option<DecU64>")]
     pub health_us: Option<u64>,
+    /// The deferred functions an exec'd program reported as they ran
+    /// (`deferred <label>` lines), in order, at most
+    /// `ReportLines::MAX_DEFERS`.
+    #[serde(default)]
+    pub defers: Vec<String>,
+    /// The signal the guest's own `signal.Notify` channel received
+    /// (`handled <SIGNAME>`), if any.
+    #[serde(default)]
+    pub handled: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -151,4 +165,23 @@ pub struct NativeObservation {
     pub stderr: OutputTail,
     /// Descendants left behind that the fork server killed.
     pub strays_killed: u32,
+    /// What became of the request's `inject` (`None`: it had none).
+    #[serde(default)]
+    pub injection: Option<InjectionReport>,
+}
+
+/// How a signal injection went, as its sender saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InjectionReport {
+    pub signal: Signal,
+    /// From the start of the run (the fork) to the `kill`, µs; `None`: the
+    /// guest never reported progress, and nothing was sent.
+    #[serde(default, with = "wire::dec")]
+    #[schemars(with = "Option<DecU64>")]
+    pub sent_after_us: Option<u64>,
+    /// Whether the signal was still pending (never taken: blocked by every
+    /// thread) when the run ended with the process alive; `None`: not
+    /// looked at (the process was gone first, or nothing was sent).
+    #[serde(default)]
+    pub still_pending: Option<bool>,
 }

@@ -4,7 +4,7 @@ use super::OutputTail;
 use super::wire::{self, DecI64, DecU64, ModuleWire};
 use crate::limits::{Deadline, Limits};
 use crate::model::EngineConfig;
-use crate::outcome::{Progress, TrapCode};
+use crate::outcome::{Progress, Signal, TrapCode};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -94,6 +94,12 @@ pub struct WasmRequest {
     /// `() -> ()`) reads its command line from these.
     #[serde(default)]
     pub args: Vec<String>,
+    /// A signal the supervisor will send to this worker from outside: the
+    /// worker writes one `ready` message when the guest first reports
+    /// progress in the call, and the supervisor sends the signal then.
+    /// `None`: no `ready` message.
+    #[serde(default)]
+    pub inject: Option<Signal>,
 }
 
 /// How a wasm call ended.

@@ -28,6 +28,9 @@
 //! [limits]                          # optional; see `Limits`
 //! timeout_ms = 500
 //!
+//! # [inject]                        # optional: a signal sent from outside
+//! # signal = "SIGTERM"              #   once the guest first reports progress
+//!
 //! [expect.rust.wasm]                # also used by wasm-explicit and wasm-pulley
 //! verdict = "undetected"            #   unless they have their own table
 //! fault = "none"
@@ -58,6 +61,8 @@ pub(super) struct ManifestFile {
     pub guest: BTreeMap<String, GuestSpec>,
     #[serde(default)]
     pub limits: Limits,
+    /// A signal to send from outside once the guest reports ready.
+    pub inject: Option<InjectSpec>,
     /// By language, then by execution model. None at all for a language:
     /// its entry is new, run before its expectations are written.
     #[serde(default)]
@@ -91,7 +96,17 @@ pub(super) struct GuestSpec {
     pub args: Vec<String>,
 }
 
-/// The six scenario categories.
+/// `[inject]`: what faultbox does to the guest from outside while it runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InjectSpec {
+    /// Sent with `kill(2)` to the process running the guest (natively the
+    /// guest's own; in wasm the worker's) once the guest has reported
+    /// progress for the first time.
+    pub signal: Signal,
+}
+
+/// The scenario categories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -101,6 +116,8 @@ pub enum Category {
     Control,
     Resource,
     HostBoundary,
+    /// A signal sent from outside by another process (`[inject]`).
+    Signal,
 }
 
 impl Category {
@@ -112,6 +129,7 @@ impl Category {
             Category::Control => "control",
             Category::Resource => "resource",
             Category::HostBoundary => "host_boundary",
+            Category::Signal => "signal",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 mod manifest;
 pub mod prebuilt;
-mod wasm_module;
+pub mod wasm_module;
 
 pub use manifest::{Category, Expectation};
 pub use prebuilt::{PrebuiltModule, PrebuiltProgram};
@@ -84,6 +84,9 @@ pub struct Scenario {
     pub guest: Guest,
     pub arg: i64,
     pub limits: Limits,
+    /// A signal faultbox sends from outside once the guest reports ready
+    /// (`[inject]`).
+    pub inject: Option<crate::outcome::Signal>,
     expect: BTreeMap<ExecutionModel, Expectation>,
     /// A `.wat` guest's module, as validated when the manifest loaded: the
     /// one copy every run uses (the file is read once). A prebuilt guest's
@@ -221,6 +224,7 @@ impl Scenario {
             guest,
             arg,
             limits,
+            inject: None,
             expect,
             wat_module: module.map(|(_, bytes)| std::sync::Arc::new(bytes)),
             one_off: true,
@@ -275,6 +279,20 @@ impl Scenario {
         file.limits.validate().map_err(bad)?;
         if file.summary.trim().is_empty() {
             return Err(bad("`summary` is empty".into()));
+        }
+        // An injected signal is the scenario's fault, and nothing else is
+        // one: each says the other.
+        match (&file.inject, file.injects) {
+            (Some(i), FaultClass::ExternalSignal) => {
+                if matches!(i.signal.0, libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                    return Err(bad(format!("`inject.signal` = {}: a job-control signal stops or resumes the guest; nothing would observe it", i.signal)));
+                }
+            }
+            (Some(_), other) => return Err(bad(format!("`injects` = \"{other}\" with an `[inject]` table: a scenario that injects a signal injects \"external_signal\""))),
+            (None, FaultClass::ExternalSignal) => {
+                return Err(bad("`injects` = \"external_signal\" without `[inject]`: name the signal to send (`[inject] signal = \"SIGTERM\"`)".into()))
+            }
+            (None, _) => {}
         }
         if file.guest.is_empty() {
             return Err(bad(format!("`guest` is empty: name at least one `[guest.<language>]` ({})", Language::ALL.map(|l| l.name()).join(", "))));
@@ -479,6 +497,7 @@ impl Scenario {
             guest,
             arg: spec.arg,
             limits: file.limits.clone(),
+            inject: file.inject.as_ref().map(|i| i.signal),
             expect,
             wat_module,
             one_off: false,

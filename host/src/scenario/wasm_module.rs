@@ -91,6 +91,18 @@ pub(super) fn check_entry(path: &Path, bytes: &[u8], name: &str) -> Result<(), B
 }
 
 /// The initial size of the module's memory, in bytes (0 without one).
+/// The names of a module's function exports (none for a module that does
+/// not parse).
+pub fn function_exports(bytes: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Ok(Payload::ExportSection(reader)) = payload {
+            names.extend(reader.into_iter().flatten().filter(|e| e.kind == wasmparser::ExternalKind::Func).map(|e| e.name.to_string()));
+        }
+    }
+    names
+}
+
 pub fn initial_memory_bytes(bytes: &[u8]) -> u64 {
     for payload in Parser::new(0).parse_all(bytes) {
         if let Ok(Payload::MemorySection(reader)) = payload {

@@ -9,6 +9,7 @@
 
 pub mod backend;
 mod profile;
+pub mod ready;
 mod reuse;
 pub mod run;
 mod watchdog;

@@ -187,5 +187,6 @@ pub fn cycle_request(model: crate::model::EngineConfig, module: &crate::protocol
         wasi: false,
         reuse_rounds: 0,
         args: Vec::new(),
+        inject: None,
     }
 }

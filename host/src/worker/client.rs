@@ -4,7 +4,7 @@
 use super::WorkerKind;
 pub use crate::protocol::Lost;
 use crate::outcome::Signal;
-use crate::protocol::{ChildStage, ChildStatus, Hello, MESSAGE_TYPES, Message, PROTOCOL_VERSION, Request, TailBuffer};
+use crate::protocol::{ChildStage, ChildStatus, Hello, InjectionReport, MESSAGE_TYPES, Message, PROTOCOL_VERSION, Request, TailBuffer};
 use anyhow::Context;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::collections::HashMap;
@@ -138,6 +138,9 @@ pub struct Worker {
     hello: Hello,
     /// Its stdout lines that were not messages, during the last call.
     stray: StrayLines,
+    /// The signal sent to it during the last call (the request's `inject`,
+    /// on its `ready`), and how that went.
+    injection: Option<InjectionReport>,
 }
 
 /// The last [`STRAY_BYTES`] of a worker's stdout lines that were not
@@ -295,6 +298,10 @@ impl Worker {
             // Its own process group: a Ctrl-C at the terminal reaches the
             // supervisor, which then stops the workers in order.
             .process_group(0);
+        // An adapter's runtime (Node.js, Go) keeps an ignore it inherits:
+        // it must meet the defaults, as faultbox's own worker resets them.
+        // SAFETY: the closure only calls sigaction, async-signal-safe.
+        unsafe { cmd.pre_exec(|| Ok(crate::process::reset_inherited_ignores())) };
         // A worker dies with its supervisor, however the supervisor ends
         // (SIGKILL included): SIGTERM, so that a fork server still kills
         // its child and strays on the way out. The forking thread is the
@@ -347,7 +354,7 @@ impl Worker {
         };
         let hello = Hello { protocol: 0, worker: String::new(), engine: None, requests: Vec::new() };
         let mut worker =
-            Worker { child, stdin, stdout, pending: Vec::new(), stderr, stderr_reader: Some(reader), hello, stray: StrayLines::default() };
+            Worker { child, stdin, stdout, pending: Vec::new(), stderr, stderr_reader: Some(reader), hello, stray: StrayLines::default(), injection: None };
         match worker.handshake(kind) {
             Ok(hello) => {
                 worker.hello = hello;
@@ -438,6 +445,12 @@ impl Worker {
     fn call_inner(&mut self, request: &Request, compile_budget: Option<Duration>, deadline: Duration) -> Result<Message, (Lost, bool)> {
         self.stderr.lock().unwrap().clear();
         self.stray.take();
+        let inject = match request {
+            Request::Wasm(w) => w.inject,
+            _ => None,
+        };
+        self.injection = inject.map(|signal| InjectionReport { signal, sent_after_us: None, still_pending: None });
+        let sent_from = Instant::now();
         let mut host_calls = Vec::new();
         let mut compiling = compile_budget.is_some();
         let mut until = Instant::now() + compile_budget.unwrap_or(deadline);
@@ -464,6 +477,16 @@ impl Worker {
             };
             match message {
                 Message::HostCall { op } => host_calls.push(op),
+                // The guest is ready: the signal goes to the worker's
+                // process now, once, as a stray `kill` would.
+                Message::Ready => {
+                    if let Some(i) = self.injection.as_mut().filter(|i| i.sent_after_us.is_none()) {
+                        // SAFETY: kill(2) with integers; the worker is our
+                        // unreaped child, so the pid is still its own.
+                        unsafe { libc::kill(self.child.id() as i32, i.signal.0) };
+                        i.sent_after_us = Some(sent_from.elapsed().as_micros() as u64);
+                    }
+                }
                 Message::Progress { done } => {
                     if let Ok(hook) = PROGRESS_HOOK.lock() {
                         if let Some(hook) = hook.as_ref() {
@@ -478,7 +501,13 @@ impl Worker {
                     }
                 }
                 Message::Hello(_) => return Err((self.broke_protocol(format!("it said hello again: {}", shown(&reply)), host_calls), compiling)),
-                message => return Ok(message),
+                message => {
+                    // Alive and answering: was the signal ever taken?
+                    if let Some(i) = self.injection.as_mut().filter(|i| i.sent_after_us.is_some()) {
+                        i.still_pending = crate::process::signal_pending(self.child.id() as i32, i.signal.0);
+                    }
+                    return Ok(message);
+                }
             }
         }
     }
@@ -725,16 +754,37 @@ impl WorkerPool {
         compile_budget: Option<Duration>,
         deadline: Duration,
     ) -> Result<Message, CallError> {
-        let mut worker = self.take(kind)?;
+        self.call_injecting(kind, request, compile_budget, deadline).0
+    }
+
+    /// [`WorkerPool::call_phased`], and what became of the signal the
+    /// request injects, if it injects one. A worker that was sent a signal
+    /// is never used again: a signal it survived may have changed its
+    /// dispositions (Rust's own SIGSEGV handler resets to the default and
+    /// returns), and the next guest must not inherit that.
+    pub fn call_injecting(
+        &self,
+        kind: WorkerKind,
+        request: &Request,
+        compile_budget: Option<Duration>,
+        deadline: Duration,
+    ) -> (Result<Message, CallError>, Option<InjectionReport>) {
+        let mut worker = match self.take(kind) {
+            Ok(w) => w,
+            Err(e) => return (Err(e), None),
+        };
         let result = worker.call_phased(request, compile_budget, deadline);
+        let injection = worker.injection.take();
+        let retire = injection.is_some_and(|i| i.sent_after_us.is_some());
         match result {
+            Ok(_) if retire => worker.shutdown(),
             Ok(_) => self.give(kind, worker),
             // The interrupt stopped it: not a fault of the guest.
-            Err(_) if stopping() => return Err(CallError::Interrupted),
+            Err(_) if stopping() => return (Err(CallError::Interrupted), injection),
             // A fork server that died leaves its strays to us.
             Err(_) => kill_strays(),
         }
-        Self::answer(kind, request, result)
+        (Self::answer(kind, request, result), injection)
     }
 
     /// An idle worker of `kind` for the caller alone (started if none is

@@ -88,6 +88,9 @@ pub fn serve(kind: WorkerKind) -> i32 {
     // before unblocking, so a SIGTERM already pending is not discarded.
     // SAFETY: resets a disposition to the default; no handler involved.
     unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
+    // The other ignores a background shell leaves behind go too: a guest
+    // (and a signal sent to this worker) must meet the defaults.
+    crate::process::reset_inherited_ignores();
     // A signal mask survives exec: the supervisor blocks its termination
     // signals (one of its threads takes them), and a worker must not start
     // deaf to SIGTERM.
@@ -121,7 +124,12 @@ impl WasmWorker {
                 send(&Message::Compiled { us: started.elapsed().as_micros() as u64 });
                 match refused {
                     Some(message) => Message::Refused { message },
-                    None => Message::Wasm(engines.run(&req)?),
+                    None => {
+                        crate::wasm::ready::arm(req.inject.is_some(), || send(&Message::Ready));
+                        let observed = engines.run(&req);
+                        crate::wasm::ready::arm(false, || send(&Message::Ready));
+                        Message::Wasm(observed?)
+                    }
                 }
             }
             (Request::Wast(req), Engines::Wasmtime(runner)) => {

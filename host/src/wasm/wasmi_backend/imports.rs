@@ -308,6 +308,7 @@ pub fn define(host: &mut Host) -> anyhow::Result<()> {
             let p = &mut caller.data_mut().progress;
             let reports = p.map_or(0, |p| p.reports) + 1;
             *p = Some(Progress { last: value, reports });
+            crate::wasm::ready::progressed();
             Ok(())
         })
     })?;

@@ -95,6 +95,7 @@ pub fn define(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         let p = &mut caller.data_mut().progress;
         let reports = p.map_or(0, |p| p.reports) + 1;
         *p = Some(Progress { last: value, reports });
+        crate::wasm::ready::progressed();
     })?;
     linker.func_wrap("fb", "panic_message", |mut caller: Caller<'_, RunState>, ptr: i32, len: i32| {
         let bytes = read_guest(&mut caller, ptr, len, 4096);
