@@ -40,6 +40,7 @@ fn run(worker: &mut Worker, module: &Path, model: EngineConfig, export: &str, re
         wasi: true,
         reuse_rounds,
         args: Vec::new(),
+        inject: None,
     });
     match worker.call(&request, Duration::from_secs(120)) {
         Ok(Message::Wasm(obs)) => obs,

@@ -245,6 +245,7 @@ fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
         wasi: false,
         reuse_rounds: 0,
         args: Vec::new(),
+        inject: None,
     })
 }
 

@@ -44,6 +44,7 @@ fn request(program: &Path, args: &[&str], limits: Limits, floor_mib: u64) -> Req
             address_space_floor_mib: floor_mib,
         }),
         library: None,
+        inject: None,
     })
 }
 
@@ -151,7 +152,7 @@ fn go_guest_endings_through_the_fork_server() {
     assert_eq!(obs.report.stage, ChildStage::NotStarted);
 
     // The same worker still runs linked guests afterwards.
-    let linked = Request::Native(NativeRequest { entry: "clean_run".into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None });
+    let linked = Request::Native(NativeRequest { entry: "clean_run".into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None, inject: None });
     let obs = observe(&pool, &linked);
     assert_eq!(obs.report.stage, ChildStage::Completed, "{obs:?}");
 }

@@ -57,6 +57,7 @@ fn request(library: &Path, entry: &str, arg: i64) -> Request {
         backtrace: false,
         exec: None,
         library: Some(library.to_path_buf()),
+        inject: None,
     })
 }
 
@@ -96,7 +97,7 @@ fn a_library_entry_runs_in_the_child_with_its_hooks() {
     // The same worker runs the library again (loaded once), and a linked
     // guest beside it.
     assert_eq!(observe(&pool, &request(&lib, "add", 1)).report.value, Some(2));
-    let linked = Request::Native(NativeRequest { entry: "clean_run".into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None });
+    let linked = Request::Native(NativeRequest { entry: "clean_run".into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None, inject: None });
     assert_eq!(observe(&pool, &linked).report.stage, ChildStage::Completed);
 }
 

@@ -210,6 +210,7 @@ fn the_client_keeps_the_hello() {
         backtrace: false,
         exec: None,
         library: None,
+        inject: None,
     };
     assert!(matches!(pool.call(WorkerKind::Native, &Request::Native(native), REPLY_WAIT), Ok(Message::Native(_))));
     let hello = pool.hello(WorkerKind::Native).expect("the pool keeps its workers' hellos");
@@ -456,11 +457,12 @@ fn integers_of_64_bits_travel_as_decimal_strings() {
         wasi: false,
         reuse_rounds: 7,
         args: Vec::new(),
+        inject: None,
     });
     let text = serde_json::to_string(&request).unwrap();
     assert_eq!(
         text,
-        r#"{"type":"wasm","model":"wasm-explicit","module":{"type":"bytes","base64":"AGFzbQ=="},"export":"fb_x","arg":"-9223372036854775808","limits":{"timeout_ms":"1000","memory_mib":"256","wasm_stack_kib":"512","native_stack_kib":"8192"},"check_reuse":false,"wasi":false,"reuse_rounds":7,"args":[]}"#
+        r#"{"type":"wasm","model":"wasm-explicit","module":{"type":"bytes","base64":"AGFzbQ=="},"export":"fb_x","arg":"-9223372036854775808","limits":{"timeout_ms":"1000","memory_mib":"256","wasm_stack_kib":"512","native_stack_kib":"8192"},"check_reuse":false,"wasi":false,"reuse_rounds":7,"args":[],"inject":null}"#
     );
     let Request::Wasm(back) = serde_json::from_str(&text).unwrap() else { panic!() };
     assert_eq!((back.arg, back.module), (i64::MIN, ModuleSource::Bytes(b"\0asm".to_vec())));
@@ -481,6 +483,8 @@ fn integers_of_64_bits_travel_as_decimal_strings() {
             call_us: None,
             fault_us: None,
             health_us: None,
+            defers: Vec::new(),
+            handled: None,
         },
         wall_us: u64::MAX,
         cpu_us: 0,
@@ -488,11 +492,12 @@ fn integers_of_64_bits_travel_as_decimal_strings() {
         stdout: tail.clone(),
         stderr: tail,
         strays_killed: 4_000_000_000,
+        injection: None,
     });
     let text = serde_json::to_string(&message).unwrap();
     assert_eq!(
         text,
-        r#"{"type":"native","status":{"type":"exited","code":-1},"killed_at":null,"report":{"stage":"not_started","value":"-9223372036854775808","panics":[],"progress":null,"host_call":null,"alloc_failures":"18446744073709551615","first_failed_alloc_bytes":"0","health":null,"startup_us":"18446744073709551615","call_us":null,"fault_us":null,"health_us":null},"wall_us":"18446744073709551615","cpu_us":"0","max_rss_kib":"1","stdout":{"total_bytes":"18446744073709551615","kept_bytes":"0","tail":""},"stderr":{"total_bytes":"18446744073709551615","kept_bytes":"0","tail":""},"strays_killed":4000000000}"#
+        r#"{"type":"native","status":{"type":"exited","code":-1},"killed_at":null,"report":{"stage":"not_started","value":"-9223372036854775808","panics":[],"progress":null,"host_call":null,"alloc_failures":"18446744073709551615","first_failed_alloc_bytes":"0","health":null,"startup_us":"18446744073709551615","call_us":null,"fault_us":null,"health_us":null,"defers":[],"handled":null},"wall_us":"18446744073709551615","cpu_us":"0","max_rss_kib":"1","stdout":{"total_bytes":"18446744073709551615","kept_bytes":"0","tail":""},"stderr":{"total_bytes":"18446744073709551615","kept_bytes":"0","tail":""},"strays_killed":4000000000,"injection":null}"#
     );
     let Message::Native(back) = serde_json::from_str(&text).unwrap() else { panic!() };
     assert_eq!((back.report.value, back.report.alloc_failures, back.wall_us), (Some(i64::MIN), u64::MAX, u64::MAX));
@@ -533,6 +538,7 @@ fn native_request() -> Request {
         backtrace: false,
         exec: None,
         library: None,
+        inject: None,
     })
 }
 

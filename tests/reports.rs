@@ -156,6 +156,8 @@ mod article {
             limits: Default::default(),
             evidence: vec![],
             output_tail: None,
+            injection: None,
+            defers: None,
         }
     }
 

@@ -67,7 +67,7 @@ fn wasm_pulley(bencher: divan::Bencher) {
 }
 
 fn native_request() -> NativeRequest {
-    NativeRequest { entry: ENTRY.into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None }
+    NativeRequest { entry: ENTRY.into(), arg: 0, limits: Limits::default(), backtrace: false, exec: None, library: None, inject: None }
 }
 
 #[divan::bench(sample_count = 200)]

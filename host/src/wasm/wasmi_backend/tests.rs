@@ -23,6 +23,7 @@ fn request(module: ModuleSource, export: &str, arg: i64) -> WasmRequest {
         wasi: false,
         reuse_rounds: 0,
         args: Vec::new(),
+        inject: None,
     }
 }
 

@@ -191,6 +191,7 @@ mod tests {
             wasi: true,
             reuse_rounds,
             args: Vec::new(),
+            inject: None,
         }
     }
 
