@@ -475,3 +475,30 @@ fn stdout_was_closed() -> bool {
             && st.st_rdev == libc::makedev(1, 3)
     }
 }
+
+/// The children this process started for itself (a build, a toolchain
+/// query), by pid: the supervisor is a child subreaper, and its stray
+/// reaper kills every child that is not a live worker, so a build running
+/// beside a lost worker would otherwise be killed and reaped under its own
+/// `wait` (ECHILD). Held while listing strays, so a child is either
+/// registered or not yet started.
+pub static OWN_CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A child started by [`spawn_own`]: registered in [`OWN_CHILDREN`] until
+/// it is dropped (after it has been waited for).
+pub struct OwnChild(pub std::process::Child);
+
+/// Starts `cmd` as one of [`OWN_CHILDREN`].
+pub fn spawn_own(cmd: &mut std::process::Command) -> std::io::Result<OwnChild> {
+    let mut own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    own.push(child.id());
+    Ok(OwnChild(child))
+}
+
+impl Drop for OwnChild {
+    fn drop(&mut self) {
+        let pid = self.0.id();
+        OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
+    }
+}

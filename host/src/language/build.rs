@@ -98,11 +98,12 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<std:
     let base = std::env::temp_dir().join(format!("faultbox-cmd-{}-{n}", std::process::id()));
     let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
     let result = (|| {
-        let mut child = cmd
-            .stdin(std::process::Stdio::null())
-            .stdout(std::fs::File::create(&out_path)?)
-            .stderr(std::fs::File::create(&err_path)?)
-            .spawn()?;
+        let mut own = crate::process::spawn_own(
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::fs::File::create(&out_path)?)
+                .stderr(std::fs::File::create(&err_path)?),
+        )?;
+        let child = &mut own.0;
         let started = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {

@@ -90,7 +90,7 @@ fn tool(var: &str, default: &str) -> PathBuf {
 }
 
 fn first_line(cmd: &mut Command) -> Option<String> {
-    let out = cmd.output().ok().filter(|o| o.status.success())?;
+    let out = build::output_within(cmd, build::QUERY_TIMEOUT).ok().filter(|o| o.status.success())?;
     String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
 }
 
@@ -149,13 +149,11 @@ fn probe_wasm(tc: &Toolchain, dir: &Path) -> Result<(), Unavailable> {
     let src = dir.join("probe.c");
     std::fs::write(&src, "#include <stdio.h>\nint fb_probe(void) { return snprintf(0, 0, \"%d\", 42); }\n")
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: {e}", src.display()) })?;
-    let out = Command::new(&tc.clang)
-        .args(wasm_flags(tc))
-        .arg("-o")
-        .arg(dir.join("probe.wasm"))
-        .arg(&src)
-        .output()
-        .map_err(|_| missing("clang (wasm32-wasi)"))?;
+    let out = build::output_within(
+        Command::new(&tc.clang).args(wasm_flags(tc)).arg("-o").arg(dir.join("probe.wasm")).arg(&src),
+        build::BUILD_TIMEOUT,
+    )
+    .map_err(|_| missing("clang (wasm32-wasi)"))?;
     let _ = std::fs::remove_file(&src);
     let _ = std::fs::remove_file(dir.join("probe.wasm"));
     if out.status.success() {
@@ -219,10 +217,7 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
 /// `cc` needs anyway) — asking the artifact without loading it into the
 /// supervisor, which never runs guest code.
 fn library_entries(library: &Path) -> Result<std::collections::BTreeSet<String>, Unavailable> {
-    let out = Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(library)
-        .output()
+    let out = build::output_within(Command::new("nm").args(["-D", "--defined-only"]).arg(library), build::QUERY_TIMEOUT)
         .map_err(|e| Unavailable::BuildFailed { problem: format!("nm -D {}: cannot run it: {e}", library.display()) })?;
     if !out.status.success() {
         return Err(Unavailable::BuildFailed {

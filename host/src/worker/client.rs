@@ -659,7 +659,11 @@ pub fn kill_strays() {
     for _ in 0..16 {
         // Under the lock, a worker is either registered or not yet forked.
         let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-        let strays: Vec<i32> = children_of(me).into_iter().filter(|p| !live.pids.contains(p)).map(|p| p as i32).collect();
+        // So is every build or query this process started for itself.
+        let own = crate::process::OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+        let strays: Vec<i32> =
+            children_of(me).into_iter().filter(|p| !live.pids.contains(p) && !own.contains(p)).map(|p| p as i32).collect();
+        drop(own);
         if strays.is_empty() {
             return;
         }
