@@ -11,39 +11,148 @@ use super::{Report, ScenarioResult, did_not_run};
 use crate::model::{ExecutionModel, Language};
 use crate::outcome::{Ending, Outcome, Verdict};
 
-/// One of the article's claims: "recover can never catch `what`", and the
-/// Go scenarios that test it.
+/// What a claim says happens to its scenarios' faults, and so what an
+/// observed outcome must show for the claim to hold of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assertion {
+    /// "`recover` can never catch X": refuted by a recovery in the guest's
+    /// own process (`Ending::Recovered`, whatever the verdict).
+    RecoverNeverCatches,
+    /// "X ends the program, with `recover` unavailable": refuted when the
+    /// process lived on after it, or recover caught it.
+    EndsTheProgram,
+    /// "X skips the deferred functions": refuted when the guest reported a
+    /// deferred function that ran; an outcome without that report (the
+    /// guest does not say) tells nothing.
+    SkipsDefers,
+    /// "X tears the goroutine's state": refuted when the program went on
+    /// and returned normally, its process intact.
+    BreaksTheRuntime,
+}
+
+impl Assertion {
+    /// Whether `o` refutes the claim (`Some(true)`), bears it out
+    /// (`Some(false)`), or cannot tell (`None`).
+    pub fn refuted_by(self, o: &Outcome) -> Option<bool> {
+        let recovered = matches!(o.ending, Ending::Recovered { .. });
+        match self {
+            Assertion::RecoverNeverCatches => Some(recovered),
+            Assertion::EndsTheProgram => Some(recovered || o.containment.host_survived),
+            Assertion::SkipsDefers => o.defers.as_ref().map(|d| !d.is_empty()),
+            Assertion::BreaksTheRuntime => Some(
+                o.containment.host_survived
+                    && matches!(o.ending, Ending::Completed { .. } | Ending::Recovered { .. })
+                    && matches!(o.verdict, Verdict::Ok | Verdict::Recovered),
+            ),
+        }
+    }
+
+    /// What a refuting outcome showed, before the scenarios' names.
+    fn refuted_words(self) -> &'static str {
+        match self {
+            Assertion::RecoverNeverCatches => "recover caught",
+            Assertion::EndsTheProgram => "the program lived on after",
+            Assertion::SkipsDefers => "deferred functions ran in",
+            Assertion::BreaksTheRuntime => "the runtime went on working after",
+        }
+    }
+}
+
+/// One of the article's claims, said short, and the Go scenarios that
+/// test it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Claim {
     pub number: u8,
-    /// What recover supposedly never catches.
-    pub what: &'static str,
+    /// The claim in a few words, as the article makes it.
+    pub says: &'static str,
+    pub assertion: Assertion,
     pub scenarios: &'static [&'static str],
 }
 
-pub const CLAIMS: [Claim; 3] = [
+/// The article's table (1–3), then its other claims (4–8).
+pub const CLAIMS: [Claim; 8] = [
     Claim {
         number: 1,
-        what: "signals such as SIGSEGV",
-        scenarios: &["seed_low_address", "null_write", "wild_write", "wild_write_panic_on_fault"],
+        says: "`recover` can never catch signals such as SIGSEGV",
+        assertion: Assertion::RecoverNeverCatches,
+        scenarios: &[
+            "seed_low_address",
+            "null_write",
+            "wild_write",
+            "wild_write_panic_on_fault",
+            "sigbus_truncated_mapping",
+            "sigbus_truncated_mapping_panic_on_fault",
+        ],
     },
-    Claim { number: 2, what: "stack overflow", scenarios: &["recursion_small_frames"] },
-    Claim { number: 3, what: "faults in cgo code", scenarios: &["cgo_null_write", "cgo_abort"] },
+    Claim {
+        number: 2,
+        says: "`recover` can never catch a stack overflow",
+        assertion: Assertion::RecoverNeverCatches,
+        scenarios: &["recursion_small_frames"],
+    },
+    Claim {
+        number: 3,
+        says: "`recover` can never catch faults in cgo code",
+        assertion: Assertion::RecoverNeverCatches,
+        scenarios: &["cgo_null_write", "cgo_abort", "cgo_sigbus"],
+    },
+    Claim {
+        number: 4,
+        says: "a fatal signal from the OS (SIGSEGV, SIGABRT, SIGKILL) ends a Go program with `recover` unavailable",
+        assertion: Assertion::EndsTheProgram,
+        scenarios: &[
+            "signal_sigsegv",
+            "signal_sigbus",
+            "signal_sigabrt",
+            "signal_sigkill",
+            "signal_sigsegv_notified",
+            "signal_sigbus_notified",
+            "signal_sigabrt_notified",
+            "signal_sigkill_notified",
+        ],
+    },
+    Claim {
+        number: 5,
+        says: "SIGQUIT skips the deferred functions",
+        assertion: Assertion::SkipsDefers,
+        scenarios: &["signal_sigquit", "signal_sigquit_notified"],
+    },
+    Claim {
+        number: 6,
+        says: "a C panic in cgo code cannot be recovered",
+        assertion: Assertion::RecoverNeverCatches,
+        scenarios: &["cgo_callback_panic", "cgo_abort"],
+    },
+    Claim {
+        number: 7,
+        says: "SIGBUS from C propagates to Go and ends the program",
+        assertion: Assertion::EndsTheProgram,
+        scenarios: &["cgo_sigbus"],
+    },
+    Claim {
+        number: 8,
+        says: "`longjmp` in C tears goroutine state",
+        assertion: Assertion::BreaksTheRuntime,
+        scenarios: &["cgo_longjmp_across_go", "cgo_longjmp_within_c"],
+    },
 ];
 
 /// The article's own example.
 pub const EXAMPLE: &str = "seed_low_address";
 
-/// What the native runs say of a "recover can never catch X" claim.
+/// What the runs of one model say of a claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
-    /// Every scenario of the claim ran and recover caught none.
+    /// Every scenario of the claim ran and bore it out.
     Holds { ran: usize },
-    /// Some ran and recover caught none of them; `untested` did not run.
+    /// Every one that ran bore it out; `untested` did not run.
     HoldsWhereTested { ran: usize, untested: Vec<String> },
-    /// Recover caught these (`Ending::Recovered` in the guest's process).
-    DoesNotHold { recovered: Vec<String>, of: usize },
-    /// None of its scenarios ran (n/a, skipped, or not in the report).
+    /// Some that ran bore it out (`held`), these refuted it.
+    HoldsForSome { refuted: Vec<String>, held: Vec<String> },
+    /// Every one that ran refuted it.
+    DoesNotHold { refuted: Vec<String>, of: usize },
+    /// None of its scenarios ran (n/a, skipped, not in the report, or
+    /// nothing in their outcomes could tell).
     NotTested,
 }
 
@@ -53,6 +162,7 @@ impl Finding {
         match self {
             Finding::Holds { .. } => "holds",
             Finding::HoldsWhereTested { .. } => "holds where tested",
+            Finding::HoldsForSome { .. } => "holds only for some cases",
             Finding::DoesNotHold { .. } => "does not hold",
             Finding::NotTested => "not tested",
         }
@@ -60,27 +170,40 @@ impl Finding {
 }
 
 /// The finding from the outcomes of a claim's scenarios in one model
-/// (`None`: the scenario is not in the report). Recovered means the
-/// language's recover caught the fault in the guest's process:
-/// `Ending::Recovered`, whatever the verdict.
-pub fn finding(observed: &[(&str, Option<&Outcome>)]) -> Finding {
-    let ran: Vec<(&str, &Outcome)> =
-        observed.iter().filter_map(|(n, o)| o.filter(|o| !did_not_run(o.verdict)).map(|o| (*n, o))).collect();
-    if ran.is_empty() {
+/// (`None`: the scenario is not in the report).
+pub fn finding(assertion: Assertion, observed: &[(&str, Option<&Outcome>)]) -> Finding {
+    let judged: Vec<(&str, bool)> = observed
+        .iter()
+        .filter_map(|(n, o)| o.filter(|o| !did_not_run(o.verdict)).and_then(|o| assertion.refuted_by(o)).map(|r| (*n, r)))
+        .collect();
+    if judged.is_empty() {
         return Finding::NotTested;
     }
-    let recovered: Vec<String> =
-        ran.iter().filter(|(_, o)| matches!(o.ending, Ending::Recovered { .. })).map(|(n, _)| n.to_string()).collect();
-    if !recovered.is_empty() {
-        return Finding::DoesNotHold { recovered, of: ran.len() };
+    let names = |refuted: bool| -> Vec<String> { judged.iter().filter(|(_, r)| *r == refuted).map(|(n, _)| n.to_string()).collect() };
+    let (refuted, held) = (names(true), names(false));
+    match (refuted.is_empty(), held.is_empty()) {
+        (false, false) => Finding::HoldsForSome { refuted, held },
+        (false, true) => Finding::DoesNotHold { of: refuted.len(), refuted },
+        _ => {
+            let untested: Vec<String> =
+                observed.iter().map(|(n, _)| *n).filter(|n| !judged.iter().any(|(j, _)| j == n)).map(String::from).collect();
+            if untested.is_empty() { Finding::Holds { ran: held.len() } } else { Finding::HoldsWhereTested { ran: held.len(), untested } }
+        }
     }
-    let untested: Vec<String> =
-        observed.iter().map(|(n, _)| *n).filter(|n| !ran.iter().any(|(r, _)| r == n)).map(String::from).collect();
-    if untested.is_empty() { Finding::Holds { ran: ran.len() } } else { Finding::HoldsWhereTested { ran: ran.len(), untested } }
 }
 
 /// What became of a fault in wasm, as Go would tell it.
 fn wasm_fate(o: &Outcome) -> &'static str {
+    use crate::outcome::SignalEffect;
+    // A signal sent to the worker: its effect is the fate, not how the
+    // guest's run then ended (an interrupt at its budget is no fault).
+    match o.injection.as_ref().map(|i| i.effect) {
+        Some(SignalEffect::RanOn) => return "the worker survived the signal, and the guest ran on to its budget",
+        Some(SignalEffect::Killed) => return "the worker died of the signal",
+        Some(SignalEffect::Ended) => return "the worker ended after the signal",
+        Some(SignalEffect::Trapped) => return "the engine took the signal for a trap of the guest's",
+        Some(SignalEffect::Handled | SignalEffect::NotSent) | None => {}
+    }
     match &o.ending {
         Ending::Recovered { .. } => "recover ran",
         Ending::Trapped { .. } => "a wasm trap that Go never saw",
@@ -166,22 +289,22 @@ fn claim_row(report: &Report, claim: Claim, wasm_models: &[ExecutionModel]) -> C
     }
     let native_of = |row| native_in(report, row);
     let native_obs: Vec<(&str, Option<&Outcome>)> = rows.iter().map(|(n, r)| (*n, native_of(*r))).collect();
-    let native = finding(&native_obs);
-    // Wasm: recover ran if it ran in any engine.
+    let native = finding(claim.assertion, &native_obs);
+    // Wasm: a scenario refutes the claim if it did so in any engine.
     let wasm_obs: Vec<(&str, Option<&Outcome>)> = rows
         .iter()
         .map(|(n, r)| {
             let outs: Vec<&Outcome> = wasm_models.iter().filter_map(|m| r.and_then(|r| outcome_in(report, r, *m))).collect();
             let pick = outs
                 .iter()
-                .find(|o| matches!(o.ending, Ending::Recovered { .. }))
+                .find(|o| !did_not_run(o.verdict) && claim.assertion.refuted_by(o) == Some(true))
                 .or_else(|| outs.iter().find(|o| !did_not_run(o.verdict)))
                 .or(outs.first())
                 .copied();
             (*n, pick)
         })
         .collect();
-    let wasm = finding(&wasm_obs);
+    let wasm = finding(claim.assertion, &wasm_obs);
     let scenarios = rows
         .iter()
         .map(|(n, r)| {
@@ -222,6 +345,9 @@ fn wasm_line(
     }
     let mut fates: Vec<(String, Vec<String>)> = Vec::new();
     let mut died: Vec<String> = Vec::new();
+    let engines = |names: &[ExecutionModel], of: usize| -> String {
+        if names.len() == of && of > 1 { "every engine".to_string() } else { names.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ") }
+    };
     let mut ran = 0;
     for (name, row) in rows {
         let Some(row) = row else { continue };
@@ -232,10 +358,10 @@ fn wasm_line(
             continue;
         }
         ran += ran_here.len();
-        for (m, o) in &ran_here {
-            if !o.containment.host_survived || o.verdict == Verdict::Crashed {
-                died.push(format!("`{name}` in {m}"));
-            }
+        let lost: Vec<ExecutionModel> =
+            ran_here.iter().filter(|(_, o)| !o.containment.host_survived || o.verdict == Verdict::Crashed).map(|(m, _)| *m).collect();
+        if !lost.is_empty() {
+            died.push(format!("`{name}` in {}", engines(&lost, ran_here.len())));
         }
         let agree = ran_here.iter().all(|(_, o)| wasm_fate(o) == wasm_fate(ran_here[0].1));
         let keyed: Vec<(String, String)> = if agree {
@@ -261,46 +387,41 @@ fn wasm_line(
 
 /// Claim by claim, plainly: where it holds and where it does not.
 fn conclusion(claim: Claim, native: &Finding, native_obs: &[(&str, Option<&Outcome>)], wasm: &Finding, wasm_line: &str) -> String {
-    let mut text = format!("Claim {} (recover can never catch {}): natively it ", claim.number, claim.what);
+    let mut text = format!("Claim {} ({}): natively it ", claim.number, claim.says);
+    let refuted_text = |refuted: &[String]| format!("{} {}", claim.assertion.refuted_words(), list(refuted));
     match native {
-        Finding::Holds { ran: 1 } => text.push_str("**holds**: recover did not catch its one scenario"),
-        Finding::Holds { ran } => text.push_str(&format!("**holds**: recover caught none of its {ran} scenarios")),
-        Finding::HoldsWhereTested { ran, untested } => text.push_str(&format!(
-            "**holds where tested**: recover caught none of the {ran} that ran ({} did not run)",
-            list(untested)
-        )),
-        Finding::DoesNotHold { recovered, of } => {
-            text.push_str(&format!("**does not hold**: recover caught {} ({} of {of} run)", list(recovered), recovered.len()));
-            let escaped: Vec<String> = native_obs
+        Finding::Holds { ran: 1 } => text.push_str("**holds** for its one scenario"),
+        Finding::Holds { ran } => text.push_str(&format!("**holds** for all {ran} of its scenarios")),
+        Finding::HoldsWhereTested { ran, untested } => {
+            text.push_str(&format!("**holds where tested**: for the {ran} that ran ({} did not run)", list(untested)))
+        }
+        Finding::HoldsForSome { refuted, held } => {
+            let held: Vec<String> = native_obs
                 .iter()
-                .filter_map(|(n, o)| {
-                    o.filter(|o| !did_not_run(o.verdict) && !matches!(o.ending, Ending::Recovered { .. }))
-                        .map(|o| format!("`{n}` ({}, {})", o.verdict, o.fault))
-                })
+                .filter(|(n, _)| held.iter().any(|h| h == n))
+                .filter_map(|(n, o)| o.map(|o| format!("`{n}` ({}, {})", o.verdict, o.fault)))
                 .collect();
-            if !escaped.is_empty() {
-                text.push_str(&format!("; it does hold for {}", escaped.join(", ")));
-            }
+            text.push_str(&format!("**holds only for some cases**: {}; it does hold for {}", refuted_text(refuted), held.join(", ")))
+        }
+        Finding::DoesNotHold { refuted, of } => {
+            text.push_str(&format!("**does not hold**: {} ({} of {of} run)", refuted_text(refuted), refuted.len()))
         }
         Finding::NotTested => text.push_str("is **not tested**: none of its scenarios ran natively"),
     }
     text.push('.');
-    if let Some((_, Some(o))) = native_obs.iter().find(|(n, _)| *n == EXAMPLE) {
-        if matches!(o.ending, Ending::Recovered { .. }) {
-            text.push_str(&format!(
-                " The article's own example (`{EXAMPLE}`) is recovered natively: the claim does not hold as stated."
-            ));
-        } else if !did_not_run(o.verdict) {
-            text.push_str(&format!(" The article's own example (`{EXAMPLE}`) is not recovered natively ({}), as it says.", observed(o)));
+    if claim.scenarios.contains(&EXAMPLE) {
+        if let Some((_, Some(o))) = native_obs.iter().find(|(n, _)| *n == EXAMPLE) {
+            if matches!(o.ending, Ending::Recovered { .. }) {
+                text.push_str(&format!(
+                    " The article's own example (`{EXAMPLE}`) is recovered natively: the claim does not hold as stated."
+                ));
+            } else if !did_not_run(o.verdict) {
+                text.push_str(&format!(" The article's own example (`{EXAMPLE}`) is not recovered natively ({}), as it says.", observed(o)));
+            }
         }
     }
-    text.push_str(&format!(
-        " In wasm{} {wasm_line}.",
-        match wasm {
-            Finding::DoesNotHold { .. } | Finding::NotTested => ":",
-            _ => " recover never ran;",
-        }
-    ));
+    let recover_words = claim.assertion == Assertion::RecoverNeverCatches && !matches!(wasm, Finding::DoesNotHold { .. } | Finding::HoldsForSome { .. } | Finding::NotTested);
+    text.push_str(&format!(" In wasm{} {wasm_line}.", if recover_words { " recover never ran;" } else { ":" }));
     text
 }
 
@@ -312,14 +433,20 @@ fn wasm_heading(t: &ArticleTable) -> String {
 const TITLE: &str = "The article's claims, as observed";
 const INTRO: &str = "The article claims Go's `recover` can never catch (1) signals such as SIGSEGV, (2) stack overflow, \
 (3) faults in cgo code; its own example, `*(*int)(unsafe.Pointer(uintptr(0x1))) = 42` (`seed_low_address`), never \
-reaches the recover line. A claim does not hold where recover caught one of its faults in the guest's own process \
-(the ending `recovered`, not merely the verdict); it holds where every one of its scenarios ran and none was.";
+reaches the recover line. It also claims (4) that a fatal signal from the OS ends a Go program with recover \
+unavailable, (5) that SIGQUIT skips the deferred functions, (6) that a C panic in cgo code cannot be recovered, (7) \
+that SIGBUS from C propagates to Go, and (8) that longjmp in C tears goroutine state. Each scenario's outcome either \
+bears its claim out or refutes it: a recovery in the guest's own process (the ending `recovered`, not merely the \
+verdict) refutes a claim that recover cannot catch it; a process that lived on refutes one that the program ends; a \
+deferred function the guest reported running refutes one that defers are skipped; a normal return refutes one that the \
+runtime is torn. A claim holds where every scenario that ran bore it out, does not hold where every one refuted it, \
+and holds only for some cases in between.";
 
 /// The markdown section, or nothing without Go outcomes.
 pub fn markdown(report: &Report) -> String {
     let Some(t) = table(report) else { return String::new() };
     let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut out = format!("### {TITLE}\n\n{INTRO}\n\n| # | recover can never catch… | Go scenario |");
+    let mut out = format!("### {TITLE}\n\n{INTRO}\n\n| # | the article says… | Go scenario |");
     if !t.wasm_models.is_empty() {
         out.push_str(&format!(" {} |", wasm_heading(&t)));
     }
@@ -333,7 +460,7 @@ pub fn markdown(report: &Report) -> String {
         let col = |f: &dyn Fn(&(String, String, String)) -> String| {
             r.scenarios.iter().map(|s| esc(&f(s))).collect::<Vec<_>>().join("<br>")
         };
-        out.push_str(&format!("| {} | {} | {} |", r.claim.number, r.claim.what, col(&|s| format!("`{}`", s.0))));
+        out.push_str(&format!("| {} | {} | {} |", r.claim.number, esc(r.claim.says), col(&|s| format!("`{}`", s.0))));
         if !t.wasm_models.is_empty() {
             out.push_str(&format!(" {} |", col(&|s| s.1.clone())));
         }
@@ -353,15 +480,21 @@ pub fn markdown(report: &Report) -> String {
 
 /// The wasm column's verdict in a few words.
 fn wasm_short(r: &ClaimRow) -> String {
-    let recover = match &r.wasm {
-        Finding::DoesNotHold { recovered, .. } => format!("recover ran for {}", list(recovered)),
-        Finding::NotTested => return "not run".into(),
-        _ => "recover never ran".into(),
+    let found = match (&r.wasm, r.claim.assertion) {
+        (Finding::NotTested, _) => return "not run".into(),
+        (Finding::DoesNotHold { refuted, .. } | Finding::HoldsForSome { refuted, .. }, Assertion::RecoverNeverCatches) => {
+            format!("recover ran for {}", list(refuted))
+        }
+        (_, Assertion::RecoverNeverCatches) => "recover never ran".into(),
+        (Finding::DoesNotHold { refuted, .. } | Finding::HoldsForSome { refuted, .. }, a) => {
+            format!("{}: {} {}", r.wasm.word(), a.refuted_words(), list(refuted))
+        }
+        (f, _) => f.word().to_string(),
     };
     match r.wasm_host_survived {
-        Some(true) => format!("{recover}; the host survived"),
-        Some(false) => format!("{recover}; **the host died**"),
-        None => recover,
+        Some(true) => format!("{found}; the host survived"),
+        Some(false) => format!("{found}; **the host died**"),
+        None => found,
     }
 }
 
@@ -388,7 +521,7 @@ fn inline_html(s: &str) -> String {
 pub fn html(report: &Report) -> String {
     let Some(t) = table(report) else { return String::new() };
     let mut out = format!(
-        "<section class=\"article\"><h2>{TITLE}</h2><p>{}</p><table class=\"article\"><thead><tr><th>#</th><th>recover can never catch…</th><th>Go scenario</th>",
+        "<section class=\"article\"><h2>{TITLE}</h2><p>{}</p><table class=\"article\"><thead><tr><th>#</th><th>the article says…</th><th>Go scenario</th>",
         inline_html(INTRO)
     );
     if !t.wasm_models.is_empty() {
@@ -405,7 +538,7 @@ pub fn html(report: &Report) -> String {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td>",
             r.claim.number,
-            html_esc(r.claim.what),
+            inline_html(r.claim.says),
             col(&|s| format!("<code>{}</code>", html_esc(&s.0)))
         ));
         if !t.wasm_models.is_empty() {
@@ -416,6 +549,7 @@ pub fn html(report: &Report) -> String {
         }
         let class = match r.native {
             Finding::DoesNotHold { .. } => "claim-fails",
+            Finding::HoldsForSome { .. } => "claim-partial",
             Finding::Holds { .. } | Finding::HoldsWhereTested { .. } => "claim-holds",
             Finding::NotTested => "claim-untested",
         };
@@ -471,14 +605,19 @@ mod tests {
     #[test]
     fn a_claim_holds_when_every_scenario_ran_and_none_was_recovered() {
         let (a, b) = (crashed("cgo_null_write"), crashed("cgo_abort"));
-        assert_eq!(finding(&[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&b))]), Finding::Holds { ran: 2 });
+        assert_eq!(finding(Assertion::RecoverNeverCatches, &[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&b))]), Finding::Holds { ran: 2 });
     }
 
     #[test]
-    fn a_claim_does_not_hold_when_recover_caught_one_of_its_faults() {
+    fn a_claim_holds_only_for_some_cases_when_recover_caught_some_of_its_faults() {
         let (s, n, w) = (recovered("seed_low_address"), recovered("null_write"), crashed("wild_write"));
-        let f = finding(&[("seed_low_address", Some(&s)), ("null_write", Some(&n)), ("wild_write", Some(&w))]);
-        assert_eq!(f, Finding::DoesNotHold { recovered: vec!["seed_low_address".into(), "null_write".into()], of: 3 });
+        let f = finding(Assertion::RecoverNeverCatches, &[("seed_low_address", Some(&s)), ("null_write", Some(&n)), ("wild_write", Some(&w))]);
+        assert_eq!(
+            f,
+            Finding::HoldsForSome { refuted: vec!["seed_low_address".into(), "null_write".into()], held: vec!["wild_write".into()] }
+        );
+        let f = finding(Assertion::RecoverNeverCatches, &[("seed_low_address", Some(&s)), ("null_write", Some(&n))]);
+        assert_eq!(f, Finding::DoesNotHold { refuted: vec!["seed_low_address".into(), "null_write".into()], of: 2 });
         // The verdict alone does not count: a wasm trap is `recovered` too.
         let trap = outcome(
             "null_write",
@@ -486,18 +625,86 @@ mod tests {
             Verdict::Recovered,
             Ending::Trapped { trap: crate::outcome::TrapCode::MemoryOutOfBounds, message: String::new(), frames: vec![] },
         );
-        assert_eq!(finding(&[("null_write", Some(&trap))]), Finding::Holds { ran: 1 });
+        assert_eq!(finding(Assertion::RecoverNeverCatches, &[("null_write", Some(&trap))]), Finding::Holds { ran: 1 });
     }
 
     #[test]
     fn a_claim_is_not_tested_when_none_of_its_scenarios_ran() {
         let (a, b) = (na("cgo_null_write"), skipped("cgo_abort"));
-        assert_eq!(finding(&[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&b))]), Finding::NotTested);
-        assert_eq!(finding(&[("cgo_null_write", None)]), Finding::NotTested);
+        assert_eq!(finding(Assertion::RecoverNeverCatches, &[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&b))]), Finding::NotTested);
+        assert_eq!(finding(Assertion::RecoverNeverCatches, &[("cgo_null_write", None)]), Finding::NotTested);
         let c = crashed("cgo_abort");
         assert_eq!(
-            finding(&[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&c))]),
+            finding(Assertion::RecoverNeverCatches, &[("cgo_null_write", Some(&a)), ("cgo_abort", Some(&c))]),
             Finding::HoldsWhereTested { ran: 1, untested: vec!["cgo_null_write".into()] }
         );
+    }
+
+    /// Each assertion against the outcomes that bear it out and refute it.
+    #[test]
+    fn each_assertion_is_judged_from_the_outcome_alone() {
+        use Assertion::*;
+        let handled = || {
+            let mut o = outcome(
+                "signal_sigquit_notified",
+                ExecutionModel::Native,
+                Verdict::Recovered,
+                Ending::Recovered { panic_message: "SIGQUIT".into(), by: "signal.Notify".into() },
+            );
+            o.containment.host_survived = true;
+            o.defers = Some(vec!["scenario".into(), "recover".into()]);
+            o
+        };
+        let thrown = || {
+            let mut o = crashed("signal_sigquit");
+            o.containment.host_survived = false;
+            o.defers = Some(vec![]);
+            o
+        };
+        let returned = || {
+            let mut o = outcome("cgo_longjmp_within_c", ExecutionModel::Native, Verdict::Ok, Ending::Completed { value: 1 });
+            o.containment.host_survived = true;
+            o
+        };
+        let ran_on = || {
+            let mut o = outcome("signal_sigusr1", ExecutionModel::Native, Verdict::Undetected, Ending::TimedOut {
+                deadline: crate::limits::Deadline::Cpu,
+                cpu_ms: 100,
+                wall_ms: 110,
+            });
+            o.containment.host_survived = true;
+            o
+        };
+        let silent = || crashed("null_write"); // no defers report
+        let cases: &[(Assertion, Outcome, Option<bool>)] = &[
+            (RecoverNeverCatches, recovered("null_write"), Some(true)),
+            (RecoverNeverCatches, thrown(), Some(false)),
+            (EndsTheProgram, thrown(), Some(false)),
+            (EndsTheProgram, handled(), Some(true)),
+            (EndsTheProgram, ran_on(), Some(true)),
+            (SkipsDefers, thrown(), Some(false)),
+            (SkipsDefers, handled(), Some(true)),
+            (SkipsDefers, silent(), None),
+            (BreaksTheRuntime, thrown(), Some(false)),
+            (BreaksTheRuntime, returned(), Some(true)),
+            (BreaksTheRuntime, ran_on(), Some(false)),
+        ];
+        for (a, o, want) in cases {
+            assert_eq!(a.refuted_by(o), *want, "{a:?} of {} {:?}", o.scenario, o.ending);
+        }
+        // An outcome that cannot tell leaves the claim untested, not held.
+        let s = silent();
+        assert_eq!(finding(SkipsDefers, &[("null_write", Some(&s))]), Finding::NotTested);
+    }
+
+    #[test]
+    fn every_claim_names_scenarios_of_the_shipped_catalog_with_a_go_entry() {
+        let catalog = crate::scenario::Catalog::load(&crate::scenario::Catalog::default_dir()).expect("the catalog loads");
+        for c in CLAIMS {
+            for n in c.scenarios {
+                let all = catalog.get(n).unwrap_or_else(|e| panic!("claim {}: {n}: {e}", c.number));
+                assert!(all.iter().any(|s| s.language == Language::Go), "claim {}: {n} has no Go entry", c.number);
+            }
+        }
     }
 }

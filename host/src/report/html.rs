@@ -38,7 +38,7 @@ section.article { margin: 8px 0 20px; padding: 8px 12px; border-left: 4px solid 
 section.article h2 { font-size: 17px; margin: 4px 0 6px; }
 table.article { border-collapse: collapse; margin: 8px 0; }
 table.article th, table.article td { text-align: left; vertical-align: top; padding: 4px 10px; border-bottom: 1px solid #d5d9e3; }
-table.article td.claim-fails { background: #ef8a80; } table.article td.claim-holds { background: #8fd19e; } table.article td.claim-untested { background: #e2e2e2; }
+table.article td.claim-fails { background: #ef8a80; } table.article td.claim-holds { background: #8fd19e; } table.article td.claim-partial { background: #f5d77a; } table.article td.claim-untested { background: #e2e2e2; }
 ul.claims li { margin: 4px 0; }
 .v-ok { background: #d8ead8; } .v-recovered { background: #8fd19e; } .v-contained { background: #d7e27a; }
 .v-failed { background: #f2b8c6; } .v-killed { background: #f5b971; } .v-crashed { background: #ef8a80; } .v-undetected { background: #c7a4e8; }
