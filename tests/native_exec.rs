@@ -251,3 +251,26 @@ fn a_report_flood_finishes_and_is_bounded() {
     let size = serde_json::to_string(&obs.report).unwrap().len();
     assert!(size < 4096, "the report is {size} bytes");
 }
+
+/// `inject`: the fork server sends the signal once the program reported
+/// progress, never before; a program that never reports it is sent
+/// nothing. SIGTERM is sent to a shell that `trap`s nothing: it dies of it.
+#[test]
+fn an_injected_signal_goes_once_the_program_reports_progress() {
+    let dir = Scratch::new("native-exec-inject");
+    let ready = script(&dir, "ready.sh", "#!/bin/sh\necho 'started x 15' >&3\necho 'progress 1' >&3\nwhile :; do :; done\n");
+    let silent = script(&dir, "silent.sh", "#!/bin/sh\necho 'started x 15' >&3\nwhile :; do :; done\n");
+    let inject = |program: &Path| {
+        let Request::Native(mut req) = request(program, &[], Limits { timeout_ms: 300, ..Limits::default() }, 0) else { unreachable!() };
+        req.inject = Some(Signal(libc::SIGTERM));
+        Request::Native(req)
+    };
+    let obs = observe(&pool(), &inject(&ready));
+    assert_eq!(obs.status, ChildStatus::Signaled { signal: Signal(libc::SIGTERM), core_dumped: false }, "{obs:?}");
+    let report = obs.injection.expect("an injection report");
+    assert!(report.sent_after_us.is_some(), "{report:?}");
+    assert_eq!(obs.killed_at, None, "died of the signal, not at the budget: {obs:?}");
+    let obs = observe(&pool(), &inject(&silent));
+    assert!(obs.killed_at.is_some(), "ran to its budget: {obs:?}");
+    assert_eq!(obs.injection.and_then(|i| i.sent_after_us), None, "sent to a program that never said it was ready: {obs:?}");
+}

@@ -74,8 +74,12 @@ export async function runWasm(g, req) {
   // A signal to be injected: the guest's first progress in this call says
   // `ready`, and the supervisor sends it to this process (Message::Ready).
   if (req.inject) g.reports.armReady(true);
-  const called = await g.step('call', { name: entry, arg: req.arg }, budget);
-  g.reports.armReady(false);
+  let called;
+  try {
+    called = await g.step('call', { name: entry, arg: req.arg }, budget);
+  } finally {
+    g.reports.armReady(false);
+  }
   let obs;
   if (called.terminated) {
     obs = base(interrupted(called, 'the call'), made.us, called.wall_us);

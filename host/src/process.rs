@@ -142,8 +142,6 @@ pub fn group_cpu_time(leader: i32) -> Duration {
     clock_tick() * (reaped + group) as u32
 }
 
-/// This process's `/proc/self/statm`, opened once to be read by
-/// [`address_space_bytes`] on every run.
 /// Whether `signal` is pending for process `pid` as a whole (`ShdPnd` in
 /// `/proc/<pid>/status`: sent to the process and taken by no thread yet).
 /// `None`: the process is gone or the file unreadable.
@@ -158,9 +156,11 @@ pub fn signal_pending(pid: i32, signal: i32) -> Option<bool> {
 /// shell that starts faultbox in the background (as CI runners do) ignores
 /// SIGINT and SIGQUIT, ignores survive fork and exec, and Go's runtime
 /// keeps an inherited ignore. What a signal from outside does would then
-/// depend on how faultbox was started.
-pub const INHERITED_IGNORES: [libc::c_int; 7] =
-    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM];
+/// depend on how faultbox was started. An ignored SIGCHLD would have the
+/// kernel reap children unasked, and a pid signalled as a live child's
+/// could then be anyone's.
+pub const INHERITED_IGNORES: [libc::c_int; 8] =
+    [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM, libc::SIGCHLD];
 
 /// Puts every [`INHERITED_IGNORES`] signal that is ignored back to its
 /// default. Async-signal-safe: only `sigaction`, so it may run between
@@ -178,6 +178,8 @@ pub fn reset_inherited_ignores() {
     }
 }
 
+/// This process's `/proc/self/statm`, opened once to be read by
+/// [`address_space_bytes`] on every run.
 pub fn open_statm() -> std::io::Result<std::fs::File> {
     std::fs::File::open("/proc/self/statm")
 }
@@ -405,9 +407,47 @@ pub fn escape_terminal(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The children this process started for itself (a build, a toolchain
+/// query), by pid: the supervisor is a child subreaper, and its stray
+/// reaper kills every child that is not a live worker, so a build running
+/// beside a lost worker would otherwise be killed and reaped under its own
+/// `wait` (ECHILD). Held while listing strays, so a child is either
+/// registered or not yet started.
+pub static OWN_CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A child started by [`spawn_own`]: registered in [`OWN_CHILDREN`] until
+/// it is dropped (after it has been waited for).
+pub struct OwnChild(pub std::process::Child);
+
+/// Starts `cmd` as one of [`OWN_CHILDREN`].
+pub fn spawn_own(cmd: &mut std::process::Command) -> std::io::Result<OwnChild> {
+    let mut own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    own.push(child.id());
+    Ok(OwnChild(child))
+}
+
+impl Drop for OwnChild {
+    fn drop(&mut self) {
+        let pid = self.0.id();
+        OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape_terminal;
+
+    #[test]
+    fn an_own_child_is_registered_until_it_is_dropped() {
+        let own = super::spawn_own(&mut std::process::Command::new("true")).expect("true runs");
+        let pid = own.0.id();
+        assert!(super::OWN_CHILDREN.lock().unwrap().contains(&pid));
+        let mut own = own;
+        own.0.wait().expect("waits");
+        drop(own);
+        assert!(!super::OWN_CHILDREN.lock().unwrap().contains(&pid));
+    }
 
     #[test]
     fn controls_are_escaped_and_colour_kept() {
@@ -476,29 +516,3 @@ fn stdout_was_closed() -> bool {
     }
 }
 
-/// The children this process started for itself (a build, a toolchain
-/// query), by pid: the supervisor is a child subreaper, and its stray
-/// reaper kills every child that is not a live worker, so a build running
-/// beside a lost worker would otherwise be killed and reaped under its own
-/// `wait` (ECHILD). Held while listing strays, so a child is either
-/// registered or not yet started.
-pub static OWN_CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
-
-/// A child started by [`spawn_own`]: registered in [`OWN_CHILDREN`] until
-/// it is dropped (after it has been waited for).
-pub struct OwnChild(pub std::process::Child);
-
-/// Starts `cmd` as one of [`OWN_CHILDREN`].
-pub fn spawn_own(cmd: &mut std::process::Command) -> std::io::Result<OwnChild> {
-    let mut own = OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    let child = cmd.spawn()?;
-    own.push(child.id());
-    Ok(OwnChild(child))
-}
-
-impl Drop for OwnChild {
-    fn drop(&mut self) {
-        let pid = self.0.id();
-        OWN_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pid);
-    }
-}

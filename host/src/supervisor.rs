@@ -346,14 +346,14 @@ impl Supervisor {
     }
 }
 
-/// A module path as the wire wants it: absolute (the worker may not share
-/// the supervisor's working directory).
 /// The embedded Rust guest module's function exports, read once.
 fn rust_wasm_exports() -> &'static [String] {
     static EXPORTS: OnceLock<Vec<String>> = OnceLock::new();
     EXPORTS.get_or_init(|| crate::scenario::wasm_module::function_exports(crate::wasm::GUEST_WASM))
 }
 
+/// A module path as the wire wants it: absolute (the worker may not share
+/// the supervisor's working directory).
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -21,7 +21,10 @@ pub fn effect(sent: bool, signal: Signal, ending: &Ending, host_survived: bool) 
         _ if !sent => SignalEffect::NotSent,
         // The fork server stopped a process that was still running.
         Ending::TimedOut { .. } => SignalEffect::RanOn,
-        Ending::Signaled { signal: s, .. } | Ending::WorkerLost { signal: Some(s), .. } if *s == signal => SignalEffect::Killed,
+        // A hung worker was killed by faultbox, whatever the signal.
+        Ending::Signaled { signal: s, .. } | Ending::WorkerLost { signal: Some(s), hung: false, .. } if *s == signal => {
+            SignalEffect::Killed
+        }
         _ if !host_survived => SignalEffect::Ended,
         Ending::Recovered { .. } => SignalEffect::Handled,
         Ending::Trapped { trap, .. } if !budget_trap(trap) => SignalEffect::Trapped,
@@ -101,6 +104,7 @@ mod tests {
             (false, Ending::Signaled { signal: TERM, core_dumped: false }, false, SignalEffect::NotSent),
             (true, Ending::Signaled { signal: TERM, core_dumped: false }, false, SignalEffect::Killed),
             (true, Ending::WorkerLost { signal: Some(TERM), exit_code: None, hung: false }, false, SignalEffect::Killed),
+            (true, Ending::WorkerLost { signal: Some(TERM), exit_code: None, hung: true }, false, SignalEffect::Ended),
             (true, Ending::Exited { code: 2 }, false, SignalEffect::Ended),
             (true, Ending::Signaled { signal: Signal::SIGABRT, core_dumped: true }, false, SignalEffect::Ended),
             (true, timed_out, false, SignalEffect::RanOn),
@@ -125,9 +129,12 @@ mod tests {
 
     #[test]
     fn a_process_killed_at_its_budget_after_the_signal_ran_on_and_noticed_nothing() {
-        let o = outcome(Ending::TimedOut { deadline: Deadline::Cpu, cpu_ms: 100, wall_ms: 130 }, Verdict::Killed, FaultClass::Timeout, Reuse::Lost);
+        let mut o = outcome(Ending::TimedOut { deadline: Deadline::Cpu, cpu_ms: 100, wall_ms: 130 }, Verdict::Killed, FaultClass::Timeout, Reuse::Lost);
+        // As classify::native has it: a process stopped at its budget did not survive.
+        o.containment.host_survived = false;
         let o = settle(o, sent(), InjectionTarget::GuestProcess);
         assert_eq!((o.verdict, o.fault, o.containment.host_survived), (Verdict::Undetected, FaultClass::None, true));
+        assert_eq!(o.containment.reuse, Reuse::NotChecked);
         assert!(!o.containment.detected);
         assert_eq!(o.injection.unwrap().effect, SignalEffect::RanOn);
     }

@@ -428,11 +428,12 @@ mod tests {
 
     #[test]
     fn defers_and_a_handled_signal_are_read_in_order_and_bounded() {
-        let mut lines = String::from("started await_signal_notified 15\nprogress 1\nhandled SIGTERM\nhandled SIGINT\n");
+        // An empty label first: it is skipped, not counted.
+        let mut lines = String::from("started await_signal_notified 15\nprogress 1\nhandled SIGTERM\nhandled SIGINT\ndeferred \n");
         for i in 0..40 {
             lines.push_str(&format!("deferred d{i}\n"));
         }
-        lines.push_str("deferred \nreturned 15\n");
+        lines.push_str("returned 15\n");
         let r = read(&[&lines]);
         assert_eq!(r.handled.as_deref(), Some("SIGTERM"));
         assert_eq!(r.defers.len(), ReportLines::MAX_DEFERS);

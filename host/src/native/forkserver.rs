@@ -337,6 +337,8 @@ impl ForkServer {
         // When the process group's CPU was last read, and what it was.
         let mut group: Option<(Instant, Duration)> = None;
         let (buf, signals) = (&mut *self.read_buf, &self.signals);
+        // Whether the one look before a budget kill was taken.
+        let mut looked = false;
         loop {
             // Checked on every wake-up, not only on a poll timeout: a child
             // that floods its pipes keeps poll busy forever.
@@ -354,15 +356,24 @@ impl ForkServer {
                 }
                 used += group.map_or(Duration::ZERO, |(_, cpu)| cpu);
             }
+            let mut last_look = false;
             if watched.killed.is_none() {
                 if let Some(deadline) = crate::limits::ran_out(used, budget.cpu, now, budget.wall_until) {
-                    // Alive until now: was the injected signal ever taken?
-                    if let Some(i) = watched.injecting.as_mut().filter(|i| i.sent_after_us.is_some()) {
-                        i.still_pending = crate::process::signal_pending(pid.as_raw(), i.signal.0);
+                    // A guest whose progress may sit unread in its pipe (the
+                    // fork server was not scheduled in time) gets one look
+                    // without waiting before the kill, so its signal is sent.
+                    if watched.injecting.as_ref().is_some_and(|i| i.sent_after_us.is_none()) && !looked {
+                        looked = true;
+                        last_look = true;
+                    } else {
+                        // Alive until now: was the injected signal ever taken?
+                        if let Some(i) = watched.injecting.as_mut().filter(|i| i.sent_after_us.is_some()) {
+                            i.still_pending = crate::process::signal_pending(pid.as_raw(), i.signal.0);
+                        }
+                        let _ = killpg(pid, NixSignal::SIGKILL);
+                        let _ = kill(pid, NixSignal::SIGKILL);
+                        watched.killed = Some(deadline);
                     }
-                    let _ = killpg(pid, NixSignal::SIGKILL);
-                    let _ = kill(pid, NixSignal::SIGKILL);
-                    watched.killed = Some(deadline);
                 }
             }
             // Wake up after half the CPU time left (a guest may burn it on
@@ -389,7 +400,13 @@ impl ForkServer {
                     which.push(i);
                 }
             }
-            let ready = if watched.killed.is_some() { poll(&mut fds, PollTimeout::MAX) } else { poll(&mut fds, timeout) };
+            let ready = if watched.killed.is_some() {
+                poll(&mut fds, PollTimeout::MAX)
+            } else if last_look {
+                poll(&mut fds, PollTimeout::ZERO)
+            } else {
+                poll(&mut fds, timeout)
+            };
             match ready {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -416,7 +433,8 @@ impl ForkServer {
             // The guest is ready: the signal goes now, before the budget is
             // looked at again, so a guest that reported progress in time
             // always gets it.
-            if watched.killed.is_none() {
+            // A child already gone is sent nothing: its end is its own.
+            if watched.killed.is_none() && !revents[0].contains(PollFlags::POLLIN) {
                 let progressed = match &watched.report {
                     Some(lines) => lines.progressed(),
                     None => self.region.progressed(),

@@ -40,13 +40,16 @@ pub fn run(request_json: &str) -> ! {
 /// One fork+exec cycle: start `exe` as a fresh native worker for `req`,
 /// wait for it (killing it at `deadline`), and say how it ended.
 pub fn exec_cycle(exe: &std::path::Path, request_json: &str, deadline: std::time::Duration) -> std::io::Result<std::process::ExitStatus> {
-    let mut child = std::process::Command::new(exe)
-        .args(["worker", "native-once", request_json])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .env("RUST_BACKTRACE", "0")
-        .spawn()?;
+    // One of this process's own children: the stray reaper leaves it be.
+    let mut own = crate::process::spawn_own(
+        std::process::Command::new(exe)
+            .args(["worker", "native-once", request_json])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .env("RUST_BACKTRACE", "0"),
+    )?;
+    let child = &mut own.0;
     let pidfd = crate::process::pidfd_open(child.id() as i32)?;
     if !crate::process::wait_exit(&pidfd, deadline) {
         let _ = child.kill();

@@ -255,7 +255,7 @@ pub enum Message {
 /// Every [`Message`]'s `type`: a line with another `type` (or none) is not
 /// a message, and the supervisor skips it.
 pub const MESSAGE_TYPES: &[&str] =
-    &["hello", "host_call", "progress", "ready", "compiled", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "spec", "failed"];
+    &["hello", "host_call", "progress", "compiled", "ready", "refused", "wasm", "native", "wast", "bench", "soak", "fuzz", "spec", "failed"];
 
 /// Who a worker is: the first line it writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

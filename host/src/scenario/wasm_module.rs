@@ -90,7 +90,6 @@ pub(super) fn check_entry(path: &Path, bytes: &[u8], name: &str) -> Result<(), B
     Ok(())
 }
 
-/// The initial size of the module's memory, in bytes (0 without one).
 /// The names of a module's function exports (none for a module that does
 /// not parse).
 pub fn function_exports(bytes: &[u8]) -> Vec<String> {
@@ -103,6 +102,7 @@ pub fn function_exports(bytes: &[u8]) -> Vec<String> {
     names
 }
 
+/// The initial size of the module's memory, in bytes (0 without one).
 pub fn initial_memory_bytes(bytes: &[u8]) -> u64 {
     for payload in Parser::new(0).parse_all(bytes) {
         if let Ok(Payload::MemorySection(reader)) = payload {
