@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u32, &str)] = &[
     ("error", 0, "vocabulary"),
     ("host_ops", 0, "vocabulary"),
     ("process", 0, "vocabulary"),
+    ("trust", 0, "vocabulary"),
     ("protocol", 1, "protocol"),
     ("wasm", 2, "worker-side engines"),
     ("native", 2, "worker-side engines"),

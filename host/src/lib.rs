@@ -16,7 +16,8 @@
 //!    [`limits`], [`model`] (execution models, guest languages),
 //!    [`registry`] (the wasm engine configurations, one row each), [`error`]
 //!    (bad input), [`host_ops`] (the guest ABI's host operations),
-//!    [`process`] (the platform: Linux calls).
+//!    [`process`] (the platform: Linux calls), [`trust`] (what faultbox
+//!    may believe on disk: private directories, its key, MACs).
 //! 1. [`protocol`]: supervisor ↔ worker messages, one file per job (wasm,
 //!    native, wast, bench, soak, fuzz).
 //! 2. worker-side engines: [`wasm`], [`native`], [`worker`] (the worker's
@@ -53,5 +54,6 @@ pub mod scenario;
 pub mod commands;
 pub mod protocol;
 pub mod supervisor;
+pub mod trust;
 pub mod wasm;
 pub mod worker;

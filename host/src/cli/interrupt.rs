@@ -37,6 +37,8 @@ pub(super) fn stop_workers_on_interrupt() {
         if let Ok(signal) = set.wait() {
             INTERRUPTED.store(signal as i32, Ordering::SeqCst);
             crate::worker::client::stop_all_workers();
+            crate::language::build::remove_scratch();
+            super::remove_pending_exports();
             eprintln!("faultbox: interrupted by {}; every worker and child was stopped", signal.as_str());
             std::process::exit(128 + signal as i32);
         }

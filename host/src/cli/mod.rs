@@ -104,6 +104,7 @@ pub fn main() -> i32 {
     stop_workers_on_interrupt();
     crate::worker::client::adopt_orphans();
     let result = run(cli);
+    crate::language::build::remove_scratch();
     if INTERRUPTED.load(Ordering::SeqCst) != 0 {
         // The interrupt thread is stopping the workers and will exit the
         // process with 128 + the signal; nothing this thread produced since
@@ -285,6 +286,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let exports = Exports::open(&[(args.export_json.as_deref(), ExportFormat::Json)])?;
             // A missing baseline is bad input before any cycle runs.
             let baseline = args.baseline.as_deref().map(crate::commands::bench::load_baseline).transpose()?;
+            if let Some(name) = &args.save_baseline {
+                crate::commands::bench::check_save_name(name)?;
+            }
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
@@ -376,27 +380,89 @@ enum ExportFormat {
 /// The files `--export-*` asked for, created before the run so that a
 /// path that cannot be written is bad input at once, not after minutes of
 /// work; each gets its rendering of the same run.
-struct Exports(Vec<(PathBuf, std::fs::File, ExportFormat)>);
+/// The `--export-*` files of a run. A regular file (or a new one) is
+/// written to a temporary file beside it and renamed over it once the
+/// report is whole, so a run that fails or is interrupted leaves the
+/// previous report as it was; anything else (a FIFO, `/dev/stdout`) is
+/// written in place.
+struct Exports(Vec<Export>);
+
+struct Export {
+    path: PathBuf,
+    format: ExportFormat,
+    file: std::fs::File,
+    /// The temporary file renamed over `path` at the end, if any.
+    tmp: Option<PathBuf>,
+}
+
+/// Temporary export files not yet renamed: removed if faultbox is
+/// interrupted before the report is whole.
+pub(crate) static PENDING_EXPORTS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+pub(crate) fn remove_pending_exports() {
+    for tmp in PENDING_EXPORTS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
 
 impl Exports {
     fn open(wanted: &[(Option<&std::path::Path>, ExportFormat)]) -> Result<Exports, BadInput> {
-        let mut files = Vec::new();
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut exports = Exports(Vec::new());
         for (path, format) in wanted {
-            if let Some(path) = path {
-                let file = std::fs::File::create(path).map_err(|e| BadInput::in_file(path, format!("cannot write the export: {e}")))?;
-                files.push((path.to_path_buf(), file, *format));
-            }
+            let Some(path) = path else { continue };
+            let cannot = |e: std::io::Error| BadInput::in_file(path, format!("cannot write the export: {e}"));
+            let export = match std::fs::metadata(path) {
+                Ok(m) if !m.is_file() => {
+                    let file = std::fs::OpenOptions::new().write(true).open(path).map_err(cannot)?;
+                    Export { path: path.to_path_buf(), format: *format, file, tmp: None }
+                }
+                _ => {
+                    let name = path.file_name().ok_or_else(|| BadInput::in_file(path, "cannot write the export: not a file name"))?;
+                    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+                    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                    let n = N.fetch_add(1, Ordering::Relaxed);
+                    let tmp = dir.join(format!(".{}.{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o644)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                        .open(&tmp)
+                        .map_err(cannot)?;
+                    PENDING_EXPORTS.lock().unwrap_or_else(|e| e.into_inner()).push(tmp.clone());
+                    Export { path: path.to_path_buf(), format: *format, file, tmp: Some(tmp) }
+                }
+            };
+            exports.0.push(export);
         }
-        Ok(Exports(files))
+        Ok(exports)
     }
 
-    fn write(self, render: impl Fn(ExportFormat) -> String) -> anyhow::Result<()> {
+    fn write(mut self, render: impl Fn(ExportFormat) -> String) -> anyhow::Result<()> {
         use std::io::Write;
-        for (path, mut file, format) in self.0 {
-            file.write_all(render(format).as_bytes())
-                .map_err(|e| anyhow::anyhow!("{}: cannot write the export: {e}", path.display()))?;
+        for export in &mut self.0 {
+            let failed = |e: std::io::Error| anyhow::anyhow!("{}: cannot write the export: {e}", export.path.display());
+            export.file.write_all(render(export.format).as_bytes()).map_err(failed)?;
+            if let Some(tmp) = &export.tmp {
+                export.file.sync_all().map_err(failed)?;
+                std::fs::rename(tmp, &export.path).map_err(failed)?;
+                PENDING_EXPORTS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != tmp);
+                export.tmp = None;
+            }
         }
         Ok(())
+    }
+}
+
+impl Drop for Exports {
+    /// A run that failed before its report was whole leaves the old
+    /// exports untouched and no temporary file.
+    fn drop(&mut self) {
+        for tmp in self.0.iter().filter_map(|e| e.tmp.as_ref()) {
+            let _ = std::fs::remove_file(tmp);
+            PENDING_EXPORTS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != tmp);
+        }
     }
 }
 

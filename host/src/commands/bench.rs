@@ -306,8 +306,7 @@ pub fn baseline_path(name: &str) -> Result<PathBuf, BadInput> {
     if name.contains('/') || name.ends_with(".json") {
         return Ok(PathBuf::from(name));
     }
-    let valid = !name.is_empty() && !name.starts_with('.') && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !valid {
+    if !is_baseline_name(name) {
         return Err(BadInput::new(format!(
             "baseline name `{name}`: use letters, digits, `.`, `_` and `-` (or give a path to a report ending in .json)"
         )));
@@ -317,18 +316,58 @@ pub fn baseline_path(name: &str) -> Result<PathBuf, BadInput> {
     Ok(dir.join(format!("{name}.json")))
 }
 
-/// Saves `report` as baseline `name` (the whole report, as JSON, written
-/// whole or not at all); returns the file.
+/// A baseline's name is a name: one path component of letters, digits,
+/// `.`, `_` and `-`, not starting with a dot.
+fn is_baseline_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Refuses a `--save-baseline` that is not a baseline name (run before
+/// the bench: bad input, exit 2, before anything runs).
+pub fn check_save_name(name: &str) -> Result<(), BadInput> {
+    if is_baseline_name(name) {
+        return Ok(());
+    }
+    Err(BadInput::new(format!(
+        "--save-baseline `{}`: a baseline name is one word of letters, digits, `.`, `_` and `-`, not a path",
+        name.escape_debug()
+    )))
+}
+
+/// Saves `report` as baseline `name` in [`baselines_dir`] (the whole
+/// report, as JSON, written whole or not at all); returns the file. A name
+/// is never a path: saving writes only into faultbox's own directory, and
+/// only when that directory is private to this user, so no other file is
+/// ever replaced.
 pub fn save_baseline(report: &BenchReport, name: &str) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
-    let path = baseline_path(name)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    check_save_name(name)?;
+    let dir = baselines_dir()
+        .ok_or_else(|| BadInput::new("no place for baselines: set FAULTBOX_CACHE_DIR, XDG_CACHE_HOME or HOME to an absolute path"))?;
+    let dir = crate::trust::private_dir(&dir)
+        .map_err(|why| BadInput::in_file(&dir, format!("not private to this user ({why}): no baseline is saved there")))?;
+    let path = dir.join(format!("{name}.json"));
+    let tmp = dir.join(format!(".{name}.json.{}.tmp", std::process::id()));
     let json = serde_json::to_string_pretty(report)? + "\n";
-    std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(json.as_bytes())?;
+        f.sync_all()?;
+        // rename replaces the name itself: whatever was there (a symlink,
+        // a FIFO) is unlinked, never written through.
+        std::fs::rename(&tmp, &path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 

@@ -2,6 +2,7 @@
 //! what went into them (sources and toolchain), shared by every faultbox
 //! process on the machine.
 
+use crate::trust;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -64,24 +65,47 @@ impl Artifacts {
 
 /// Where built artifacts live: beside faultbox's module cache, else (cache
 /// off) in a per-user directory under the system's temporary directory.
-pub fn artifact_root() -> PathBuf {
-    match crate::wasm::ModuleCache::from_env().dir() {
-        // Absolute: the builds run in the sources' directory.
-        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).join("guests"),
-        None => {
-            // SAFETY: getuid cannot fail.
-            let uid = unsafe { libc::getuid() };
-            let dir = std::env::temp_dir().join(format!("faultbox-{uid}-guests"));
-            // A shared directory: ours alone, or another user could plant
-            // the programs faultbox execs.
-            use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-            let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-            match std::fs::symlink_metadata(&dir) {
-                Ok(m) if m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o022 == 0 => dir,
-                // Someone else's: a directory of this process's own instead.
-                _ => std::env::temp_dir().join(format!("faultbox-{uid}-{}-guests", std::process::id())),
+/// faultbox execs and loads what is there, so the directory must be
+/// private to this user all the way up ([`trust::private_path`]); when it
+/// is not (another user's cache directory, a name someone created first),
+/// this process builds in a fresh private directory instead, says so once,
+/// and removes it at exit ([`remove_scratch`]).
+pub fn artifact_root() -> Result<PathBuf, Unavailable> {
+    static ROOT: std::sync::OnceLock<Result<PathBuf, Unavailable>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let wanted = match crate::wasm::ModuleCache::from_env().dir() {
+            // Absolute: the builds run in the sources' directory.
+            Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).join("guests"),
+            // SAFETY: geteuid cannot fail.
+            None => std::env::temp_dir().join(format!("faultbox-{}-guests", unsafe { libc::geteuid() })),
+        };
+        match trust::private_dir(&wanted) {
+            Ok(dir) => Ok(dir),
+            Err(why) => {
+                let fresh = trust::fresh_private_dir("faultbox-guests-").map_err(|e| Unavailable::BuildFailed {
+                    problem: format!("{} is not private to this user ({why}), and no private directory can be made in {}: {e}", wanted.display(), std::env::temp_dir().display()),
+                })?;
+                eprintln!(
+                    "faultbox: {} is not private to this user ({why}): the guests are built in {} for this run instead",
+                    crate::process::escape_terminal(&wanted.display().to_string()),
+                    fresh.display()
+                );
+                *SCRATCH.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+                Ok(fresh)
             }
         }
+    })
+    .clone()
+}
+
+/// The fresh directory [`artifact_root`] made for this process, if any.
+static SCRATCH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Removes the directory [`artifact_root`] made for this process alone
+/// (a whole Go build cache: not left behind in the temporary directory).
+pub fn remove_scratch() {
+    if let Some(dir) = SCRATCH.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -90,46 +114,72 @@ pub fn artifact_root() -> PathBuf {
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs `cmd` to its end, killed after `limit`. Its output goes through
-/// files, so a chatty command cannot block on a full pipe.
+/// Runs `cmd` to its end, killed after `limit`. Its output goes to
+/// anonymous memory files, so a chatty command cannot block on a full pipe,
+/// and no path exists that someone could have planted a symlink or a FIFO
+/// at first.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<std::process::Output> {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let base = std::env::temp_dir().join(format!("faultbox-cmd-{}-{n}", std::process::id()));
-    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
-    let result = (|| {
-        let mut own = crate::process::spawn_own(
-            cmd.stdin(std::process::Stdio::null())
-                .stdout(std::fs::File::create(&out_path)?)
-                .stderr(std::fs::File::create(&err_path)?),
-        )?;
-        let child = &mut own.0;
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("still running after {} s: killed", limit.as_secs())));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Ok(std::process::Output { status, stdout: std::fs::read(&out_path)?, stderr: std::fs::read(&err_path)? })
-    })();
-    let _ = std::fs::remove_file(&out_path);
-    let _ = std::fs::remove_file(&err_path);
-    result
+    let (mut out, mut err) = (anonymous_file("faultbox-cmd-out")?, anonymous_file("faultbox-cmd-err")?);
+    let mut own = crate::process::spawn_own(
+        cmd.stdin(std::process::Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?),
+    )?;
+    let child = &mut own.0;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("still running after {} s: killed", limit.as_secs())));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |f: &mut std::fs::File| -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek};
+        f.seek(std::io::SeekFrom::Start(0))?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    Ok(std::process::Output { status, stdout: read(&mut out)?, stderr: read(&mut err)? })
 }
 
-/// The list of files a finished build holds, written last: a directory
-/// without it, or missing one of its files, is not a finished build.
-const COMPLETE: &str = ".complete";
+/// A file with no name (`memfd_create`), gone when its last descriptor
+/// closes.
+fn anonymous_file(name: &str) -> std::io::Result<std::fs::File> {
+    let name = std::ffi::CString::new(name).expect("no NUL in a literal");
+    // SAFETY: a valid C string; the descriptor returned is owned here.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nothing else owns.
+    Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
 
-fn complete(dir: &Path) -> bool {
-    let Ok(list) = std::fs::read_to_string(dir.join(COMPLETE)) else { return false };
-    list.lines().all(|f| dir.join(f).is_file())
+/// The list of files a finished build holds, each with its MAC under the
+/// user's key ([`trust::secret_key`] in the artifact root), written last: a
+/// directory without it, missing one of its files, or holding one that
+/// faultbox did not make, is not a finished build.
+const COMPLETE: &str = ".complete";
+/// The largest artifact that is checked (and so ever run) from the cache.
+const MAX_ARTIFACT: u64 = 1 << 30;
+
+fn complete(dir: &Path, key: &trust::Key) -> bool {
+    if trust::private_path(dir).is_err() {
+        return false;
+    }
+    let Some((file, len)) = trust::open_private_regular(&dir.join(COMPLETE), 1 << 20) else { return false };
+    let Some(list) = trust::read_bounded(file, len).and_then(|b| String::from_utf8(b).ok()) else { return false };
+    let mut lines = list.lines().peekable();
+    lines.peek().is_some()
+        && lines.all(|line| {
+            let Some((name, mac)) = line.split_once(' ') else { return false };
+            !name.contains('/')
+                && trust::file_mac(key, name, &dir.join(name), MAX_ARTIFACT).is_some_and(|m| trust::constant_time_eq(trust::hex(&m).as_bytes(), mac.as_bytes()))
+        })
 }
 
 /// A SHA-256 key over `parts` and every regular file directly in `dir`
@@ -166,7 +216,10 @@ pub fn cached_dir(
 ) -> Result<(PathBuf, Option<u64>), Unavailable> {
     let failed = |what: &str, e: std::io::Error| Unavailable::BuildFailed { problem: format!("{}: {what}: {e}", root.display()) };
     let done = root.join(format!("{language}-{key}"));
-    if complete(&done) {
+    let mac_key = trust::secret_key(root).ok_or_else(|| Unavailable::BuildFailed {
+        problem: format!("{}: no key private to this user can be kept there", root.display()),
+    })?;
+    if complete(&done, &mac_key) {
         return Ok((done, None));
     }
     std::fs::create_dir_all(root).map_err(|e| failed("cannot create the directory", e))?;
@@ -178,7 +231,7 @@ pub fn cached_dir(
             return Err(failed("flock", e));
         }
     }
-    if complete(&done) {
+    if complete(&done, &mac_key) {
         return Ok((done, None));
     }
     // Half there (files deleted since, or an older faultbox's build):
@@ -187,6 +240,12 @@ pub fn cached_dir(
     let partial = root.join(format!("{language}-{key}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| failed("cannot create the build directory", e))?;
+    {
+        // Private whatever the umask: `complete` refuses a directory others
+        // can write to.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).map_err(|e| failed("cannot protect the build directory", e))?;
+    }
     let started = Instant::now();
     if let Err(e) = build(&partial) {
         let _ = std::fs::remove_dir_all(&partial);
@@ -203,7 +262,20 @@ pub fn cached_dir(
         let _ = std::fs::remove_dir_all(&partial);
         return Err(Unavailable::BuildFailed { problem: format!("{}: the build succeeded but left nothing there", partial.display()) });
     }
-    std::fs::write(partial.join(COMPLETE), files.join("\n") + "\n").map_err(|e| failed("cannot finish the build", e))?;
+    let mut list = String::new();
+    for name in &files {
+        let path = partial.join(name);
+        // Nobody else may write what faultbox will run (a umask of 0).
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).map_err(|e| failed("cannot read the build", e))?.permissions().mode();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o755)).map_err(|e| failed("cannot protect the build", e))?;
+        let Some(mac) = trust::file_mac(&mac_key, name, &path, MAX_ARTIFACT) else {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(Unavailable::BuildFailed { problem: format!("{}: not a regular file of at most 1 GiB", path.display()) });
+        };
+        list.push_str(&format!("{name} {}\n", trust::hex(&mac)));
+    }
+    std::fs::write(partial.join(COMPLETE), list).map_err(|e| failed("cannot finish the build", e))?;
     std::fs::rename(&partial, &done).map_err(|e| failed("cannot move the build into place", e))?;
     Ok((done, Some(started.elapsed().as_millis() as u64)))
 }

@@ -184,7 +184,7 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
     let sysroot = tc.sysroot.as_ref().map(|s| s.display().to_string()).unwrap_or_default();
     let key = build::source_key(sources, &["faultbox-c-1", &tc.clang_version, &tc.cc_version, &tc.wasi_libc, &sysroot])
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the C sources: {e}", sources.display()) })?;
-    let (dir, built_ms) = build::cached_dir(&build::artifact_root(), "c", &key, |out| {
+    let (dir, built_ms) = build::cached_dir(&build::artifact_root()?, "c", &key, |out| {
         probe_wasm(&tc, out)?;
         build::run(
             Command::new(&tc.clang).current_dir(sources).args(wasm_flags(&tc)).arg("-o").arg(out.join("guest.wasm")).arg("scenarios.c"),

@@ -123,7 +123,9 @@ pub fn go_command(go: &Path) -> Command {
     cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("GOFLAGS", "").env_remove("GOOS").env_remove("GOARCH");
     // Without HOME or XDG_CACHE_HOME go has no build cache and refuses.
     if std::env::var_os("GOCACHE").is_none() && std::env::var_os("HOME").is_none() && std::env::var_os("XDG_CACHE_HOME").is_none() {
-        cmd.env("GOCACHE", build::artifact_root().join("go-build"));
+        if let Ok(root) = build::artifact_root() {
+            cmd.env("GOCACHE", root.join("go-build"));
+        }
     }
     cmd
 }
@@ -138,7 +140,7 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
     let tc = toolchain()?;
     let key = build::source_key(sources, &["faultbox-go-2", &tc.version, &tc.goos_goarch, if tc.cgo { "cgo" } else { "nocgo" }])
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the Go sources: {e}", sources.display()) })?;
-    let (dir, built_ms) = build::cached_dir(&build::artifact_root(), "go", &key, |out| {
+    let (dir, built_ms) = build::cached_dir(&build::artifact_root()?, "go", &key, |out| {
         // Two native programs: without cgo for every scenario that does not
         // need it (a Go program that never imports "C" does not link the
         // cgo runtime, whose extra M hides a global deadlock from

@@ -23,11 +23,12 @@
 //! Anything wrong with the cache falls back to compiling: the cache is an
 //! optimisation and never a guest's outcome.
 
+use crate::trust::{KEY_LEN, MAC_LEN, constant_time_eq, hex, mac, open_private_regular, read_bounded, secret_key};
 use sha2::{Digest, Sha256};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
@@ -36,9 +37,6 @@ use wasmtime::{Engine, Module};
 const MAX_ENTRY: u64 = 256 << 20;
 /// The first bytes of every entry; the version changes with the layout.
 const MAGIC: &[u8; 8] = b"fbcwasm1";
-const MAC_LEN: usize = 32;
-const KEY_FILE: &str = "key";
-const KEY_LEN: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct ModuleCache {
@@ -124,88 +122,6 @@ fn entry_name(engine: &Engine, bytes: &[u8]) -> String {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
     format!("{}.cwasm", hex(&h.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// HMAC-SHA-256 (RFC 2104) over the entry name and the artifact.
-fn mac(key: &[u8; KEY_LEN], name: &str, artifact: &[u8]) -> [u8; MAC_LEN] {
-    let mut block = [0u8; 64];
-    block[..KEY_LEN].copy_from_slice(key);
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let mut inner = Sha256::new();
-    inner.update(pad(0x36));
-    inner.update((name.len() as u64).to_le_bytes());
-    inner.update(name.as_bytes());
-    inner.update(artifact);
-    let mut outer = Sha256::new();
-    outer.update(pad(0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Opens `path` for reading only if it is a regular file of at most `max`
-/// bytes, owned by us, reached without following a symlink, and without
-/// blocking (a FIFO put in its place must not stall the worker).
-fn open_private_regular(path: &Path, max: u64) -> Option<(File, u64)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    (meta.file_type().is_file() && meta.len() <= max && meta.uid() == me).then_some((file, meta.len()))
-}
-
-/// Reads at most `len` bytes (plus one, to notice a file that grew).
-fn read_bounded(file: File, len: u64) -> Option<Vec<u8>> {
-    let mut data = Vec::with_capacity(len as usize);
-    file.take(len + 1).read_to_end(&mut data).ok()?;
-    (data.len() as u64 == len).then_some(data)
-}
-
-/// The user's secret key in `dir`, created on first use. `None` (no
-/// caching) when the directory or key cannot be made private to us.
-fn secret_key(dir: &Path) -> Option<[u8; KEY_LEN]> {
-    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
-    let path = dir.join(KEY_FILE);
-    if let Some(key) = read_key(&path) {
-        return Some(key);
-    }
-    let mut key = [0u8; KEY_LEN];
-    File::open("/dev/urandom").ok()?.read_exact(&mut key).ok()?;
-    // O_EXCL: when two workers race, one key wins and both read it back.
-    let created = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path);
-    if let Ok(mut f) = created {
-        let tmp_ok = f.write_all(&key).is_ok() && f.sync_all().is_ok();
-        if !tmp_ok {
-            let _ = std::fs::remove_file(&path);
-            return None;
-        }
-    }
-    read_key(&path)
-}
-
-fn read_key(path: &Path) -> Option<[u8; KEY_LEN]> {
-    let (file, len) = open_private_regular(path, KEY_LEN as u64)?;
-    // A key others could read would let them forge entries.
-    if file.metadata().ok()?.permissions().mode() & 0o077 != 0 || len != KEY_LEN as u64 {
-        return None;
-    }
-    read_bounded(file, len)?.try_into().ok()
 }
 
 /// The artifact stored at `path`, if the entry is intact and ours.

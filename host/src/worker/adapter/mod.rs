@@ -113,7 +113,7 @@ fn go(dir: &Path) -> Result<Launcher, Unavailable> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let key = build::source_key(dir, &["faultbox-go-adapter-1", &tc.version, &tc.goos_goarch])
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the adapter's sources: {e}", dir.display()) })?;
-    let (built, _) = build::cached_dir(&build::artifact_root(), &format!("engine-{name}"), &key, |out| {
+    let (built, _) = build::cached_dir(&build::artifact_root()?, &format!("engine-{name}"), &key, |out| {
         build::run(
             crate::language::go::go_command(&tc.go)
                 .current_dir(dir)
