@@ -77,7 +77,20 @@ fn the_shipped_schema_is_the_one_the_types_generate() {
 #[test]
 fn the_json_report_follows_the_shipped_schema() {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(SHIPPED_SCHEMA).unwrap()).unwrap();
-    let report: Value = serde_json::from_str(&ok(&["compare", "--format", "json", "--repeat", "2"])).unwrap();
+    // --repeat 2, for the stability section. A pair classified two ways
+    // makes compare exit 1: that is compare's verdict on the guests, not
+    // the schema's, so it is named here and the schema still checked.
+    let args = ["compare", "--format", "json", "--repeat", "2"];
+    let (code, out, err) = faultbox(&args);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("faultbox {args:?} (exit {code}): {e}: {err}"));
+    let flaky = &report["stability"]["flaky"];
+    assert!(
+        code == 0 || (code == 1 && flaky.as_array().is_some_and(|f| !f.is_empty())),
+        "faultbox {args:?} exited {code} with no flaky pair: {err}"
+    );
+    if code == 1 {
+        eprintln!("note: compare --repeat 2 found flaky pairs: {flaky}");
+    }
     assert_eq!(report["schema_version"], 2);
     let mut errors = Vec::new();
     validate(&schema, &schema, &report, "$", &mut errors);
