@@ -129,5 +129,6 @@ export function compare(state, before) {
     memory_size,
     rounds_healthy: null,
     rounds_broke: null,
+    rounds_stopped: null,
   };
 }

@@ -96,7 +96,7 @@ export async function runWasm(g, req) {
     obs.reuse = {
       health: { type: 'failed', message: GONE }, stack_pointer: null, globals_changed: [], memory_changed_bytes: '0',
       memory_changed_runs: [], dead_stack_changed_bytes: '0', dead_stack_changed_runs: [], memory_size: null,
-      rounds_healthy: null, rounds_broke: null,
+      rounds_healthy: null, rounds_broke: null, rounds_stopped: null,
     };
   } else {
     const facts = checked(await g.step('compare')).facts;
@@ -105,7 +105,7 @@ export async function runWasm(g, req) {
     obs.health_us = decU(h.us);
     const unwound = obs.ending.type !== 'completed';
     if (entry !== START && req.reuse_rounds > 0 && unwound && isOk(facts.health)) {
-      [facts.rounds_healthy, facts.rounds_broke] = await reuseRounds(g, entry, req.arg, req.reuse_rounds, budget);
+      [facts.rounds_healthy, facts.rounds_broke, facts.rounds_stopped] = await reuseRounds(g, entry, req.arg, req.reuse_rounds, budget);
     }
     obs.reuse = facts;
     // The faulted instance goes before a fresh one is made.
@@ -122,18 +122,27 @@ async function healthStep(g, budget) {
   return checked(h);
 }
 
+// A round whose scenario call runs into its budget stops the rounds without
+// a verdict (faultbox's wasm/run.rs reuse_rounds, the same sentence): its
+// guest thread was terminated from outside, which says nothing of what the
+// fault did to the instance.
+function roundStopped(round, deadline) {
+  const budget = deadline === 'cpu' ? 'CPU budget' : 'wall-clock backstop';
+  return `round ${round}: the scenario call ran into its ${budget} and was stopped from outside, which says nothing of what the fault did to the instance`;
+}
+
 async function reuseRounds(g, entry, arg, rounds, budget) {
   for (let round = 1; round <= rounds; round++) {
     const stderrBefore = g.reports.err.total();
     const called = await g.step('call', { name: entry, arg }, budget);
-    const scenario = called.terminated ? 'trapped: interrupt' : describe(checked(called).ending);
-    if (called.terminated) return [round - 1, `round ${round}: the scenario call ran out of budget and its guest thread was terminated (${GONE})`];
+    if (called.terminated) return [round - 1, null, roundStopped(round, called.terminated)];
+    const scenario = describe(checked(called).ending);
     const h = (await healthStep(g, budget)).health;
     let how;
     if (isOk(h)) continue;
     if (h.type === 'returned') how = `fb_health returned 0x${BigInt.asUintN(64, BigInt(h.value)).toString(16)}`;
     else if (h.type === 'failed') how = `fb_health failed: ${h.message}`;
-    else return [round - 1, null];
+    else return [round - 1, null, null];
     let broke = `round ${round}: ${how} (the scenario call before it: ${scenario})`;
     const total = g.reports.err.total();
     if (total > stderrBefore) {
@@ -142,9 +151,9 @@ async function reuseRounds(g, entry, arg, rounds, budget) {
       const line = keyLine(fresh);
       if (line) broke += `; stderr: ${line}`;
     }
-    return [round - 1, broke];
+    return [round - 1, broke, null];
   }
-  return [rounds, null];
+  return [rounds, null, null];
 }
 
 // What a plugin host that discards the instance would pay instead: a fresh

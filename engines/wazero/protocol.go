@@ -162,6 +162,7 @@ type reuseFacts struct {
 	MemorySize            *[2]string  `json:"memory_size"`
 	RoundsHealthy         *uint32     `json:"rounds_healthy"`
 	RoundsBroke           *string     `json:"rounds_broke"`
+	RoundsStopped         *string     `json:"rounds_stopped"`
 }
 
 type observation struct {

@@ -492,8 +492,8 @@ func (w *worker) run(r *wasmRequest, e *compiledEntry) (*observation, error) {
 	// Only a call that did not return is repeated (run.rs).
 	unwound := c.end.kind() != "completed"
 	if !inst.cmd && r.reuseRounds > 0 && unwound && facts.Health["type"] == "returned" && facts.Health["value"] == dec(healthOK) {
-		healthy, broke := inst.reuseRounds(r.arg, r.reuseRounds, budget)
-		facts.RoundsHealthy, facts.RoundsBroke = &healthy, broke
+		healthy, broke, stopped := inst.reuseRounds(r.arg, r.reuseRounds, budget)
+		facts.RoundsHealthy, facts.RoundsBroke, facts.RoundsStopped = &healthy, broke, stopped
 	}
 	obs.Reuse = facts
 	before = nil
@@ -526,13 +526,29 @@ func keyLine(text string) string {
 	return ""
 }
 
-func (i *instance) reuseRounds(arg int64, rounds uint32, budget time.Duration) (uint32, *string) {
+// roundStopped: a round whose scenario call ran into its budget stops the
+// rounds without a verdict (faultbox's wasm/run.rs reuse_rounds, the same
+// sentence): the cancelled context closed the module from outside, which
+// says nothing of what the fault did to the instance.
+func roundStopped(round uint32, deadline string) *string {
+	budget := "CPU budget"
+	if deadline == "wall" {
+		budget = "wall-clock backstop"
+	}
+	s := fmt.Sprintf("round %d: the scenario call ran into its %s and was stopped from outside, which says nothing of what the fault did to the instance", round, budget)
+	return &s
+}
+
+func (i *instance) reuseRounds(arg int64, rounds uint32, budget time.Duration) (uint32, *string, *string) {
 	for round := uint32(1); round <= rounds; round++ {
 		var stderrBefore uint64
 		if i.st.stderr != nil {
 			stderrBefore = i.st.stderr.total
 		}
 		c := i.call(arg, budget)
+		if c.deadline != nil {
+			return round - 1, nil, roundStopped(round, *c.deadline)
+		}
 		scenario := describe(c.end)
 		h := i.health(budget)
 		var how string
@@ -546,7 +562,7 @@ func (i *instance) reuseRounds(arg int64, rounds uint32, budget time.Duration) (
 		case "failed":
 			how = fmt.Sprintf("%s failed: %s", healthExport, h["message"])
 		default:
-			return round - 1, nil
+			return round - 1, nil, nil
 		}
 		broke := fmt.Sprintf("round %d: %s (the scenario call before it: %s)", round, how, scenario)
 		if se := i.st.stderr; se != nil && se.total > stderrBefore {
@@ -556,7 +572,7 @@ func (i *instance) reuseRounds(arg int64, rounds uint32, budget time.Duration) (
 				broke += "; stderr: " + line
 			}
 		}
-		return round - 1, &broke
+		return round - 1, &broke, nil
 	}
-	return rounds, nil
+	return rounds, nil, nil
 }

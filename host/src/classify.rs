@@ -580,6 +580,9 @@ fn wasm_reuse(f: &ReuseFacts, faulted: bool, evidence: &mut Vec<String>) -> (Reu
         detail.push(format!("then the instance broke: {broke}"));
         reuse = Reuse::Unusable;
     }
+    if let Some(stopped) = &f.rounds_stopped {
+        detail.push(format!("then the rounds stopped: {stopped}"));
+    }
     (reuse, detail)
 }
 
@@ -1027,10 +1030,18 @@ mod tests {
             memory_size: None,
             rounds_healthy: Some(10),
             rounds_broke: None,
+            rounds_stopped: None,
         };
         assert_eq!(wasm_reuse(&facts, true, &mut vec![]).0, Reuse::Reusable);
-        let broke = ReuseFacts { rounds_healthy: Some(3), rounds_broke: Some("round 4: fb_health failed".into()), ..facts };
+        let broke = ReuseFacts { rounds_healthy: Some(3), rounds_broke: Some("round 4: fb_health failed".into()), ..facts.clone() };
         let (reuse, detail) = wasm_reuse(&broke, true, &mut vec![]);
         assert_eq!(reuse, Reuse::Unusable, "{detail:?}");
+        // A round stopped by its budget is no evidence either way: the
+        // health checks before it decide, and the detail says why fewer ran.
+        let stopped = "round 10: the scenario call ran into its CPU budget and was stopped from outside".to_string();
+        let stopped = ReuseFacts { rounds_healthy: Some(9), rounds_stopped: Some(stopped), ..facts };
+        let (reuse, detail) = wasm_reuse(&stopped, true, &mut vec![]);
+        assert_eq!(reuse, Reuse::Reusable, "{detail:?}");
+        assert!(detail.iter().any(|d| d.contains("round 10: the scenario call ran into its CPU budget")), "{detail:?}");
     }
 }

@@ -209,6 +209,13 @@ pub struct ReuseFacts {
     /// How the first round whose `fb_health` did not return HEALTH_OK ended.
     #[serde(default)]
     pub rounds_broke: Option<String>,
+    /// Why the rounds stopped before all of them ran without the instance
+    /// breaking: a round's scenario call ran into its budget. Stopping a
+    /// call from outside says nothing of what the fault did to the
+    /// instance (an engine may even close it, as wazero and V8 do), so the
+    /// rounds end there and `rounds_healthy` counts those before it.
+    #[serde(default)]
+    pub rounds_stopped: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -116,6 +116,7 @@ pub fn compare(view: &StateView<'_>, before: &Snapshot) -> ReuseFacts {
         memory_size,
         rounds_healthy: None,
         rounds_broke: None,
+        rounds_stopped: None,
     }
 }
 

@@ -6,6 +6,7 @@
 use super::backend::{Backend, Called, Entry, Instance, Instantiated, describe};
 use super::reuse;
 use crate::protocol::{CycleTrap, HealthCheck, WasmEnding, WasmObservation, WasmRequest};
+use crate::limits::Deadline;
 use faultbox_guests::HEALTH_OK;
 use std::time::{Duration, Instant};
 
@@ -51,8 +52,8 @@ fn call_and_check<B: Backend>(
     // the way out.
     let unwound = !matches!(obs.ending, WasmEnding::Completed { .. });
     if matches!(entry, Entry::Scenario(_)) && req.reuse_rounds > 0 && unwound && facts.health == HealthCheck::Returned(HEALTH_OK) {
-        let (healthy, broke) = reuse_rounds(&mut instance, entry, req.arg, req.reuse_rounds, budget);
-        (facts.rounds_healthy, facts.rounds_broke) = (Some(healthy), broke);
+        let rounds = reuse_rounds(&mut instance, entry, req.arg, req.reuse_rounds, budget);
+        (facts.rounds_healthy, facts.rounds_broke, facts.rounds_stopped) = (Some(rounds.healthy), rounds.broke, rounds.stopped);
     }
     obs.reuse = Some(facts);
     // The snapshot and the faulted instance go before a fresh one is
@@ -104,22 +105,49 @@ pub fn key_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).find(|l| KEY_LINES.iter().any(|k| l.starts_with(k)))
 }
 
+/// How the reuse rounds went: `ReuseFacts::rounds_*`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rounds {
+    /// Rounds whose `fb_health` returned HEALTH_OK.
+    pub healthy: u32,
+    /// How the first round that did not ended.
+    pub broke: Option<String>,
+    /// Why the rounds stopped early without breaking.
+    pub stopped: Option<String>,
+}
+
+/// Why a round is not evidence: its scenario call was stopped from
+/// outside by `deadline`, the same sentence in every engine.
+pub fn round_stopped(round: u32, deadline: Deadline) -> String {
+    let budget = match deadline {
+        Deadline::Cpu => "CPU budget",
+        Deadline::Wall => "wall-clock backstop",
+    };
+    format!("round {round}: the scenario call ran into its {budget} and was stopped from outside, which says nothing of what the fault did to the instance")
+}
+
 /// After the scenario call and the health check on the same instance:
 /// `rounds` more rounds of (scenario export, `fb_health`), each under its
-/// own budget. Returns how many rounds kept `fb_health` at HEALTH_OK, and
-/// how the first round that did not ended (then no further round runs).
-/// The scenario call of a round may trap or exit as it did the first time:
-/// only `fb_health` decides whether the round was healthy.
-pub fn reuse_rounds<I: Instance>(instance: &mut I, entry: &Entry, arg: i64, rounds: u32, budget: Duration) -> (u32, Option<String>) {
+/// own budget, until one breaks. The scenario call of a round may trap or
+/// exit as it did the first time: only `fb_health` decides whether the
+/// round was healthy. A round whose scenario call runs into its budget
+/// ends the rounds without a verdict: a guest whose every round costs
+/// more (Go's stack keeps what each trap abandoned, so it is copied ever
+/// larger) would otherwise be called broken on a slow machine and
+/// healthy on a fast one.
+pub fn reuse_rounds<I: Instance>(instance: &mut I, entry: &Entry, arg: i64, rounds: u32, budget: Duration) -> Rounds {
     for round in 1..=rounds {
         let stderr_before = instance.reports().stderr.total_bytes;
-        let Called { ending, .. } = instance.call(entry, arg, budget);
+        let Called { ending, deadline, .. } = instance.call(entry, arg, budget);
+        if let Some(deadline) = deadline {
+            return Rounds { healthy: round - 1, broke: None, stopped: Some(round_stopped(round, deadline)) };
+        }
         let scenario = describe(&ending);
         let how = match instance.health(budget) {
             HealthCheck::Returned(v) if v == HEALTH_OK => continue,
             HealthCheck::Returned(v) => format!("{} returned {v:#x}", super::backend::HEALTH_EXPORT),
             HealthCheck::Failed(how) => format!("{} failed: {how}", super::backend::HEALTH_EXPORT),
-            HealthCheck::Missing => return (round - 1, None),
+            HealthCheck::Missing => return Rounds { healthy: round - 1, broke: None, stopped: None },
         };
         let mut broke = format!("round {round}: {how} (the scenario call before it: {scenario})");
         let stderr = instance.reports().stderr;
@@ -135,9 +163,9 @@ pub fn reuse_rounds<I: Instance>(instance: &mut I, entry: &Entry, arg: i64, roun
                 broke.push_str(&format!("; stderr: {line}"));
             }
         }
-        return (round - 1, Some(broke));
+        return Rounds { healthy: round - 1, broke: Some(broke), stopped: None };
     }
-    (rounds, None)
+    Rounds { healthy: rounds, broke: None, stopped: None }
 }
 
 /// Where one fault-to-fresh-instance cycle's time went, ns.
