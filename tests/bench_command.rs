@@ -31,7 +31,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
 fn bench_measures_every_model_and_every_cycle_faults_the_same_way() {
     let cache = scratch("shape");
     let out = bench(&cache, &["--iterations", "40", "--format", "json"]);
@@ -69,7 +68,6 @@ fn bench_measures_every_model_and_every_cycle_faults_the_same_way() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
-#[test]
 fn a_saved_baseline_is_met_by_itself_and_a_faster_one_is_a_regression() {
     let cache = scratch("baseline");
     let out = bench(&cache, &["--iterations", "20", "--save-baseline", "main"]);
@@ -111,7 +109,6 @@ fn a_saved_baseline_is_met_by_itself_and_a_faster_one_is_a_regression() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
-#[test]
 fn a_missing_baseline_is_one_line_naming_the_file_and_exit_2() {
     let cache = scratch("missing");
     let out = bench(&cache, &["--iterations", "20", "--baseline", "nosuch"]);
@@ -124,3 +121,9 @@ fn a_missing_baseline_is_one_line_naming_the_file_and_exit_2() {
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+crate::trials!(
+    bench_measures_every_model_and_every_cycle_faults_the_same_way,
+    a_saved_baseline_is_met_by_itself_and_a_faster_one_is_a_regression,
+    a_missing_baseline_is_one_line_naming_the_file_and_exit_2,
+);

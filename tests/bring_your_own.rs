@@ -5,9 +5,8 @@
 //! crate), the native program from `segv.c` (with `cc`, which must be on
 //! the PATH).
 
-mod common;
 
-use common::{FAULTBOX, Scratch};
+use crate::common::{FAULTBOX, Scratch};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -75,7 +74,6 @@ fn of<'a>(outcomes: &'a [Value], model: &str) -> &'a Value {
 /// Every wasm engine configuration of the registry.
 const WASM_MODELS: [&str; faultbox::registry::ROWS.len()] = faultbox::registry::MODEL_NAMES;
 
-#[test]
 fn a_wasi_command_traps_exits_and_ends_normally_by_its_arguments() {
     let dir = Scratch::new("byo-command");
     let wasm = command_wasm(&dir.0);
@@ -112,7 +110,6 @@ fn a_wasi_command_traps_exits_and_ends_normally_by_its_arguments() {
     assert!(text.contains("command [prebuilt] in wasm: contained") && text.contains("hello from a command"), "{text}");
 }
 
-#[test]
 fn a_reactor_export_is_called_with_its_argument_and_its_reuse_checked() {
     let dir = Scratch::new("byo-reactor");
     let wasm = reactor_wasm(&dir.0);
@@ -129,7 +126,6 @@ fn a_reactor_export_is_called_with_its_argument_and_its_reuse_checked() {
     }
 }
 
-#[test]
 fn a_native_program_that_writes_through_null_crashes_with_sigsegv() {
     let dir = Scratch::new("byo-native");
     let segv = segv_program(&dir.0);
@@ -150,7 +146,6 @@ fn a_native_program_that_writes_through_null_crashes_with_sigsegv() {
     assert_eq!((o["verdict"].as_str(), o["fault"].as_str(), o["ending"]["code"].as_i64()), (Some("crashed"), Some("exit"), Some(3)), "{o:#}");
 }
 
-#[test]
 fn a_module_and_a_program_together_make_one_report() {
     let dir = Scratch::new("byo-both");
     let (wasm, segv) = (command_wasm(&dir.0), segv_program(&dir.0));
@@ -195,7 +190,6 @@ why = "the program writes through NULL: SIGSEGV"
     .unwrap();
 }
 
-#[test]
 fn a_manifest_names_prebuilt_artifacts_with_their_expectations() {
     let dir = Scratch::new("byo-manifest");
     manifest_dir(&dir.0, "crashed");
@@ -232,7 +226,6 @@ fn refused(args: &[&str], file: &Path, problem: &str) {
     assert!(stderr.contains(problem), "{args:?}: says `{problem}`: {stderr}");
 }
 
-#[test]
 fn bad_modules_and_programs_are_one_line_and_exit_2() {
     let dir = Scratch::new("byo-bad");
     let text = dir.file("notwasm.wasm", "this is not a module\n");
@@ -257,7 +250,6 @@ fn bad_modules_and_programs_are_one_line_and_exit_2() {
     refused(&["run", "--native", segv.to_str().unwrap(), "--wasm", text.to_str().unwrap()], &text, "not a WebAssembly module");
 }
 
-#[test]
 fn run_by_name_is_unchanged_and_the_two_forms_do_not_mix() {
     let out = faultbox(&["run"]);
     assert_eq!(out.status.code(), Some(2), "a scenario, --wasm or --native is required");
@@ -266,3 +258,13 @@ fn run_by_name_is_unchanged_and_the_two_forms_do_not_mix() {
     let out = faultbox(&["run", "clean_run", "--model", "native", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+crate::trials!(
+    a_wasi_command_traps_exits_and_ends_normally_by_its_arguments,
+    a_reactor_export_is_called_with_its_argument_and_its_reuse_checked,
+    a_native_program_that_writes_through_null_crashes_with_sigsegv,
+    a_module_and_a_program_together_make_one_report,
+    a_manifest_names_prebuilt_artifacts_with_their_expectations,
+    bad_modules_and_programs_are_one_line_and_exit_2,
+    run_by_name_is_unchanged_and_the_two_forms_do_not_mix,
+);

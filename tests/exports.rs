@@ -3,10 +3,9 @@
 //! generated from the report's types; and the command-line conventions
 //! shared by every command.
 
-mod common;
 
-use common::schema::validate;
-use common::{FAULTBOX, Scratch};
+use crate::common::schema::validate;
+use crate::common::{FAULTBOX, Scratch};
 use serde_json::Value;
 use std::process::Command;
 
@@ -27,7 +26,6 @@ fn ok(args: &[&str]) -> String {
 
 const SHIPPED_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/report.schema.json");
 
-#[test]
 fn every_export_describes_the_same_run() {
     let dir = Scratch::new("exports");
     let (json, md, html) = (dir.0.join("r.json"), dir.0.join("r.md"), dir.0.join("r.html"));
@@ -57,14 +55,12 @@ fn every_export_describes_the_same_run() {
     }
 }
 
-#[test]
 fn an_export_path_that_cannot_be_written_is_bad_input_before_anything_runs() {
     let (code, _, err) = faultbox(&["compare", "--export-json", "/nonexistent-dir/r.json"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/nonexistent-dir/r.json") && err.contains("cannot write the export"), "{err}");
 }
 
-#[test]
 fn the_shipped_schema_is_the_one_the_types_generate() {
     let generated = ok(&["schema"]);
     let shipped = std::fs::read_to_string(SHIPPED_SCHEMA).unwrap();
@@ -74,7 +70,6 @@ fn the_shipped_schema_is_the_one_the_types_generate() {
     );
 }
 
-#[test]
 fn the_json_report_follows_the_shipped_schema() {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(SHIPPED_SCHEMA).unwrap()).unwrap();
     // --repeat 2, for the stability section. A pair classified two ways
@@ -103,7 +98,6 @@ fn the_json_report_follows_the_shipped_schema() {
     assert!(!errors.is_empty(), "an unknown verdict passed the schema");
 }
 
-#[test]
 fn outcomes_and_summaries_are_keyed_by_model_and_output_tails_are_capped() {
     let report: Value = serde_json::from_str(&ok(&["compare", "--scenario", "output_flood", "--format", "json"])).unwrap();
     let row = &report["scenarios"][0];
@@ -117,7 +111,6 @@ fn outcomes_and_summaries_are_keyed_by_model_and_output_tails_are_capped() {
     assert!(tail.contains("earlier bytes cut"), "the cut is said");
 }
 
-#[test]
 fn explain_speaks_json_with_the_report_s_shape() {
     let report: Value = serde_json::from_str(&ok(&["explain", "null_write", "--format", "json", "--model", "wasm,native"])).unwrap();
     assert_eq!(report["schema_version"], 2);
@@ -127,7 +120,6 @@ fn explain_speaks_json_with_the_report_s_shape() {
     assert_eq!(models, ["native", "wasm"]);
 }
 
-#[test]
 fn model_is_repeatable_and_comma_separated() {
     let a: Value =
         serde_json::from_str(&ok(&["run", "clean_run", "--language", "rust", "--model", "native,wasm-pulley", "--format", "json"])).unwrap();
@@ -140,7 +132,6 @@ fn model_is_repeatable_and_comma_separated() {
     assert_eq!(models(&a), models(&b));
 }
 
-#[test]
 fn run_check_exits_1_when_the_outcome_differs_from_its_manifest() {
     let dir = Scratch::new("run-check");
     let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/clean_run.toml")).unwrap();
@@ -153,7 +144,6 @@ fn run_check_exits_1_when_the_outcome_differs_from_its_manifest() {
     assert_eq!(faultbox(&["run", "clean_run", "--scenarios", dir.path()]).0, 0, "without --check, a report");
 }
 
-#[test]
 fn the_html_page_has_a_legend_a_sticky_header_a_filter_and_a_bar_per_model() {
     let html = ok(&["compare", "--scenario", "null_", "--format", "html"]);
     for (what, needle) in [
@@ -171,7 +161,6 @@ fn the_html_page_has_a_legend_a_sticky_header_a_filter_and_a_bar_per_model() {
     assert!(html.contains("<td class=\"lang\">rust</td>"), "the language in a column of its own");
 }
 
-#[test]
 fn a_manifest_mismatch_is_named_in_the_headline_of_every_rendering() {
     let dir = Scratch::new("mismatch-headline");
     let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/clean_run.toml")).unwrap();
@@ -196,7 +185,6 @@ fn fake_baseline(dir: &Scratch, median_us: f64) -> String {
     path.to_str().unwrap().to_string()
 }
 
-#[test]
 fn bench_exits_1_when_slower_than_its_baseline() {
     let dir = Scratch::new("bench-baseline");
     let export = dir.0.join("bench.json");
@@ -212,7 +200,6 @@ fn bench_exits_1_when_slower_than_its_baseline() {
     assert_eq!(code, 0, "{err}");
 }
 
-#[test]
 fn soak_exits_by_its_growth_threshold() {
     let (code, _, err) = faultbox(&["soak", "--cycles", "2000", "--max-growth", "10000"]);
     assert_eq!(code, 0, "{err}");
@@ -221,7 +208,6 @@ fn soak_exits_by_its_growth_threshold() {
 
 /// The README's way to add a scenario: run it before writing what it
 /// should do, paste what was observed, explain it.
-#[test]
 fn a_manifest_without_expectations_runs_and_prints_them_ready_to_paste() {
     let dir = Scratch::new("unwritten");
     let head = "summary = \"a new fault\"\ncategory = \"memory\"\ninjects = \"memory_fault\"\n\n[guest.rust]\nentry = \"null_write\"\n";
@@ -242,3 +228,19 @@ fn a_manifest_without_expectations_runs_and_prints_them_ready_to_paste() {
     let (code, _, err) = faultbox(&["run", "my_fault", "--model", "wasm,native", "--check", "--scenarios", dir.path()]);
     assert_eq!(code, 0, "{err}");
 }
+
+crate::trials!(
+    every_export_describes_the_same_run,
+    an_export_path_that_cannot_be_written_is_bad_input_before_anything_runs,
+    the_shipped_schema_is_the_one_the_types_generate,
+    the_json_report_follows_the_shipped_schema,
+    outcomes_and_summaries_are_keyed_by_model_and_output_tails_are_capped,
+    explain_speaks_json_with_the_report_s_shape,
+    model_is_repeatable_and_comma_separated,
+    run_check_exits_1_when_the_outcome_differs_from_its_manifest,
+    the_html_page_has_a_legend_a_sticky_header_a_filter_and_a_bar_per_model,
+    a_manifest_mismatch_is_named_in_the_headline_of_every_rendering,
+    bench_exits_1_when_slower_than_its_baseline,
+    soak_exits_by_its_growth_threshold,
+    a_manifest_without_expectations_runs_and_prints_them_ready_to_paste,
+);

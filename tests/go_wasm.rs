@@ -5,9 +5,8 @@
 //! without Go the test is skipped with a note, except under `CI`, where it
 //! fails.
 
-mod common;
 
-use common::FAULTBOX;
+use crate::common::FAULTBOX;
 use faultbox::model::EngineConfig;
 use faultbox::outcome::TrapCode;
 use faultbox::worker::WorkerKind;
@@ -48,7 +47,6 @@ fn run(worker: &mut Worker, module: &Path, model: EngineConfig, export: &str, re
     }
 }
 
-#[test]
 fn go_reactor_in_a_wasm_worker() {
     let Some(module) = go_wasm() else { return };
     for model in EngineConfig::ALL {
@@ -90,3 +88,7 @@ fn go_reactor_in_a_wasm_worker() {
         assert!(facts.rounds_healthy.is_some(), "{model}: no reuse rounds ran: {facts:?}");
     }
 }
+
+crate::trials!(
+    go_reactor_in_a_wasm_worker,
+);

@@ -1,9 +1,9 @@
 //! Issue 11: hostile input must not hang faultbox, leak processes or make
 //! it report what did not happen. Each test names the issue's point.
 
-mod common;
 
-use common::{FAULTBOX, Scratch};
+use crate::common;
+use crate::common::{FAULTBOX, Scratch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -80,7 +80,6 @@ fn entries(cache: &Path) -> Vec<PathBuf> {
 /// Point 1: an entry is only used when it is the one faultbox compiled for
 /// these bytes: swapped, edited, a FIFO or a symlink in its place, the
 /// guest still returns its own value, promptly.
-#[test]
 fn a_tampered_module_cache_is_never_executed() {
     let dir = Scratch::new("cache-trust");
     let cache = dir.0.join("cache");
@@ -124,7 +123,6 @@ fn a_tampered_module_cache_is_never_executed() {
 }
 
 /// Point 1: an empty FAULTBOX_CACHE_DIR does not mean the current directory.
-#[test]
 fn an_empty_cache_dir_does_not_write_to_the_working_directory() {
     let dir = Scratch::new("cache-empty");
     wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
@@ -141,7 +139,6 @@ fn an_empty_cache_dir_does_not_write_to_the_working_directory() {
 
 /// Point 2: errors a guest causes are outcomes of its run; the rest of the
 /// compare stands.
-#[test]
 fn a_guest_error_is_an_outcome_and_the_report_stands() {
     let dir = Scratch::new("guest-error");
     wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
@@ -166,7 +163,6 @@ fn a_guest_error_is_an_outcome_and_the_report_stands() {
 }
 
 /// Point 2: modules the pool or the engine cannot take are bad input.
-#[test]
 fn modules_no_engine_can_take_are_rejected_at_load() {
     for (what, module) in [
         ("table", "(module (table 10000000 funcref) (func (export \"fb_x\") (param i64) (result i64) (i64.const 0)))"),
@@ -201,7 +197,6 @@ fn own_children(suffix: &str) -> Vec<i32> {
 
 /// Point 3: a worker that died while idle is replaced; the next run is not
 /// charged with its death.
-#[test]
 fn an_idle_worker_that_died_is_not_blamed_on_the_next_run() {
     use faultbox::model::ExecutionModel;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
@@ -251,7 +246,6 @@ fn wasm_request(module: Vec<u8>) -> faultbox::protocol::Request {
 
 /// Point 8: a worker stopped halfway through its answer, or that stops
 /// reading halfway through a request, is hung at the deadline.
-#[test]
 fn every_read_and_write_to_a_worker_is_under_the_deadline() {
     use faultbox::worker::{WorkerKind, client::Worker};
     let dir = Scratch::new("wire-deadline");
@@ -283,7 +277,6 @@ fn runaway_catalog(name: &str, budget_ms: u64) -> Scratch {
 }
 
 /// Point 11: workers die with their supervisor, however it dies.
-#[test]
 fn workers_die_with_a_killed_supervisor() {
     let dir = runaway_catalog("pdeathsig", 20_000);
     let tag = common::new_tag("pdeathsig");
@@ -315,7 +308,6 @@ fn workers_die_with_a_killed_supervisor() {
 
 /// Point 12: a guest that kills the fork server after leaving a stray does
 /// not leave the stray running: the supervisor adopts and kills it.
-#[test]
 fn strays_of_a_dead_fork_server_are_killed() {
     let dir = Scratch::new("subreaper");
     dir.file(
@@ -339,7 +331,6 @@ fn strays_of_a_dead_fork_server_are_killed() {
 }
 
 /// Point 13: a signal the parent ignores (nohup) stays ignored.
-#[test]
 fn an_inherited_ignored_signal_stays_ignored() {
     use std::os::unix::process::CommandExt;
     let dir = runaway_catalog("sig-ign", 1_000);
@@ -401,7 +392,6 @@ fn assert_one_line_bad_input(out: &Output, needle: &str) {
 }
 
 /// Point 6: special files are refused at once, one line, exit 2.
-#[test]
 fn special_files_are_refused_not_read() {
     let dir = Scratch::new("special");
     let fifo = dir.0.join("pipe.wast");
@@ -423,7 +413,6 @@ fn special_files_are_refused_not_read() {
 }
 
 /// Point 7: links to directories are not followed by `wast DIR`.
-#[test]
 fn directory_links_do_not_loop_the_walk() {
     let dir = Scratch::new("dirlinks");
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wast/traps.wast"), dir.0.join("traps.wast")).unwrap();
@@ -456,7 +445,6 @@ fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
 /// Point 14: stdout failures are one line and an exit code; a reader that
 /// went away is the quiet 141 of SIGPIPE; too little address space is one
 /// line, not an abort.
-#[test]
 fn stdout_failures_and_tight_limits_are_one_line() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let out = Command::new(FAULTBOX).args(["list", "--format", "json"]).stdout(full).output().unwrap();
@@ -491,7 +479,6 @@ fn stdout_failures_and_tight_limits_are_one_line() {
 }
 
 /// Point 15: guest output and manifest text cannot drive the terminal.
-#[test]
 fn control_characters_are_escaped_in_terminal_output() {
     let dir = Scratch::new("escapes");
     wat_scenario(
@@ -531,7 +518,6 @@ fn control_characters_are_escaped_in_terminal_output() {
 
 /// Point 5: a module the script gives as valid that does not decode is a
 /// failure, not a skip: the run disagrees and exits 1.
-#[test]
 fn a_malformed_module_in_a_wast_is_a_failure_not_a_skip() {
     let dir = Scratch::new("wast-malformed");
     let f = dir.file(
@@ -547,7 +533,6 @@ fn a_malformed_module_in_a_wast_is_a_failure_not_a_skip() {
 
 /// Point 9: `assert_unlinkable` runs a start function under the directive
 /// budget (10 s), not without end.
-#[test]
 fn a_looping_start_in_assert_unlinkable_meets_the_deadline() {
     let dir = Scratch::new("wast-unlinkable");
     let f = dir.file(
@@ -565,7 +550,6 @@ fn a_looping_start_in_assert_unlinkable_meets_the_deadline() {
 }
 
 /// Point 16: the smaller ones.
-#[test]
 fn small_things_are_said_right() {
     // A long summary does not make `list` quadratic.
     let dir = Scratch::new("long-summary");
@@ -625,7 +609,6 @@ const EXPORTS_F: &[u8] = &[
 
 /// Point 10: a guest that declares a large memory and touches one byte
 /// keeps the worker small: the reuse check copies touched pages only.
-#[test]
 fn a_declared_but_untouched_memory_is_not_copied() {
     let dir = Scratch::new("big-memory");
     // 1 GiB declared (16384 pages), one byte written.
@@ -653,7 +636,6 @@ fn a_declared_but_untouched_memory_is_not_copied() {
 /// Point 4: compiling is not guest time. Past its own budget it is its own
 /// outcome (n/a: the guest never ran), not a hung guest; within it, the
 /// run's deadline is the guest's alone.
-#[test]
 fn compile_time_has_its_own_budget_and_outcome() {
     let dir = Scratch::new("compile-budget");
     let body = "(local.get 0) ".to_string() + &"(i64.add (local.get 0)) (i64.mul (local.get 0)) ".repeat(60);
@@ -680,7 +662,6 @@ fn compile_time_has_its_own_budget_and_outcome() {
 /// Point 14: with almost no threads or processes to be had (`ulimit -u`),
 /// faultbox says so in one line instead of panicking. The limit binds
 /// only an unprivileged user, so the child drops to `nobody` first.
-#[test]
 fn a_process_limit_is_one_line_not_a_panic() {
     if unsafe { libc::geteuid() } != 0 {
         return; // cannot switch to another user to make the limit bind
@@ -729,7 +710,6 @@ fn a_process_limit_is_one_line_not_a_panic() {
 /// Point 2, past the load-time checks: a module the engine still refuses
 /// (here an instance larger than a pool slot: 70,000 globals) is that
 /// run's outcome, and the rest of the compare stands.
-#[test]
 fn a_module_the_engine_refuses_is_an_outcome() {
     let dir = Scratch::new("refused-at-run");
     wat_scenario(&dir, "forty_two", &returning("forty_two", 42));
@@ -746,7 +726,6 @@ fn a_module_the_engine_refuses_is_an_outcome() {
 
 /// Point 6: a spec script is read once, by the supervisor; the worker runs
 /// the text it was sent, whatever the path holds by then (here: nothing).
-#[test]
 fn a_wast_script_is_read_once() {
     use faultbox::protocol::WastRequest;
     use faultbox::worker::wast as exec;
@@ -767,7 +746,6 @@ fn a_wast_script_is_read_once() {
 /// Item 1: a `libguest.so` swapped in the cache (the `.complete` list
 /// still naming it) is refused by its MAC and built again: its
 /// constructor never runs.
-#[test]
 fn a_planted_guest_library_in_the_cache_never_runs() {
     let dir = Scratch::new("planted-lib");
     let cache = dir.0.join("cache");
@@ -800,7 +778,6 @@ fn a_planted_guest_library_in_the_cache_never_runs() {
 
 /// Item 1: a cache directory others can write to is not used for builds
 /// faultbox runs: it says so and builds privately.
-#[test]
 fn a_cache_directory_others_can_write_is_not_trusted_with_builds() {
     use std::os::unix::fs::PermissionsExt;
     let dir = Scratch::new("open-cache");
@@ -832,7 +809,6 @@ fn which_go() -> Option<PathBuf> {
 
 /// Item 18: a run that fails after its exports were opened leaves the old
 /// report whole, and no temporary file beside it.
-#[test]
 fn a_failed_run_leaves_the_previous_export_untouched() {
     let dir = Scratch::new("export-kept");
     let old = dir.file("good.json", "{\"old\": true}\n");
@@ -845,7 +821,6 @@ fn a_failed_run_leaves_the_previous_export_untouched() {
 
 /// Item 4: `--save-baseline` takes a name, never a path (exit 2 before
 /// any cycle runs, the file there untouched).
-#[test]
 fn a_baseline_name_that_is_a_path_is_bad_input() {
     let dir = Scratch::new("baseline-path");
     let victim = dir.file("victim", "keep me\n");
@@ -857,3 +832,31 @@ fn a_baseline_name_that_is_a_path_is_bad_input() {
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
 }
+
+crate::trials!(
+    a_tampered_module_cache_is_never_executed,
+    an_empty_cache_dir_does_not_write_to_the_working_directory,
+    a_guest_error_is_an_outcome_and_the_report_stands,
+    modules_no_engine_can_take_are_rejected_at_load,
+    an_idle_worker_that_died_is_not_blamed_on_the_next_run,
+    every_read_and_write_to_a_worker_is_under_the_deadline,
+    workers_die_with_a_killed_supervisor,
+    strays_of_a_dead_fork_server_are_killed,
+    an_inherited_ignored_signal_stays_ignored,
+    special_files_are_refused_not_read,
+    directory_links_do_not_loop_the_walk,
+    stdout_failures_and_tight_limits_are_one_line,
+    control_characters_are_escaped_in_terminal_output,
+    a_malformed_module_in_a_wast_is_a_failure_not_a_skip,
+    a_looping_start_in_assert_unlinkable_meets_the_deadline,
+    small_things_are_said_right,
+    a_declared_but_untouched_memory_is_not_copied,
+    compile_time_has_its_own_budget_and_outcome,
+    a_process_limit_is_one_line_not_a_panic,
+    a_module_the_engine_refuses_is_an_outcome,
+    a_wast_script_is_read_once,
+    a_planted_guest_library_in_the_cache_never_runs,
+    a_cache_directory_others_can_write_is_not_trusted_with_builds,
+    a_failed_run_leaves_the_previous_export_untouched,
+    a_baseline_name_that_is_a_path_is_bad_input,
+);

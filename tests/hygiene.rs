@@ -2,8 +2,8 @@
 //! file descriptors it did not start with. One test in its own binary: the
 //! counts are of this process.
 
-mod common;
 
+use crate::common;
 use faultbox::model::ExecutionModel;
 use faultbox::scenario::Catalog;
 use faultbox::supervisor::Supervisor;
@@ -28,7 +28,6 @@ fn children() -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn after_compare_there_are_no_children_no_zombies_and_no_new_fds() {
     let tag = common::new_tag("hygiene");
     // SAFETY: set before any thread of this test binary spawns processes.
@@ -47,3 +46,7 @@ fn after_compare_there_are_no_children_no_zombies_and_no_new_fds() {
     assert_eq!(open_fds(), before, "file descriptors left open");
     assert_eq!(common::wait_until_gone(&tag, 2), Vec::<u32>::new(), "descendants left running");
 }
+
+crate::trials!(
+    after_compare_there_are_no_children_no_zombies_and_no_new_fds,
+);

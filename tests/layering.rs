@@ -153,7 +153,6 @@ fn references(code: &str) -> Vec<String> {
     out
 }
 
-#[test]
 fn dependencies_point_down_only() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
@@ -192,7 +191,6 @@ fn dependencies_point_down_only() {
     );
 }
 
-#[test]
 fn references_are_found() {
     let code = "use crate::worker::{client::Lost, WorkerKind};\nlet x = crate::wasm::GUEST_WASM;\nuse crate::{outcome, model::M};";
     assert_eq!(
@@ -203,3 +201,8 @@ fn references_are_found() {
     assert_eq!(layer_of("worker::WorkerKind").unwrap().0, 2);
     assert_eq!(code_only("a // crate::cli\n\"//\" crate::x"), "a \n\"//\" crate::x");
 }
+
+crate::trials!(
+    dependencies_point_down_only,
+    references_are_found,
+);

@@ -2,11 +2,10 @@
 //! is: the whole catalog, run beside CPU hogs that this test starts and
 //! stops itself, still matches every manifest.
 //!
-//! Its own test binary, so that the hogs load only this test.
+//! It runs after every other trial, alone (`tests/main.rs`), so that the
+//! hogs load only this test.
 
-mod common;
-
-use common::FAULTBOX;
+use crate::common::FAULTBOX;
 use std::process::{Child, Command, Stdio};
 
 /// Busy loops that end with the guard, whatever happens to the test.
@@ -37,7 +36,6 @@ impl Drop for Hogs {
     }
 }
 
-#[test]
 fn the_catalog_matches_its_manifests_beside_cpu_hogs() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Two busy loops per core, and more jobs than cores: every guest,
@@ -59,3 +57,5 @@ fn the_catalog_matches_its_manifests_beside_cpu_hogs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+crate::trials!(the_catalog_matches_its_manifests_beside_cpu_hogs);

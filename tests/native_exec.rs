@@ -8,9 +8,8 @@
 //! unless `CI` is set, where it fails: CI never skips silently. The shell
 //! script guests need only `/bin/sh`.
 
-mod common;
 
-use common::{FAULTBOX, Scratch};
+use crate::common::{FAULTBOX, Scratch};
 use faultbox::limits::{Deadline, Limits};
 use faultbox::outcome::Signal;
 use faultbox::protocol::{ChildStage, ChildStatus, ExecGuest, Message, NativeObservation, NativeRequest, Request};
@@ -100,7 +99,6 @@ fn go_limits(memory_mib: u64, timeout_ms: u64) -> Limits {
     Limits { memory_mib, timeout_ms, ..Limits::default() }
 }
 
-#[test]
 fn go_guest_endings_through_the_fork_server() {
     let dir = Scratch::new("native-exec-go");
     let Some(guest) = build_go(&dir) else { return };
@@ -160,7 +158,6 @@ fn go_guest_endings_through_the_fork_server() {
 /// Go's cgo build never detects this deadlock (an extra M for C callbacks
 /// counts as running): it sleeps, using no CPU, until the wall-clock
 /// backstop (10 × 100 ms + 5 s).
-#[test]
 fn a_sleeping_go_guest_is_killed_at_the_wall_backstop() {
     let dir = Scratch::new("native-exec-deadlock");
     let Some(guest) = build_go(&dir) else { return };
@@ -174,7 +171,6 @@ fn a_sleeping_go_guest_is_killed_at_the_wall_backstop() {
     assert_eq!(obs.report.stage, ChildStage::Running);
 }
 
-#[test]
 fn a_program_that_cannot_be_execd_is_a_tool_failure() {
     let dir = Scratch::new("native-exec-missing");
     let pool = pool();
@@ -197,7 +193,6 @@ fn a_program_that_cannot_be_execd_is_a_tool_failure() {
     assert_eq!((obs.report.stage, obs.report.value), (ChildStage::Completed, Some(7)), "{obs:?}");
 }
 
-#[test]
 fn a_program_killed_by_a_signal_after_starting_is_signaled_and_running() {
     let dir = Scratch::new("native-exec-segv");
     let segv = script(&dir, "segv.sh", "#!/bin/sh\necho \"started x 0\" >&3; kill -SEGV $$\n");
@@ -207,7 +202,6 @@ fn a_program_killed_by_a_signal_after_starting_is_signaled_and_running() {
     assert_eq!(obs.killed_at, None);
 }
 
-#[test]
 fn the_program_gets_only_the_report_fd_in_its_environment() {
     let dir = Scratch::new("native-exec-env");
     // `env` is not a builtin: PATH is unset, so the shell's default path.
@@ -225,7 +219,6 @@ fn the_program_gets_only_the_report_fd_in_its_environment() {
     assert_eq!(obs.report.stage, ChildStage::Completed, "{obs:?}");
 }
 
-#[test]
 fn a_report_flood_finishes_and_is_bounded() {
     let dir = Scratch::new("native-exec-flood");
     let flood = script(
@@ -255,7 +248,6 @@ fn a_report_flood_finishes_and_is_bounded() {
 /// `inject`: the fork server sends the signal once the program reported
 /// progress, never before; a program that never reports it is sent
 /// nothing. SIGTERM is sent to a shell that `trap`s nothing: it dies of it.
-#[test]
 fn an_injected_signal_goes_once_the_program_reports_progress() {
     let dir = Scratch::new("native-exec-inject");
     let ready = script(&dir, "ready.sh", "#!/bin/sh\necho 'started x 15' >&3\necho 'progress 1' >&3\nwhile :; do :; done\n");
@@ -274,3 +266,13 @@ fn an_injected_signal_goes_once_the_program_reports_progress() {
     assert!(obs.killed_at.is_some(), "ran to its budget: {obs:?}");
     assert_eq!(obs.injection.and_then(|i| i.sent_after_us), None, "sent to a program that never said it was ready: {obs:?}");
 }
+
+crate::trials!(
+    go_guest_endings_through_the_fork_server,
+    a_sleeping_go_guest_is_killed_at_the_wall_backstop,
+    a_program_that_cannot_be_execd_is_a_tool_failure,
+    a_program_killed_by_a_signal_after_starting_is_signaled_and_running,
+    the_program_gets_only_the_report_fd_in_its_environment,
+    a_report_flood_finishes_and_is_bounded,
+    an_injected_signal_goes_once_the_program_reports_progress,
+);

@@ -5,9 +5,8 @@
 //! with a library built here from a few lines of C by `cc`; without `cc`
 //! the tests print a note and pass, unless `CI` is set.
 
-mod common;
 
-use common::{FAULTBOX, Scratch};
+use crate::common::{FAULTBOX, Scratch};
 use faultbox::limits::Limits;
 use faultbox::outcome::Signal;
 use faultbox::protocol::{ChildStage, ChildStatus, Message, NativeObservation, NativeRequest, Request};
@@ -73,7 +72,6 @@ fn observe(pool: &WorkerPool, req: &Request) -> NativeObservation {
     }
 }
 
-#[test]
 fn a_library_entry_runs_in_the_child_with_its_hooks() {
     let dir = Scratch::new("native-library");
     let Some(lib) = build(&dir) else { return };
@@ -101,7 +99,6 @@ fn a_library_entry_runs_in_the_child_with_its_hooks() {
     assert_eq!(observe(&pool, &linked).report.stage, ChildStage::Completed);
 }
 
-#[test]
 fn a_library_that_cannot_be_loaded_or_lacks_the_entry_is_a_tool_failure() {
     let dir = Scratch::new("native-library-bad");
     let Some(lib) = build(&dir) else { return };
@@ -126,3 +123,8 @@ fn a_library_that_cannot_be_loaded_or_lacks_the_entry_is_a_tool_failure() {
     // The worker that reported them serves the next run.
     assert_eq!(observe(&pool, &request(&lib, "add", 0)).report.value, Some(1));
 }
+
+crate::trials!(
+    a_library_entry_runs_in_the_child_with_its_hooks,
+    a_library_that_cannot_be_loaded_or_lacks_the_entry_is_a_tool_failure,
+);

@@ -42,7 +42,6 @@ fn fixture(name: &str) -> (String, Message) {
     (v["scenario"].as_str().unwrap().to_string(), message)
 }
 
-#[test]
 fn recorded_observations_classify_as_compare_did() {
     let catalog = Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).unwrap();
     let mut wrong = Vec::new();
@@ -70,7 +69,6 @@ fn recorded_observations_classify_as_compare_did() {
 /// A native bench or soak cycle sees only how the child ended and whether
 /// its hook saw a panic; classified by `classify`, a death or a recovered
 /// panic gets compare's class.
-#[test]
 fn a_native_cycle_classifies_as_compare_does() {
     for name in ["unwinding_panic.native", "explicit_abort.native", "null_write.native", "hardware_div_zero.native", "clean_run.native"] {
         let (_, message) = fixture(name);
@@ -88,7 +86,6 @@ fn a_native_cycle_classifies_as_compare_does() {
 /// reported, and refused growth; classified by `classify`, it gets
 /// compare's class (a guest panic is `panic`, not the `abort` its
 /// `unreachable` alone would say).
-#[test]
 fn a_wasm_cycle_classifies_as_compare_does() {
     for name in ["unwinding_panic.wasm", "explicit_abort.wasm", "null_write.wasm", "hardware_div_zero.wasm", "clean_run.wasm", "runaway_loop.wasm"] {
         let (_, message) = fixture(name);
@@ -103,3 +100,9 @@ fn a_wasm_cycle_classifies_as_compare_does() {
         assert_eq!(classify::cycle_trap(&facts).name(), compare, "{name}");
     }
 }
+
+crate::trials!(
+    recorded_observations_classify_as_compare_did,
+    a_native_cycle_classifies_as_compare_does,
+    a_wasm_cycle_classifies_as_compare_does,
+);

@@ -21,10 +21,9 @@
 //! same, recursively, for objects; arrays element by element, of the same
 //! length); timings are simply left out of it.
 
-mod common;
 
-use common::schema::validate;
-use common::{FAULTBOX, Scratch};
+use crate::common::schema::validate;
+use crate::common::{FAULTBOX, Scratch};
 use faultbox::model::EngineConfig;
 use faultbox::protocol::{Message, PROTOCOL_VERSION, Request};
 use faultbox::worker::WorkerKind;
@@ -143,7 +142,6 @@ fn every_kind() -> Vec<&'static str> {
     EngineConfig::ALL.iter().map(|e| e.name()).chain(["native"]).collect()
 }
 
-#[test]
 fn every_worker_begins_with_a_hello_of_this_protocol() {
     assert_eq!(PROTOCOL_VERSION, 2);
     let schema = schema();
@@ -193,7 +191,6 @@ fn every_worker_begins_with_a_hello_of_this_protocol() {
     assert_eq!(configurations.len(), EngineConfig::ALL.len(), "{configurations:?}");
 }
 
-#[test]
 fn the_client_keeps_the_hello() {
     let exe = Path::new(FAULTBOX);
     let worker = Worker::spawn(exe, WorkerKind::Wasm(EngineConfig::Pulley)).unwrap();
@@ -340,7 +337,6 @@ fn replay(kind: &str, exchanges: &[Exchange], schema: &Value) -> Vec<String> {
     failures
 }
 
-#[test]
 fn recorded_exchanges_replay_on_every_worker() {
     let schema = schema();
     let mut failures = Vec::new();
@@ -357,7 +353,6 @@ fn recorded_exchanges_replay_on_every_worker() {
 
 /// The replay can fail: a reply that changed, a message that came or did
 /// not come before it, a line the worker answers otherwise.
-#[test]
 fn a_changed_reply_breaks_the_replay() {
     let schema = schema();
     let (_, exchanges) = fixtures().into_iter().find(|(kinds, _)| kinds == &["native"]).unwrap();
@@ -377,7 +372,6 @@ fn a_changed_reply_breaks_the_replay() {
     }
 }
 
-#[test]
 fn the_subset_match_holds_every_key_of_expect() {
     let actual = json!({"type": "wasm", "ending": {"type": "completed", "value": "590"}, "runs": [[1, 2]], "call_us": "12"});
     let diffs = |expect: Value| {
@@ -394,7 +388,6 @@ fn the_subset_match_holds_every_key_of_expect() {
     assert_eq!(diffs(json!({"type": "native"})), ["reply.type: \"wasm\", expected \"native\""]);
 }
 
-#[test]
 fn the_shipped_schema_is_the_one_the_types_generate() {
     let out = Command::new(FAULTBOX).args(["schema", "--worker-protocol"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -408,7 +401,6 @@ fn the_shipped_schema_is_the_one_the_types_generate() {
 
 /// The schema says what the protocol's docs say: every 64-bit integer a
 /// decimal string, every message type the client knows, the version.
-#[test]
 fn the_schema_writes_64_bit_integers_as_strings_and_names_every_message() {
     let schema = schema();
     assert_eq!(schema["x-protocol-version"], json!(PROTOCOL_VERSION));
@@ -444,7 +436,6 @@ fn the_schema_writes_64_bit_integers_as_strings_and_names_every_message() {
 
 /// The integer rule on real values: i64::MIN and u64::MAX as JSON strings,
 /// read back to the same values, while 32-bit fields stay numbers.
-#[test]
 fn integers_of_64_bits_travel_as_decimal_strings() {
     use faultbox::protocol::{ChildReport, ChildStage, ChildStatus, ModuleSource, NativeObservation, OutputTail, WasmRequest};
     let request = Request::Wasm(WasmRequest {
@@ -506,7 +497,6 @@ fn integers_of_64_bits_travel_as_decimal_strings() {
 
 /// The recorded observations `tests/observations.rs` classifies are
 /// messages of this protocol too.
-#[test]
 fn recorded_observations_follow_the_schema() {
     let schema = schema();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/observations");
@@ -542,7 +532,6 @@ fn native_request() -> Request {
     })
 }
 
-#[test]
 fn stdout_lines_that_are_not_messages_are_skipped_and_kept_as_evidence() {
     let dir = Scratch::new("protocol-stray");
     let long = "x".repeat(10_000);
@@ -579,7 +568,6 @@ fn stdout_lines_that_are_not_messages_are_skipped_and_kept_as_evidence() {
     assert!(lost.summary().contains("last junk line"), "{}", lost.summary());
 }
 
-#[test]
 fn a_garbled_message_is_a_broken_worker_not_a_lost_one() {
     let dir = Scratch::new("protocol-garbled");
     // A known type whose fields do not parse: 590 as a JSON number.
@@ -602,7 +590,6 @@ fn a_garbled_message_is_a_broken_worker_not_a_lost_one() {
     }
 }
 
-#[test]
 fn a_bad_hello_is_faultbox_s_failure_in_one_line() {
     let dir = Scratch::new("protocol-hello");
     for (what, script, needle) in [
@@ -631,7 +618,6 @@ fn a_bad_hello_is_faultbox_s_failure_in_one_line() {
 /// The embedded guest crosses the wire as a file: written once per
 /// supervisor into a directory of its own (mkdtemp: mode 0700, a name no
 /// one can guess), which goes when the supervisor exits.
-#[test]
 fn the_guest_travels_as_a_file_in_a_private_directory_removed_at_exit() {
     use std::os::unix::fs::PermissionsExt;
     let path = PathBuf::from(guest_path());
@@ -665,3 +651,19 @@ fn the_guest_travels_as_a_file_in_a_private_directory_removed_at_exit() {
     assert!(seen.file_name().unwrap().to_str().unwrap().starts_with("faultbox-"), "{}", seen.display());
     assert!(!seen.exists(), "{} outlived its supervisor", seen.display());
 }
+
+crate::trials!(
+    every_worker_begins_with_a_hello_of_this_protocol,
+    the_client_keeps_the_hello,
+    recorded_exchanges_replay_on_every_worker,
+    a_changed_reply_breaks_the_replay,
+    the_subset_match_holds_every_key_of_expect,
+    the_shipped_schema_is_the_one_the_types_generate,
+    the_schema_writes_64_bit_integers_as_strings_and_names_every_message,
+    integers_of_64_bits_travel_as_decimal_strings,
+    recorded_observations_follow_the_schema,
+    stdout_lines_that_are_not_messages_are_skipped_and_kept_as_evidence,
+    a_garbled_message_is_a_broken_worker_not_a_lost_one,
+    a_bad_hello_is_faultbox_s_failure_in_one_line,
+    the_guest_travels_as_a_file_in_a_private_directory_removed_at_exit,
+);

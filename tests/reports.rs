@@ -13,7 +13,6 @@ fn faultbox(args: &[&str]) -> String {
 
 const PICK: [&str; 2] = ["--scenario", "null_"];
 
-#[test]
 fn json_report_has_the_documented_fields() {
     let json: serde_json::Value = serde_json::from_str(&faultbox(&["compare", PICK[0], PICK[1], "--format", "json"])).unwrap();
     assert_eq!(json["models"].as_array().unwrap().len(), faultbox::model::ExecutionModel::ALL.len());
@@ -56,7 +55,6 @@ fn json_report_has_the_documented_fields() {
     assert!(json["summary"]["per_language"]["rust"]["native"]["ran"].is_u64(), "{:#}", json["summary"]);
 }
 
-#[test]
 fn markdown_report_is_a_table_under_a_headline() {
     let md = faultbox(&["compare", PICK[0], PICK[1], "--format", "markdown"]);
     assert!(md.contains("in-process recovery (catch_unwind"), "{md}");
@@ -76,7 +74,6 @@ fn markdown_report_is_a_table_under_a_headline() {
     );
 }
 
-#[test]
 fn html_report_is_one_self_contained_page() {
     let html = faultbox(&["compare", PICK[0], PICK[1], "--format", "html"]);
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -89,7 +86,6 @@ fn html_report_is_one_self_contained_page() {
     assert!(html.contains("Limits: default CPU budget 1000 ms"), "the limits used");
 }
 
-#[test]
 fn run_shows_one_outcome_in_full() {
     let text = faultbox(&["run", "recursion_large_frames", "--model", "wasm"]);
     assert!(text.starts_with("recursion_large_frames [rust] in wasm:"), "{text}");
@@ -98,7 +94,6 @@ fn run_shows_one_outcome_in_full() {
     assert!(text.contains("reuse         unusable"), "{text}");
 }
 
-#[test]
 fn explain_says_what_each_model_did_and_why() {
     let text = faultbox(&["explain", "extern_c_panic"]);
     assert!(text.contains("extern_c_panic [rust] (control)"), "{text}");
@@ -112,7 +107,6 @@ fn explain_says_what_each_model_did_and_why() {
 /// Manifests describe the default Wasm 3.0 profile. Under
 /// `--wasm-features 2.0` a 3.0 module is n/a, with the profile named as the
 /// reason, and `--check` does not hold that against its manifest.
-#[test]
 fn under_the_wasm_2_profile_a_wasm_3_scenario_is_na_and_check_passes() {
     let json: serde_json::Value = serde_json::from_str(&faultbox(&[
         "compare", "--wasm-features", "2.0", "--check", "--scenario", "gc_null_struct_get", "--format", "json",
@@ -234,8 +228,7 @@ mod article {
         md.lines().find(|l| l.starts_with(&format!("| {n} |"))).unwrap_or_else(|| panic!("no row for claim {n}:\n{md}"))
     }
 
-    #[test]
-    fn markdown_puts_the_article_s_claims_first_with_verdicts_computed_from_the_outcomes() {
+    pub fn markdown_puts_the_article_s_claims_first_with_verdicts_computed_from_the_outcomes() {
         let md = go_report(&catalog()).to_markdown();
         let section = md.find("### The article's claims, as observed").unwrap_or_else(|| panic!("no article section:\n{md}"));
         assert!(section < md.find("| scenario | language |").unwrap(), "the article's table heads the report:\n{md}");
@@ -266,8 +259,7 @@ mod article {
         assert!(md.contains("skipped (go in native): install Go ≥ 1.24"), "{md}");
     }
 
-    #[test]
-    fn the_html_page_has_the_article_s_table_too() {
+    pub fn the_html_page_has_the_article_s_table_too() {
         let html = go_report(&catalog()).to_html();
         assert!(html.contains("<section class=\"article\"><h2>The article's claims, as observed</h2>"), "{html}");
         assert!(html.contains("<td class=\"claim-partial\"><b>holds only for some cases</b></td>"), "{html}");
@@ -277,8 +269,7 @@ mod article {
         assert!(html.contains("<tr id=\"seed_low_address-go\""), "{html}");
     }
 
-    #[test]
-    fn a_report_without_go_has_no_article_section() {
+    pub fn a_report_without_go_has_no_article_section() {
         let catalog = catalog();
         let rust: Vec<&Scenario> =
             catalog.get("null_write").unwrap().into_iter().filter(|s| s.language == Language::Rust).collect();
@@ -291,3 +282,15 @@ mod article {
         assert!(md.starts_with("## faultbox: 1 scenario in rust × 2 execution models"), "{md}");
     }
 }
+
+crate::trials!(
+    json_report_has_the_documented_fields,
+    markdown_report_is_a_table_under_a_headline,
+    html_report_is_one_self_contained_page,
+    run_shows_one_outcome_in_full,
+    explain_says_what_each_model_did_and_why,
+    under_the_wasm_2_profile_a_wasm_3_scenario_is_na_and_check_passes,
+    article::markdown_puts_the_article_s_claims_first_with_verdicts_computed_from_the_outcomes,
+    article::the_html_page_has_the_article_s_table_too,
+    article::a_report_without_go_has_no_article_section,
+);

@@ -1,9 +1,8 @@
 //! The supervisor holds under hostile guests, interrupts, load and
 //! repetition.
 
-mod common;
 
-use common::{FAULTBOX, Scratch, new_tag, tagged_processes, tagged_tree, wait_until_gone};
+use crate::common::{FAULTBOX, Scratch, new_tag, tagged_processes, tagged_tree, wait_until_gone};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,12 +89,10 @@ fn interrupt_stops_everything(signal: libc::c_int, expected_code: i32) {
     assert!(left.is_empty(), "processes left after the interrupt: {left:?}");
 }
 
-#[test]
 fn ctrl_c_during_compare_stops_every_worker_and_child() {
     interrupt_stops_everything(libc::SIGINT, 130);
 }
 
-#[test]
 fn sigterm_during_compare_stops_every_worker_and_child() {
     interrupt_stops_everything(libc::SIGTERM, 143);
 }
@@ -113,7 +110,6 @@ fn run_native_tagged(dir: &Scratch, name: &str, tag: &str) -> Value {
     outcomes[0].clone()
 }
 
-#[test]
 fn strays_are_gone_when_the_run_ends() {
     let dir = busy_catalog();
     std::fs::remove_file(dir.0.join("runaway.toml")).unwrap();
@@ -136,7 +132,6 @@ fn run_with_peak_rss(args: &[&str]) -> (Value, u64) {
     (serde_json::from_slice(&stdout).unwrap(), usage.ru_maxrss as u64)
 }
 
-#[test]
 fn an_output_flood_keeps_faultbox_memory_bounded() {
     let (outcomes, peak_kib) = run_with_peak_rss(&["run", "output_flood", "--format", "json"]);
     for o in outcomes.as_array().unwrap() {
@@ -149,7 +144,6 @@ fn an_output_flood_keeps_faultbox_memory_bounded() {
     assert!(peak_kib < 200 * 1024, "peak RSS {peak_kib} KiB");
 }
 
-#[test]
 fn an_endless_flood_still_ends_at_its_deadline() {
     let dir = Scratch::new("endless-flood");
     dir.file(
@@ -177,14 +171,12 @@ fn classifications(report: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn more_jobs_than_cores_give_the_same_outcomes_as_one() {
     let one = json(&["compare", "--format", "json", "--jobs", "1"]);
     let many = json(&["compare", "--format", "json", "--jobs", "9"]);
     assert_eq!(classifications(&one), classifications(&many));
 }
 
-#[test]
 fn repeat_checks_that_every_pair_is_stable() {
     let report = json(&["compare", "--scenario", "recursion", "--repeat", "3", "--format", "json"]);
     assert_eq!(report["stability"]["runs"], 3);
@@ -203,7 +195,6 @@ fn repeat_checks_that_every_pair_is_stable() {
     assert_eq!(report["stability"]["flaky"], serde_json::json!([]));
 }
 
-#[test]
 fn soak_keeps_the_worker_flat() {
     let report = json(&["soak", "--cycles", "20000", "--format", "json"]);
     assert_eq!(report["cycles"], 20000);
@@ -212,7 +203,6 @@ fn soak_keeps_the_worker_flat() {
     assert!(growth < 10.0, "RSS grew {growth}% after warm-up");
 }
 
-#[test]
 fn random_modules_end_classified_and_never_kill_the_worker() {
     let saves = Scratch::new("fuzz-saves");
     let report = json(&["fuzz", "--modules", "300", "--seed", "7", "--save-dir", saves.path(), "--format", "json"]);
@@ -223,7 +213,6 @@ fn random_modules_end_classified_and_never_kill_the_worker() {
     assert!(std::fs::read_dir(&saves.0).unwrap().next().is_none(), "nothing to save");
 }
 
-#[test]
 fn saved_modules_replay() {
     let dir = Scratch::new("replay");
     for i in 0..3 {
@@ -238,7 +227,6 @@ fn saved_modules_replay() {
 /// replayed alone and held to the classification its `.expect.json`
 /// records. A folder without modules fails: a replay of nothing proves
 /// nothing.
-#[test]
 fn kept_fuzz_regressions_replay_with_their_recorded_classification() {
     let kept = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fuzz-regressions"));
     let mut modules: Vec<std::path::PathBuf> =
@@ -262,7 +250,6 @@ fn kept_fuzz_regressions_replay_with_their_recorded_classification() {
 /// A native guest that is not running at all (here: stopped by a signal
 /// from outside) uses none of its CPU budget; the wall-clock backstop ends
 /// it, and the outcome says *stalled*, never *timeout*.
-#[test]
 fn a_stopped_native_guest_is_stalled_not_a_runaway() {
     let dir = Scratch::new("stalled");
     dir.file(
@@ -308,7 +295,6 @@ fn a_stopped_native_guest_is_stalled_not_a_runaway() {
 /// A native guest that waits while a process it started burns CPU is a
 /// runaway, not a stalled run: the fork server counts the CPU of the
 /// child's whole process group against the budget.
-#[test]
 fn a_runaway_descendant_spends_the_guests_cpu_budget() {
     let dir = Scratch::new("descendant");
     dir.file(
@@ -330,7 +316,6 @@ fn a_runaway_descendant_spends_the_guests_cpu_budget() {
 
 /// An interrupt is not a rule broken by the modules still waiting to run:
 /// `fuzz` stops without saving any of them.
-#[test]
 fn an_interrupted_fuzz_saves_no_module() {
     let saves = Scratch::new("fuzz-interrupted");
     let mut fuzz = Command::new(FAULTBOX)
@@ -346,3 +331,20 @@ fn an_interrupted_fuzz_saves_no_module() {
     let saved = std::fs::read_dir(&saves.0).unwrap().count();
     assert_eq!(saved, 0, "an interrupt made {saved} modules 'rule breakers'");
 }
+
+crate::trials!(
+    ctrl_c_during_compare_stops_every_worker_and_child,
+    sigterm_during_compare_stops_every_worker_and_child,
+    strays_are_gone_when_the_run_ends,
+    an_output_flood_keeps_faultbox_memory_bounded,
+    an_endless_flood_still_ends_at_its_deadline,
+    more_jobs_than_cores_give_the_same_outcomes_as_one,
+    repeat_checks_that_every_pair_is_stable,
+    soak_keeps_the_worker_flat,
+    random_modules_end_classified_and_never_kill_the_worker,
+    saved_modules_replay,
+    kept_fuzz_regressions_replay_with_their_recorded_classification,
+    a_stopped_native_guest_is_stalled_not_a_runaway,
+    a_runaway_descendant_spends_the_guests_cpu_budget,
+    an_interrupted_fuzz_saves_no_module,
+);

@@ -3,9 +3,8 @@
 //! verdicts when colour is wanted, and draws with ASCII when the locale or
 //! the terminal cannot show box lines.
 
-mod common;
 
-use common::{FAULTBOX, Scratch};
+use crate::common::{FAULTBOX, Scratch};
 use std::process::Command;
 
 /// faultbox with a clean, known terminal environment plus `env`.
@@ -26,7 +25,6 @@ fn widest(text: &str) -> usize {
     text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
-#[test]
 fn compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise() {
     let at80 = faultbox(&["compare"], &[]);
     assert!(widest(&at80) <= 80, "wider than 80:\n{at80}");
@@ -46,7 +44,6 @@ fn compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise() {
     assert!(at80.lines().any(|l| l.starts_with("rust · ")), "{at80}");
 }
 
-#[test]
 fn wide_shows_every_model_and_the_category_in_columns() {
     let wide = faultbox(&["compare", "--wide", "--scenario", "null_"], &[]);
     let header = wide.lines().nth(1).unwrap();
@@ -57,7 +54,6 @@ fn wide_shows_every_model_and_the_category_in_columns() {
     assert!(widest(&wide) > 80, "--wide is not limited to the pipe width:\n{wide}");
 }
 
-#[test]
 fn list_fits_80_columns() {
     let list = faultbox(&["list"], &[]);
     assert!(widest(&list) <= 80, "{list}");
@@ -66,7 +62,6 @@ fn list_fits_80_columns() {
     assert!(header.split_whitespace().any(|w| w == "lang"), "one row per (scenario, language): {header}");
 }
 
-#[test]
 fn verdicts_are_coloured_only_when_colour_is_wanted() {
     let args = ["compare", "--scenario", "null_write", "--model", "native"];
     let esc = |s: &str| s.contains("\x1b[");
@@ -78,7 +73,6 @@ fn verdicts_are_coloured_only_when_colour_is_wanted() {
     assert!(!esc(&faultbox(&[&args[..], &["--color", "never"]].concat(), &[("CLICOLOR_FORCE", "1")])));
 }
 
-#[test]
 fn box_lines_need_a_utf8_locale_and_a_terminal_that_is_not_dumb() {
     let args = ["list"];
     let boxed = |s: &str| s.contains('─') || s.contains('═');
@@ -89,7 +83,6 @@ fn box_lines_need_a_utf8_locale_and_a_terminal_that_is_not_dumb() {
     assert!(!boxed(&faultbox(&args, &[("LC_ALL", "POSIX")])), "LC_ALL decides before LANG");
 }
 
-#[test]
 fn the_readme_excerpt_fits_100_columns_and_the_readme_defines_every_verdict() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let start = readme.find("An excerpt of `compare`").expect("the excerpt");
@@ -111,7 +104,6 @@ fn the_readme_excerpt_fits_100_columns_and_the_readme_defines_every_verdict() {
 
 /// Scenarios are a folder of their own: a copy of it, put anywhere, loads
 /// and runs, `.wat` guests included.
-#[test]
 fn a_copy_of_the_scenarios_folder_runs_elsewhere() {
     fn copy(from: &std::path::Path, to: &std::path::Path) {
         std::fs::create_dir_all(to).unwrap();
@@ -132,3 +124,13 @@ fn a_copy_of_the_scenarios_folder_runs_elsewhere() {
     assert!(list.contains("gc_bad_cast") && list.contains("indirect_call_null"), "{list}");
     assert!(run.contains("recovered"), "{run}");
 }
+
+crate::trials!(
+    compare_fits_80_columns_in_a_pipe_and_the_width_of_columns_otherwise,
+    wide_shows_every_model_and_the_category_in_columns,
+    list_fits_80_columns,
+    verdicts_are_coloured_only_when_colour_is_wanted,
+    box_lines_need_a_utf8_locale_and_a_terminal_that_is_not_dumb,
+    the_readme_excerpt_fits_100_columns_and_the_readme_defines_every_verdict,
+    a_copy_of_the_scenarios_folder_runs_elsewhere,
+);

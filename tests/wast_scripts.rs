@@ -34,7 +34,6 @@ fn observed_at(report: &serde_json::Value, line: u64) -> String {
     d["observed"]["trap"].as_str().unwrap_or_else(|| panic!("line {line}: {d:#}")).to_string()
 }
 
-#[test]
 fn every_wasm2_trap_message_agrees_in_every_wasm_model() {
     for model in MODELS {
         let (code, report, stderr) = wast(&[WASM2, "--model", model]);
@@ -50,7 +49,6 @@ fn every_wasm2_trap_message_agrees_in_every_wasm_model() {
     }
 }
 
-#[test]
 fn every_wasm3_trap_agrees_in_every_wasm_model() {
     for model in complete_models() {
         let (code, report, stderr) = wast(&[WASM3, "--model", model]);
@@ -69,7 +67,6 @@ fn every_wasm3_trap_agrees_in_every_wasm_model() {
     }
 }
 
-#[test]
 fn the_wasm2_profile_skips_wasm3_modules_and_says_so() {
     let (code, report, stderr) = wast(&[WASM3, "--wasm-features", "2.0"]);
     assert_eq!(code, 0, "{stderr}");
@@ -83,7 +80,6 @@ fn the_wasm2_profile_skips_wasm3_modules_and_says_so() {
     assert!(profile.contains("garbage collection (not in Wasm 2.0)"), "{profile}");
 }
 
-#[test]
 fn the_default_profile_names_every_proposal_it_enables() {
     for model in MODELS {
         let (_, report, _) = wast(&[WASM2, "--model", model]);
@@ -94,7 +90,6 @@ fn the_default_profile_names_every_proposal_it_enables() {
     }
 }
 
-#[test]
 fn a_module_needing_a_proposal_outside_both_profiles_is_skipped_with_its_reason() {
     for profile in ["2.0", "3.0"] {
         let (_, report, _) = wast(&[WASM2, "--wasm-features", profile]);
@@ -105,7 +100,6 @@ fn a_module_needing_a_proposal_outside_both_profiles_is_skipped_with_its_reason(
     }
 }
 
-#[test]
 fn a_directive_faultbox_cannot_run_is_skipped_and_the_script_goes_on() {
     let dir = std::env::temp_dir().join(format!("faultbox-wast-thread-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -128,7 +122,6 @@ fn a_directive_faultbox_cannot_run_is_skipped_and_the_script_goes_on() {
     assert!(reasons.keys().any(|r| r.starts_with("wait:")), "{reasons:?}");
 }
 
-#[test]
 fn a_directory_of_scripts_runs_whole() {
     let (code, report, stderr) = wast(&[SCRIPTS]);
     assert_eq!(code, 0, "{stderr}");
@@ -136,7 +129,6 @@ fn a_directory_of_scripts_runs_whole() {
     assert_eq!(report["disagree"], 0);
 }
 
-#[test]
 fn a_wrong_expectation_is_a_disagreement_and_exit_1() {
     let dir = std::env::temp_dir().join(format!("faultbox-wast-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -179,7 +171,6 @@ fn directive_at(report: &serde_json::Value, line: u64) -> &serde_json::Value {
     d.unwrap_or_else(|| panic!("no directive at line {line}: {report:#}"))
 }
 
-#[test]
 fn every_value_assertion_agrees_in_every_wasm_model() {
     for model in complete_models() {
         let (code, report, stderr) = wast(&[VALUES, "--model", model]);
@@ -226,7 +217,6 @@ const WRONG_VALUES: &str = r#"(module
 (assert_return (invoke "i32") (i32.const 42))
 "#;
 
-#[test]
 fn a_wrong_expected_value_is_a_disagreement() {
     for model in complete_models() {
         let (code, report, stderr) = run_script("values", WRONG_VALUES, &["--model", model]);
@@ -248,7 +238,6 @@ fn a_wrong_expected_value_is_a_disagreement() {
     }
 }
 
-#[test]
 fn a_module_assertion_that_does_not_hold_is_a_disagreement() {
     let script = r#"(assert_invalid (module (func (result i32) (i32.const 1))) "type mismatch")
 (assert_malformed (module binary "\00asm\01\00\00\00") "unexpected end")
@@ -280,7 +269,6 @@ fn a_module_assertion_that_does_not_hold_is_a_disagreement() {
     assert_eq!(report["agree"], 3, "{report:#}");
 }
 
-#[test]
 fn when_nothing_runs_no_agreement_is_claimed() {
     let dir = std::env::temp_dir().join(format!("faultbox-wast-nothing-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -300,7 +288,6 @@ fn when_nothing_runs_no_agreement_is_claimed() {
 /// An engine that lacks proposals runs every directive it can: nothing
 /// disagrees, and every skip names a proposal its registry row says it
 /// lacks.
-#[test]
 fn an_engine_skips_only_what_it_lacks_and_says_why() {
     let partial: Vec<_> = faultbox::registry::ROWS.iter().filter(|r| !r.capabilities.lacks.is_empty()).collect();
     assert!(!partial.is_empty(), "no engine lacks a proposal: this test checks nothing");
@@ -327,3 +314,19 @@ fn an_engine_skips_only_what_it_lacks_and_says_why() {
         }
     }
 }
+
+crate::trials!(
+    every_wasm2_trap_message_agrees_in_every_wasm_model,
+    every_wasm3_trap_agrees_in_every_wasm_model,
+    the_wasm2_profile_skips_wasm3_modules_and_says_so,
+    the_default_profile_names_every_proposal_it_enables,
+    a_module_needing_a_proposal_outside_both_profiles_is_skipped_with_its_reason,
+    a_directive_faultbox_cannot_run_is_skipped_and_the_script_goes_on,
+    a_directory_of_scripts_runs_whole,
+    a_wrong_expectation_is_a_disagreement_and_exit_1,
+    every_value_assertion_agrees_in_every_wasm_model,
+    a_wrong_expected_value_is_a_disagreement,
+    a_module_assertion_that_does_not_hold_is_a_disagreement,
+    when_nothing_runs_no_agreement_is_claimed,
+    an_engine_skips_only_what_it_lacks_and_says_why,
+);

@@ -92,12 +92,10 @@ fn check_dir(dir: &str, at_least_agree: usize) {
     assert!(agree >= at_least_agree, "{dir}: only {agree} directives agreed");
 }
 
-#[test]
 fn every_wasm2_spec_directive_wasmi_runs_agrees() {
     check_dir("wasm2", 9_000);
 }
 
-#[test]
 fn every_wasm3_spec_directive_wasmi_runs_agrees() {
     check_dir("wasm3", 140);
 }
@@ -113,7 +111,6 @@ fn run_script(name: &str, text: &str, timeout_ms: u64) -> FileReport {
     FileReport::new(path, &observation.unwrap())
 }
 
-#[test]
 fn a_loop_that_never_ends_is_stopped_at_its_cpu_budget_as_a_timeout() {
     let script = r#"(module (func (export "spin") (loop (br 0))))
 (invoke "spin")
@@ -140,7 +137,6 @@ fn a_loop_that_never_ends_is_stopped_at_its_cpu_budget_as_a_timeout() {
 /// faultbox's own scripts (`tests/wast`). `values.wast` is one GC and
 /// exceptions module, skipped whole in wasmi; `traps.wast` runs but for its
 /// custom-page-size module, which the profile keeps off.
-#[test]
 fn the_projects_own_scripts_agree_in_wasmi() {
     let mut files = Vec::new();
     scripts(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast")), &mut files);
@@ -155,3 +151,10 @@ fn the_projects_own_scripts_agree_in_wasmi() {
     assert_eq!(disagree, 0, "{disagreements:#?}");
     assert!(agree >= 15, "{agree}");
 }
+
+crate::trials!(
+    every_wasm2_spec_directive_wasmi_runs_agrees,
+    every_wasm3_spec_directive_wasmi_runs_agrees,
+    a_loop_that_never_ends_is_stopped_at_its_cpu_budget_as_a_timeout,
+    the_projects_own_scripts_agree_in_wasmi,
+);

@@ -1,6 +1,29 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+/// A module's tests, as trials of the one test binary (`tests/main.rs`):
+/// `trials!(a, b, nested::c)` defines `trials()`, each named
+/// `<module>::<function>` as libtest would name it.
+#[macro_export]
+macro_rules! trials {
+    ($($($seg:ident)::+),* $(,)?) => {
+        pub fn trials() -> Vec<libtest_mimic::Trial> {
+            vec![$($crate::common::trial(module_path!(), stringify!($($seg)::+), $($seg)::+)),*]
+        }
+    };
+}
+
+/// One test function as a trial: a panic is its failure (libtest-mimic
+/// catches it and reports its message).
+pub fn trial(module: &str, name: &str, test: fn()) -> libtest_mimic::Trial {
+    // `main::bad_input` → `bad_input`: the crate's own name says nothing.
+    let module = module.split_once("::").map_or(module, |(_, rest)| rest);
+    libtest_mimic::Trial::test(format!("{module}::{}", name.replace(' ', "")), move || {
+        test();
+        Ok(())
+    })
+}
+
 use std::path::PathBuf;
 
 pub const FAULTBOX: &str = env!("CARGO_BIN_EXE_faultbox");
