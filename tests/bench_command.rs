@@ -33,7 +33,9 @@ fn scratch(name: &str) -> PathBuf {
 
 fn bench_measures_every_model_and_every_cycle_faults_the_same_way() {
     let cache = scratch("shape");
-    let out = bench(&cache, &["--iterations", "40", "--format", "json"]);
+    // --compare times a compare of the catalog as selected: Rust's alone
+    // here, to keep the suite short.
+    let out = bench(&cache, &["--iterations", "40", "--format", "json", "--compare", "--language", "rust"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let configs = report["configurations"].as_array().unwrap();

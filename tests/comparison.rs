@@ -17,8 +17,21 @@ use libtest_mimic::{Failed, Trial};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Trials planned to run, and trials that ran: the hygiene check uses the
+/// comparison suite as its full compare when every planned trial ran.
+static PLANNED: AtomicUsize = AtomicUsize::new(0);
+static RAN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether every (scenario, language, model) the suite planned ran.
+pub fn ran_whole() -> bool {
+    let planned = PLANNED.load(Ordering::SeqCst);
+    planned > 0 && RAN.load(Ordering::SeqCst) == planned
+}
 
 fn check(supervisor: &Supervisor, s: &Scenario, model: ExecutionModel) -> Result<(), Failed> {
+    RAN.fetch_add(1, Ordering::SeqCst);
     let outcome: Outcome = supervisor.run(s, model).map_err(|e| format!("faultbox failed: {e:#}"))?;
     if outcome.verdict == Verdict::Skipped {
         return Err(format!("{} ({}) in {model} was skipped after its trial was planned: {}", s.name, s.language, outcome.ending.label()).into());
@@ -56,8 +69,9 @@ pub fn trials(supervisor: &Arc<Supervisor>) -> Vec<Trial> {
                 Ok(Err(o)) if o.verdict == Verdict::Skipped => Some(o.ending.label()),
                 _ => None,
             };
-            if let Some(why) = &skip {
-                *skipped.entry(why.clone()).or_default() += 1;
+            match &skip {
+                Some(why) => *skipped.entry(why.clone()).or_default() += 1,
+                None => _ = PLANNED.fetch_add(1, Ordering::SeqCst),
             }
             let (s, supervisor) = (s.clone(), supervisor.clone());
             let trial = Trial::test(format!("{}::{}::{model}", s.name, s.language), move || check(&supervisor, &s, model));

@@ -548,12 +548,10 @@ fn stdout_lines_that_are_not_messages_are_skipped_and_kept_as_evidence() {
         ),
     );
     let mut worker = Worker::spawn(&exe, WorkerKind::Native).unwrap();
-    let t0 = std::time::Instant::now();
     match worker.call(&native_request(), Duration::from_secs(20)) {
         Ok(Message::Refused { message }) => assert_eq!(message, "after the junk"),
         other => panic!("junk on stdout read as {other:?}"),
     }
-    assert!(t0.elapsed() < Duration::from_secs(10));
     let stray = worker.stray_lines();
     let bytes: usize = stray.iter().map(|l| l.len()).sum();
     assert!(bytes <= faultbox::worker::client::STRAY_BYTES, "{bytes} bytes kept");
@@ -603,12 +601,10 @@ fn a_bad_hello_is_faultbox_s_failure_in_one_line() {
         ("a failure to start", r#"echo '{"type":"failed","message":"no engine here"}'; exit 1"#, "could not start: no engine here"),
     ] {
         let exe = fake_worker(&dir, "hello", script);
-        let t0 = std::time::Instant::now();
         let e = match Worker::spawn(&exe, WorkerKind::Native) {
             Ok(_) => panic!("{what}: the worker was taken"),
             Err(e) => format!("{e:#}"),
         };
-        assert!(t0.elapsed() < Duration::from_secs(10), "{what}: {:?}", t0.elapsed());
         assert!(!e.contains('\n'), "{what}: not one line: {e}");
         assert!(e.starts_with(&format!("the native worker (`{} worker native`) ", exe.display())), "{what}: {e}");
         assert!(e.contains(needle), "{what}: {e}");

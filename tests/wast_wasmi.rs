@@ -118,17 +118,12 @@ fn a_loop_that_never_ends_is_stopped_at_its_cpu_budget_as_a_timeout() {
 (module (func (export "fine") (result i32) (i32.const 1)))
 (assert_return (invoke "fine") (i32.const 1))
 "#;
-    let started = std::time::Instant::now();
     let report = run_script("spin", script, 200);
-    let elapsed = started.elapsed();
     for line in [2, 3] {
         let d = report.directives.iter().find(|d| d.line == line).unwrap();
         assert!(matches!(d.observed, Observed::Trapped { trap: TrapCode::Interrupt, .. }), "line {line}: {d:#?}");
         assert_eq!(d.fault, FaultClass::Timeout, "line {line}");
     }
-    // Two budgets of 200 ms CPU each, on a machine that may be busy: far
-    // from the 10 × budget + 5 s wall-clock backstop of each.
-    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
     // The script goes on after each.
     let last = report.directives.last().unwrap();
     assert_eq!(last.agreement, Agreement::Agree, "{last:#?}");

@@ -275,8 +275,12 @@ pub struct BenchArgs {
     /// still be noise, in percent of the baseline's.
     #[arg(long, default_value_t = crate::commands::bench::DEFAULT_NOISE_PERCENT, value_name = "PCT", requires = "baseline", value_parser = parse_percent)]
     pub noise_threshold: f64,
+    /// Also time a full compare: every scenario of the catalog in every
+    /// model, as `faultbox compare` runs it.
+    #[arg(long)]
+    pub compare: bool,
     /// Parallel jobs for the timed full compare (default: the number of cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, value_name = "N", requires = "compare", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
 }
 

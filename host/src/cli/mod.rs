@@ -292,7 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let supervisor = Supervisor::for_current_exe()?;
             let all: Vec<_> = catalog.scenarios.iter().collect();
             let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
-            let report = crate::commands::bench::run(&supervisor, s, args.iterations, &all, jobs)?;
+            let report = crate::commands::bench::run(&supervisor, s, args.iterations, args.compare.then_some((&all[..], jobs)))?;
             let json = serde_json::to_string_pretty(&report)? + "\n";
             match args.format {
                 RunFormat::Table => print!("{}", report.text()),

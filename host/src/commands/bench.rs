@@ -89,9 +89,10 @@ pub struct BenchReport {
     /// `ud2` → SIGILL and an unmapped load → SIGSEGV, each caught by a
     /// handler and resumed. The kernel's share of a signals-based trap.
     pub platform_trap_us: BTreeMap<String, f64>,
-    /// A full `compare` over the whole catalog and every model, ms.
-    pub compare_ms: f64,
-    pub compare_jobs: usize,
+    /// A full `compare` over the whole catalog and every model, ms
+    /// (`bench --compare`).
+    pub compare_ms: Option<f64>,
+    pub compare_jobs: Option<usize>,
 }
 
 fn median_parts(parts: &BTreeMap<String, Vec<u64>>) -> BTreeMap<String, f64> {
@@ -122,7 +123,7 @@ fn worker_groups() -> anyhow::Result<Vec<Vec<EngineConfig>>> {
 }
 
 /// Runs the benchmark. `compare` is the catalog to time a full compare on.
-pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&Scenario], jobs: usize) -> anyhow::Result<BenchReport> {
+pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: Option<(&[&Scenario], usize)>) -> anyhow::Result<BenchReport> {
     let call = |kind: WorkerKind, req: BenchRequest| -> anyhow::Result<Vec<BenchSamples>> {
         // The cycles run in the worker, which reports how many are done.
         let progress = match &req {
@@ -253,10 +254,14 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
     // instance added, wherever it ran.
     let (wasm_explicit_over_floor, wasm_explicit_cpu_over_floor) = (over_floor(""), over_floor("reaper_drop"));
 
-    let started = Instant::now();
-    let outcomes = supervisor.run_all(compare, &ExecutionModel::ALL, jobs)?;
-    let compare_ms = started.elapsed().as_secs_f64() * 1000.0;
-    drop(outcomes);
+    let (compare_ms, compare_jobs) = match compare {
+        Some((all, jobs)) => {
+            let started = Instant::now();
+            supervisor.run_all(all, &ExecutionModel::ALL, jobs)?;
+            (Some(started.elapsed().as_secs_f64() * 1000.0), Some(jobs))
+        }
+        None => (None, None),
+    };
 
     Ok(BenchReport {
         scenario: s.name.clone(),
@@ -273,7 +278,7 @@ pub fn run(supervisor: &Supervisor, s: &Scenario, iterations: u32, compare: &[&S
         cache_load_ms,
         platform_trap_us,
         compare_ms,
-        compare_jobs: jobs,
+        compare_jobs,
     })
 }
 

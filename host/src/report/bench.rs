@@ -56,7 +56,9 @@ impl BenchReport {
             let cached = self.cache_load_ms.get(m).map(|c| format!("{c:.2} ms")).unwrap_or_else(|| "not measured".into());
             out.push_str(&format!("one-off compile of the module ({m}): {ms:.1} ms; from faultbox's module cache: {cached}\n"));
         }
-        out.push_str(&format!("full compare (every scenario × every model, --jobs {}): {:.0} ms\n", self.compare_jobs, self.compare_ms));
+        if let (Some(ms), Some(jobs)) = (self.compare_ms, self.compare_jobs) {
+            out.push_str(&format!("full compare (every scenario × every model, --jobs {jobs}): {ms:.0} ms\n"));
+        }
         out
     }
 }

@@ -100,22 +100,32 @@ impl Stability {
         Stability { runs: runs.len(), pairs, flaky }
     }
 
+    /// The summary in lines of at most 80 columns, as the table beside it.
     pub fn text(&self) -> String {
+        let mut lines = Vec::new();
         if self.flaky.is_empty() {
-            return format!(
-                "repeat: {} runs × {} (scenario, language, model) triples: every one was classified the same way every time\n",
+            lines.push(format!(
+                "repeat: {} runs × {} (scenario, language, model) triples: every one was classified the same way every time",
                 self.runs, self.pairs
-            );
+            ));
+        } else {
+            lines.push(format!("repeat: {} runs × {} (scenario, language, model) triples: {} FLAKY:", self.runs, self.pairs, self.flaky.len()));
+            for f in &self.flaky {
+                let seen: Vec<String> = f.classifications.iter().map(|(c, n)| format!("{n}× {c}")).collect();
+                lines.push(format!("  {} [{}] / {}: {}", f.scenario, f.language, f.model, seen.join(", ")));
+            }
         }
-        let mut out = format!(
-            "repeat: {} runs × {} (scenario, language, model) triples: {} FLAKY:\n",
-            self.runs,
-            self.pairs,
-            self.flaky.len()
-        );
-        for f in &self.flaky {
-            let seen: Vec<String> = f.classifications.iter().map(|(c, n)| format!("{n}× {c}")).collect();
-            out.push_str(&format!("  {} [{}] / {}: {}\n", f.scenario, f.language, f.model, seen.join(", ")));
+        let mut out = String::new();
+        for line in lines {
+            let indent = if line.starts_with("  ") { "    " } else { "  " };
+            for (i, piece) in table::wrap(line.trim_start(), 80 - indent.len()).into_iter().enumerate() {
+                let lead = match i {
+                    0 if indent.len() == 4 => "  ",
+                    0 => "",
+                    _ => indent,
+                };
+                out.push_str(&format!("{lead}{piece}\n"));
+            }
         }
         out
     }
