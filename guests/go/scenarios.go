@@ -16,7 +16,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
-	"time"
 	"unsafe"
 )
 
@@ -192,39 +191,47 @@ func goroutinePanic(arg int64) int64 {
 	return <-done
 }
 
-// concurrentMapWrites has two goroutines write one map without a lock.
-// arg is the number of writes per goroutine (0: 1,000,000). It returns the
-// map's final size if the runtime did not notice.
+// concurrentMapWrites has two goroutines write one map without a lock,
+// started together on a barrier.
+//
+// Natively (GOMAXPROCS 2: two threads, whatever the machine or its cgroup
+// gives) they write until the runtime catches one in the middle of the
+// other's write: internal/runtime/maps throws `concurrent map writes`, in
+// milliseconds once both threads run at the same time. Nothing else ends
+// them: on a machine that never runs the two at once, the CPU budget does,
+// and the run is a timeout, never a quiet success.
+//
+// In wasm Go has one thread and does not preempt (wasip1 has no threads
+// and no signals): a goroutine runs until it blocks or yields, so two
+// writes can never overlap however many there are. There each writer
+// writes arg times (0: 32768), yielding every 4096 writes so that the two
+// interleave, and the call returns the map's size if the runtime did not
+// notice.
 func concurrentMapWrites(arg int64) int64 {
 	n := arg
 	if n <= 0 {
-		n = 1_000_000
+		n = 32768
 	}
-	// Two Ps, whatever the machine or its cgroup gives (Go derives
-	// GOMAXPROCS from both): with one, the goroutines would take turns and
-	// never overlap, and the verdict would depend on the CPUs. Two threads
-	// on one CPU still interleave at the OS scheduler's will.
 	runtime.GOMAXPROCS(2)
-	// And at least 200 ms of writing each, not only n writes: on a busy
-	// machine the two threads may get few slices of CPU at once, and each
-	// slice is a chance for the runtime to catch the other mid-write. (The
-	// clock is read once per 4096 writes: in wasm it is a WASI call.)
-	deadline := time.Now().Add(200 * time.Millisecond)
+	untilCaught := runtime.GOARCH != "wasm"
 	m := make(map[int64]int64)
-	var wg sync.WaitGroup
+	var barrier, done sync.WaitGroup
+	barrier.Add(2)
 	for w := int64(0); w < 2; w++ {
-		wg.Add(1)
+		done.Add(1)
 		go func(w int64) {
-			defer wg.Done()
-			for i := int64(0); ; i++ {
+			defer done.Done()
+			barrier.Done()
+			barrier.Wait()
+			for i := int64(0); untilCaught || i < n; i++ {
 				m[i%4096] = i + w
-				if i%4096 == 0 && i >= n && !time.Now().Before(deadline) {
-					return
+				if i%4096 == 4095 {
+					runtime.Gosched()
 				}
 			}
 		}(w)
 	}
-	wg.Wait()
+	done.Wait()
 	return int64(len(m))
 }
 
