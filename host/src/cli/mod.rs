@@ -1,8 +1,10 @@
 //! The command line: parsing (`flags`), dispatch (here), interrupts
-//! (`interrupt`), exit codes. Exit codes: 0 success,
+//! (`interrupt`), the environment checked at start (`environment`), exit
+//! codes. Exit codes: 0 success,
 //! 1 faultbox itself failed (or `--check` found unexpected outcomes), 2 bad
 //! input, 128+N interrupted by signal N.
 
+mod environment;
 mod flags;
 mod interrupt;
 
@@ -100,6 +102,10 @@ pub fn main() -> i32 {
     if let Some(problem) = crate::process::unfit_environment() {
         eprintln!("faultbox: error: {problem}");
         return 1;
+    }
+    if let Err(bad) = environment::check_environment() {
+        eprintln!("faultbox: {}", crate::process::escape_terminal(&bad.to_string()));
+        return 2;
     }
     stop_workers_on_interrupt();
     crate::worker::client::adopt_orphans();
