@@ -107,6 +107,8 @@ pub fn main() -> i32 {
         eprintln!("faultbox: {}", crate::process::escape_terminal(&bad.to_string()));
         return 2;
     }
+    // What a faultbox killed mid-build left (its tools ended with it).
+    crate::language::build::sweep_at_start();
     stop_workers_on_interrupt();
     crate::worker::client::adopt_orphans();
     let result = run(cli);
