@@ -117,7 +117,7 @@ fn missing(found: Option<&str>) -> Unavailable {
         None => format!("Go ≥ {}.{}", MIN_VERSION.0, MIN_VERSION.1),
     };
     let install = match std::env::var_os("FAULTBOX_GO").filter(|v| !v.is_empty()) {
-        Some(go) => format!("FAULTBOX_GO={} is not a Go toolchain of that version: point it at one (Go 1.24 or newer from https://go.dev/dl/)", go.to_string_lossy()),
+        Some(go) => format!("install Go 1.24 or newer from https://go.dev/dl/ and point FAULTBOX_GO at it (FAULTBOX_GO={} is not one)", go.to_string_lossy()),
         None => "install Go 1.24 or newer from https://go.dev/dl/ and put `go` on PATH (or set FAULTBOX_GO)".into(),
     };
     Unavailable::Missing { what, install: crate::process::escape_terminal(&install).into_owned() }
