@@ -22,6 +22,7 @@ mod comparison;
 mod exports;
 mod go_wasm;
 mod hostile;
+mod hostile_tools;
 mod hygiene;
 mod layering;
 mod load;
@@ -67,6 +68,7 @@ fn main() {
         exports::trials,
         go_wasm::trials,
         hostile::trials,
+        hostile_tools::trials,
         hygiene::trials,
         layering::trials,
         load::trials,

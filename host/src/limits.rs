@@ -114,3 +114,95 @@ pub enum Deadline {
     /// running away.
     Wall,
 }
+
+/// A duration faultbox takes from an environment variable, in whole
+/// milliseconds. Set but empty is as good as unset (as for every
+/// `FAULTBOX_*` variable); anything else must be digits within `range`,
+/// or faultbox refuses to start (exit 2, naming the variable): a budget
+/// silently replaced by its default is a misconfiguration nobody sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MillisVar {
+    pub name: &'static str,
+    /// Accepted values, inclusive. The upper bound keeps `now + value`
+    /// from overflowing an `Instant`.
+    pub range: (u64, u64),
+}
+
+/// How long compiling a wasm run's module may take (default two minutes).
+pub const COMPILE_BUDGET_VAR: MillisVar = MillisVar { name: "FAULTBOX_COMPILE_BUDGET_MS", range: (1, DAY_MS) };
+/// The deadline of every external tool faultbox runs (toolchain queries
+/// such as `clang --version` and builds such as `go build`), replacing
+/// their defaults (30 s for a query, 10 minutes for a build): a slow
+/// machine can give builds longer, a test can make a hanging tool's
+/// deadline short.
+pub const TOOL_TIMEOUT_VAR: MillisVar = MillisVar { name: "FAULTBOX_TOOL_TIMEOUT_MS", range: (1, DAY_MS) };
+/// Every duration variable, checked when faultbox starts.
+pub const MILLIS_VARS: &[MillisVar] = &[COMPILE_BUDGET_VAR, TOOL_TIMEOUT_VAR];
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+impl MillisVar {
+    /// The variable's value in this process's environment: `None` when
+    /// unset or empty, an error line naming it when it is not a duration.
+    pub fn get(&self) -> Result<Option<Duration>, String> {
+        self.parse(std::env::var_os(self.name).as_deref())
+    }
+
+    /// `value` read as this variable's duration.
+    pub fn parse(&self, value: Option<&std::ffi::OsStr>) -> Result<Option<Duration>, String> {
+        let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+        let (lo, hi) = self.range;
+        let shown = value.to_string_lossy();
+        let shown = shown.escape_debug();
+        let text = value.to_str().filter(|t| t.bytes().all(|b| b.is_ascii_digit()));
+        // Digits only: `-5`, `+5`, ` 5` and `5ms` are refused, not guessed.
+        let Some(ms) = text.and_then(|t| t.parse::<u64>().ok()) else {
+            return Err(format!("{}={shown}: not a whole number of milliseconds ({lo} to {hi})", self.name));
+        };
+        if !(lo..=hi).contains(&ms) {
+            return Err(format!("{}={shown}: out of range ({lo} to {hi} milliseconds)", self.name));
+        }
+        Ok(Some(Duration::from_millis(ms)))
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_variable_is_digits_within_its_range_or_refused() {
+        let var = MillisVar { name: "FAULTBOX_X_MS", range: (1, 1000) };
+        let table: &[(Option<&str>, Result<Option<u64>, &str>)] = &[
+            (None, Ok(None)),
+            (Some(""), Ok(None)),
+            (Some("1"), Ok(Some(1))),
+            (Some("1000"), Ok(Some(1000))),
+            (Some("0250"), Ok(Some(250))),
+            (Some("abc"), Err("FAULTBOX_X_MS=abc: not a whole number of milliseconds (1 to 1000)")),
+            (Some("-5"), Err("FAULTBOX_X_MS=-5: not a whole number of milliseconds (1 to 1000)")),
+            (Some("+5"), Err("FAULTBOX_X_MS=+5: not a whole number of milliseconds (1 to 1000)")),
+            (Some(" 5"), Err("FAULTBOX_X_MS= 5: not a whole number of milliseconds (1 to 1000)")),
+            (Some("5ms"), Err("FAULTBOX_X_MS=5ms: not a whole number of milliseconds (1 to 1000)")),
+            (Some("1.5"), Err("FAULTBOX_X_MS=1.5: not a whole number of milliseconds (1 to 1000)")),
+            (Some("99999999999999999999999"), Err("FAULTBOX_X_MS=99999999999999999999999: not a whole number of milliseconds (1 to 1000)")),
+            (Some("0"), Err("FAULTBOX_X_MS=0: out of range (1 to 1000 milliseconds)")),
+            (Some("1001"), Err("FAULTBOX_X_MS=1001: out of range (1 to 1000 milliseconds)")),
+            (Some("a\nb"), Err("FAULTBOX_X_MS=a\\nb: not a whole number of milliseconds (1 to 1000)")),
+        ];
+        for (value, want) in table {
+            let got = var.parse(value.map(std::ffi::OsStr::new));
+            let want = want.clone().map(|ms| ms.map(Duration::from_millis)).map_err(str::to_string);
+            assert_eq!(got, want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn every_duration_variable_is_named_and_fits_an_instant() {
+        for var in MILLIS_VARS {
+            assert!(var.name.starts_with("FAULTBOX_") && var.name.ends_with("_MS"), "{}", var.name);
+            assert!(var.range.0 >= 1, "{}: zero would mean no time at all", var.name);
+            let _ = std::time::Instant::now() + Duration::from_millis(var.range.1);
+        }
+    }
+}

@@ -498,10 +498,31 @@ pub fn unfit_environment() -> Option<String> {
     None
 }
 
-/// Whether faultbox started with stdout closed. Rust's runtime reopens a
-/// closed standard descriptor on `/dev/null`, read-write, before `main`;
-/// a shell's `>/dev/null` opens it write-only.
+/// Whether descriptor 1 was open when the process started, as the
+/// binary's ELF constructor found it ([`note_stdout_at_start`]): 0 not
+/// looked at, 1 open, 2 closed.
+static STDOUT_AT_START: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Notes whether stdout is open. For an ELF constructor of the binary:
+/// it runs before Rust's runtime reopens a closed standard descriptor on
+/// `/dev/null` read-write, which a closed stdout cannot be told from
+/// afterwards (a script's `1<>/dev/null` is the same).
+pub fn note_stdout_at_start() {
+    // SAFETY: fcntl only queries descriptor 1.
+    let open = unsafe { libc::fcntl(1, libc::F_GETFD) } != -1;
+    STDOUT_AT_START.store(if open { 1 } else { 2 }, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether faultbox started with stdout closed: as noted before `main`
+/// ([`note_stdout_at_start`]), else guessed from what Rust's runtime
+/// leaves (read-write `/dev/null`), which refuses a stdout on /dev/null
+/// opened read-write on purpose too.
 fn stdout_was_closed() -> bool {
+    match STDOUT_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => return false,
+        2 => return true,
+        _ => {}
+    }
     // SAFETY: fcntl and fstat only query descriptor 1 into our struct.
     unsafe {
         let flags = libc::fcntl(1, libc::F_GETFL);

@@ -20,12 +20,11 @@ use std::time::{Duration, Instant};
 const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
 /// How long compiling a wasm run's module may take (on first use; the
-/// result is cached): `$FAULTBOX_COMPILE_BUDGET_MS`, else two minutes.
+/// result is cached): `$FAULTBOX_COMPILE_BUDGET_MS`, else two minutes. The
+/// CLI refuses a bad value when it starts (`cli::check_environment`), so
+/// the default stands in only for a library caller that did not check.
 pub fn compile_budget() -> Duration {
-    std::env::var("FAULTBOX_COMPILE_BUDGET_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(120), Duration::from_millis)
+    crate::limits::COMPILE_BUDGET_VAR.get().ok().flatten().unwrap_or(Duration::from_secs(120))
 }
 
 pub struct Supervisor {

@@ -1,8 +1,10 @@
 //! The command line: parsing (`flags`), dispatch (here), interrupts
-//! (`interrupt`), exit codes. Exit codes: 0 success,
+//! (`interrupt`), the environment checked at start (`environment`), exit
+//! codes. Exit codes: 0 success,
 //! 1 faultbox itself failed (or `--check` found unexpected outcomes), 2 bad
 //! input, 128+N interrupted by signal N.
 
+mod environment;
 mod flags;
 mod interrupt;
 
@@ -101,6 +103,12 @@ pub fn main() -> i32 {
         eprintln!("faultbox: error: {problem}");
         return 1;
     }
+    if let Err(bad) = environment::check_environment() {
+        eprintln!("faultbox: {}", crate::process::escape_terminal(&bad.to_string()));
+        return 2;
+    }
+    // What a faultbox killed mid-build left (its tools ended with it).
+    crate::language::build::sweep_at_start();
     stop_workers_on_interrupt();
     crate::worker::client::adopt_orphans();
     let result = run(cli);

@@ -73,12 +73,7 @@ impl Artifacts {
 pub fn artifact_root() -> Result<PathBuf, Unavailable> {
     static ROOT: std::sync::OnceLock<Result<PathBuf, Unavailable>> = std::sync::OnceLock::new();
     ROOT.get_or_init(|| {
-        let wanted = match crate::wasm::ModuleCache::from_env().dir() {
-            // Absolute: the builds run in the sources' directory.
-            Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).join("guests"),
-            // SAFETY: geteuid cannot fail.
-            None => std::env::temp_dir().join(format!("faultbox-{}-guests", unsafe { libc::geteuid() })),
-        };
+        let wanted = wanted_root();
         match trust::private_dir(&wanted) {
             Ok(dir) => Ok(dir),
             Err(why) => {
@@ -98,6 +93,57 @@ pub fn artifact_root() -> Result<PathBuf, Unavailable> {
     .clone()
 }
 
+/// The artifact root asked for: `guests/` in the module cache, else a
+/// per-user directory under the system's temporary directory.
+fn wanted_root() -> PathBuf {
+    match crate::wasm::ModuleCache::from_env().dir() {
+        // Absolute: the builds run in the sources' directory.
+        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).join("guests"),
+        // SAFETY: geteuid cannot fail.
+        None => std::env::temp_dir().join(format!("faultbox-{}-guests", unsafe { libc::geteuid() })),
+    }
+}
+
+/// Removes what killed builds left in the artifact root
+/// ([`sweep_unfinished`]), when that root exists and is private to this
+/// user (nothing is created, nothing said): called as faultbox starts.
+pub fn sweep_at_start() {
+    let root = wanted_root();
+    if root.is_dir() && trust::private_path(&root).is_ok() {
+        sweep_unfinished(&root);
+    }
+}
+
+/// Removes what builds that never finished left in `root`: each
+/// `<name>.partial-<pid>` directory (with the temporary files of its
+/// build, [`build_tmp`]) whose `<name>.lock` nobody holds. A build holds
+/// its lock from before it makes that directory until it has renamed or
+/// removed it, so a partial directory with a free lock belongs to a
+/// faultbox that was killed.
+fn sweep_unfinished(root: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some((stem, pid)) = name.to_str().and_then(|n| n.rsplit_once(".partial-")) else { continue };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(root.join(format!("{stem}.lock")));
+        let free = match &lock {
+            // SAFETY: flock on a descriptor we own; released when dropped.
+            Ok(f) => (unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(f), libc::LOCK_EX | libc::LOCK_NB) }) == 0,
+            // A build makes its lock before its directory.
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if free {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// The fresh directory [`artifact_root`] made for this process, if any.
 static SCRATCH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
 
@@ -110,19 +156,35 @@ pub fn remove_scratch() {
 }
 
 /// How long a build command may run before it is killed and the build
-/// counted as failed, and how long a toolchain query (`go version`) may.
+/// counted as failed, and how long a toolchain query (`go version`) may;
+/// `FAULTBOX_TOOL_TIMEOUT_MS` replaces both ([`deadline`]).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs `cmd` to its end, killed after `limit`. Its output goes to
-/// anonymous memory files, so a chatty command cannot block on a full pipe,
-/// and no path exists that someone could have planted a symlink or a FIFO
-/// at first.
+/// The deadline of a tool call whose default is `default`:
+/// `FAULTBOX_TOOL_TIMEOUT_MS` when set (checked when the CLI starts).
+pub fn deadline(default: Duration) -> Duration {
+    crate::limits::TOOL_TIMEOUT_VAR.get().ok().flatten().unwrap_or(default)
+}
+
+/// A deadline as a person reads it: `30 s`, `1500 ms`.
+pub fn shown(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{} s", d.as_secs()) } else { format!("{} ms", d.as_millis()) }
+}
+
+/// Runs `cmd` to its end, killed with everything it started after `limit`
+/// ([`deadline`] of it), or as soon as faultbox ends ([`guard`]). Its
+/// output goes to anonymous memory files, so a chatty command cannot
+/// block on a full pipe, and no path exists that someone could have
+/// planted a symlink or a FIFO at first.
+///
+/// [`guard`]: super::guard
 pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<std::process::Output> {
+    let limit = deadline(limit);
     let (mut out, mut err) = (anonymous_file("faultbox-cmd-out")?, anonymous_file("faultbox-cmd-err")?);
-    let mut own = crate::process::spawn_own(
+    let mut own = crate::process::spawn_own(super::guard::guarded(
         cmd.stdin(std::process::Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?),
-    )?;
+    ))?;
     let child = &mut own.0;
     let started = Instant::now();
     let status = loop {
@@ -130,9 +192,9 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> std::io::Result<std:
             break status;
         }
         if started.elapsed() > limit {
-            let _ = child.kill();
+            super::guard::stop(child.id());
             let _ = child.wait();
-            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("still running after {} s: killed", limit.as_secs())));
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("still running after {}: killed", shown(limit))));
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -157,6 +219,40 @@ fn anonymous_file(name: &str) -> std::io::Result<std::fs::File> {
     }
     // SAFETY: fd is a fresh descriptor nothing else owns.
     Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// A toolchain query (`clang --version`) run within its [`deadline`]:
+/// `Ok(None)` when the tool is not there (not found, not executable). A
+/// tool that does not answer in time makes the toolchain unusable here,
+/// as a missing one is (skipped; an error under `CI`), said in one line
+/// that names the tool and the variable that chose it.
+pub fn query(cmd: &mut Command, var: &str, what: &str) -> Result<Option<std::process::Output>, Unavailable> {
+    let line = format!("{} {}", cmd.get_program().to_string_lossy(), cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    match output_within(cmd, QUERY_TIMEOUT) {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(unanswered(var, what, &line, &e)),
+        Err(e) => Err(Unavailable::BuildFailed { problem: format!("`{}`: {e}", crate::process::escape_terminal(&line)) }),
+    }
+}
+
+/// A tool chosen by `var` (or found on PATH) that ran past its deadline.
+pub fn unanswered(var: &str, what: &str, command: &str, e: &std::io::Error) -> Unavailable {
+    let chosen = match std::env::var_os(var).filter(|v| !v.is_empty()) {
+        Some(v) => format!("{var}={}", v.to_string_lossy()),
+        None => format!("{var} unset"),
+    };
+    Unavailable::Missing {
+        what: format!("a working {what}"),
+        install: crate::process::escape_terminal(&format!("{chosen}: `{command}` {e} (set {var} to one that works)")).into_owned(),
+    }
+}
+
+/// The directory a build's temporary files go to (`TMPDIR`, `GOTMPDIR`):
+/// inside its unfinished build directory, so that what a killed build
+/// left is removed with it ([`cached_dir`] makes it and removes it).
+pub fn build_tmp(out: &Path) -> PathBuf {
+    out.join(".tmp")
 }
 
 /// The list of files a finished build holds, each with its MAC under the
@@ -246,8 +342,11 @@ pub fn cached_dir(
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).map_err(|e| failed("cannot protect the build directory", e))?;
     }
+    std::fs::create_dir(build_tmp(&partial)).map_err(|e| failed("cannot create the build's temporary directory", e))?;
     let started = Instant::now();
-    if let Err(e) = build(&partial) {
+    let built = build(&partial);
+    let _ = std::fs::remove_dir_all(build_tmp(&partial));
+    if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
@@ -326,6 +425,51 @@ mod tests {
         std::fs::write(dir.join("a.go"), "package main // changed").unwrap();
         assert_ne!(k1, source_key(&dir, &["go1.26"]).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Only an unfinished build whose lock is free is removed: one whose
+    /// lock is held is being built now.
+    #[test]
+    fn a_sweep_removes_only_unfinished_builds_nobody_is_building() {
+        let root = std::env::temp_dir().join(format!("fb-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["go-a.partial-11", "go-b.partial-22", "c-c.partial-33", "go-a", "x.partial-nope", "c-d.partial-44"] {
+            std::fs::create_dir_all(root.join(dir).join(".tmp")).unwrap();
+        }
+        for lock in ["go-a.lock", "go-b.lock", "c-d.lock"] {
+            std::fs::write(root.join(lock), "").unwrap();
+        }
+        // Another faultbox building `go-b` now (a lock on another open file).
+        let held = std::fs::File::open(root.join("go-b.lock")).unwrap();
+        assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+        sweep_unfinished(&root);
+        let mut left: Vec<String> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.ends_with(".lock")).collect();
+        left.sort();
+        // `c-c` had no lock file at all: a build makes its lock first.
+        assert_eq!(left, ["go-a", "go-b.partial-22", "x.partial-nope"]);
+        drop(held);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_tool_past_its_deadline_is_killed_with_what_it_started() {
+        let tag = format!("fb-deadline-{}", std::process::id());
+        let err = output_within(Command::new("sh").args(["-c", "sleep 1000 & sleep 1000"]).env("FB_DEADLINE_TEST", &tag), Duration::from_millis(300))
+            .expect_err("past its deadline");
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(err.to_string(), "still running after 300 ms: killed");
+        let needle = format!("FB_DEADLINE_TEST={tag}");
+        let left: Vec<u32> = crate::process::all_pids()
+            .filter(|p| std::fs::read(format!("/proc/{p}/environ")).is_ok_and(|e| e.split(|&b| b == 0).any(|v| v == needle.as_bytes())))
+            .collect();
+        assert!(left.is_empty(), "left running: {left:?}");
+    }
+
+    #[test]
+    fn deadlines_read_as_people_say_them() {
+        for (d, want) in [(Duration::from_secs(30), "30 s"), (Duration::from_millis(1500), "1500 ms"), (Duration::from_millis(300), "300 ms")] {
+            assert_eq!(shown(d), want);
+        }
     }
 
     #[test]

@@ -89,10 +89,15 @@ fn tool(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(default), PathBuf::from)
 }
 
-fn first_line(cmd: &mut Command) -> Option<String> {
-    let out = build::output_within(cmd, build::QUERY_TIMEOUT).ok().filter(|o| o.status.success())?;
-    String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+/// The first line a query (`clang --version`) printed, if it succeeded;
+/// an error naming `var` if it did not end within its deadline.
+fn first_line(cmd: &mut Command, var: &str, what: &str) -> Result<Option<String>, Unavailable> {
+    let Some(out) = build::query(cmd, var, what)?.filter(|o| o.status.success()) else { return Ok(None) };
+    Ok(String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()))
 }
+
+const CLANG: &str = "clang (wasm32-wasi)";
+const CC: &str = "C compiler (cc)";
 
 /// Finds both compilers and wasi-libc. Whether clang can really target
 /// wasm32-wasi (lld's wasm-ld, compiler-rt's wasm32 builtins, wasi-libc's
@@ -101,11 +106,11 @@ pub fn toolchain() -> Result<Toolchain, Unavailable> {
     let clang = tool("FAULTBOX_CLANG", "clang");
     let cc = tool("FAULTBOX_CC", "cc");
     let sysroot = std::env::var_os("WASI_SYSROOT").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let clang_version = first_line(Command::new(&clang).arg("--version")).ok_or_else(|| missing("clang (wasm32-wasi)"))?;
-    let cc_version = first_line(Command::new(&cc).arg("--version")).ok_or_else(|| missing("a C compiler (cc)"))?;
+    let clang_version = first_line(Command::new(&clang).arg("--version"), "FAULTBOX_CLANG", CLANG)?.ok_or_else(|| missing(CLANG))?;
+    let cc_version = first_line(Command::new(&cc).arg("--version"), "FAULTBOX_CC", CC)?.ok_or_else(|| missing(&format!("a {CC}")))?;
     let mut find_libc = Command::new(&clang);
     find_libc.arg("--target=wasm32-wasi").args(sysroot_flag(&sysroot)).arg("-print-file-name=libc.a");
-    let libc_path = first_line(&mut find_libc).map(PathBuf::from).filter(|p| p.is_absolute() && p.is_file());
+    let libc_path = first_line(&mut find_libc, "FAULTBOX_CLANG", CLANG)?.map(PathBuf::from).filter(|p| p.is_absolute() && p.is_file());
     let Some(libc_path) = libc_path else { return Err(missing("wasi-libc (libc.a for wasm32-wasi)")) };
     let size = std::fs::metadata(&libc_path).map(|m| m.len()).unwrap_or(0);
     Ok(Toolchain { clang, cc, sysroot, clang_version, cc_version, wasi_libc: format!("{} {size}", libc_path.display()) })
@@ -149,11 +154,12 @@ fn probe_wasm(tc: &Toolchain, dir: &Path) -> Result<(), Unavailable> {
     let src = dir.join("probe.c");
     std::fs::write(&src, "#include <stdio.h>\nint fb_probe(void) { return snprintf(0, 0, \"%d\", 42); }\n")
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: {e}", src.display()) })?;
-    let out = build::output_within(
-        Command::new(&tc.clang).args(wasm_flags(tc)).arg("-o").arg(dir.join("probe.wasm")).arg(&src),
-        build::BUILD_TIMEOUT,
-    )
-    .map_err(|_| missing("clang (wasm32-wasi)"))?;
+    let mut probe = Command::new(&tc.clang);
+    probe.args(wasm_flags(tc)).arg("-o").arg(dir.join("probe.wasm")).arg(&src).env("TMPDIR", build::build_tmp(dir));
+    let out = build::output_within(&mut probe, build::BUILD_TIMEOUT).map_err(|e| match e.kind() {
+        std::io::ErrorKind::TimedOut => build::unanswered("FAULTBOX_CLANG", CLANG, &format!("{} (compiling a probe)", tc.clang.display()), &e),
+        _ => missing(CLANG),
+    })?;
     let _ = std::fs::remove_file(&src);
     let _ = std::fs::remove_file(dir.join("probe.wasm"));
     if out.status.success() {
@@ -186,13 +192,23 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the C sources: {e}", sources.display()) })?;
     let (dir, built_ms) = build::cached_dir(&build::artifact_root()?, "c", &key, |out| {
         probe_wasm(&tc, out)?;
+        // The compilers' temporaries inside the build's own directory: a
+        // killed build leaves them nowhere else.
+        let tmp = build::build_tmp(out);
         build::run(
-            Command::new(&tc.clang).current_dir(sources).args(wasm_flags(&tc)).arg("-o").arg(out.join("guest.wasm")).arg("scenarios.c"),
+            Command::new(&tc.clang)
+                .current_dir(sources)
+                .env("TMPDIR", &tmp)
+                .args(wasm_flags(&tc))
+                .arg("-o")
+                .arg(out.join("guest.wasm"))
+                .arg("scenarios.c"),
             &format!("clang --target=wasm32-wasi in {}", sources.display()),
         )?;
         build::run(
             Command::new(&tc.cc)
                 .current_dir(sources)
+                .env("TMPDIR", &tmp)
                 .args(["-O2", "-Wall", "-Wextra", "-fPIC", "-shared", "-o"])
                 .arg(out.join("libguest.so"))
                 .arg("scenarios.c"),

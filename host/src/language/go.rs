@@ -67,7 +67,43 @@ pub struct Toolchain {
     pub version: String,
     pub goos_goarch: String,
     pub cgo: bool,
+    /// The effective settings of [`CODEGEN_SETTINGS`], as `go env -json`
+    /// reports them for the builds' environment: part of the cache key.
+    pub codegen: String,
 }
+
+/// The `go env` settings that change what a build makes, beside the
+/// version and platform: which standard library (GOROOT), the
+/// architecture levels (GOAMD64 and its kin, GOWASM for the reactor),
+/// experiments and FIPS mode, and cgo's compiler, flags and tools. The
+/// user's GOENV file is off for every build ([`go_command`]), so these come
+/// from the environment alone; the cache key covers them, so that a build
+/// made under one setting is never reused under another.
+pub const CODEGEN_SETTINGS: &[&str] = &[
+    "GOROOT",
+    "GOFLAGS",
+    "GOEXPERIMENT",
+    "GOFIPS140",
+    "GOAMD64",
+    "GO386",
+    "GOARM",
+    "GOARM64",
+    "GOMIPS",
+    "GOMIPS64",
+    "GOPPC64",
+    "GORISCV64",
+    "GOWASM",
+    "CGO_ENABLED",
+    "CC",
+    "CXX",
+    "AR",
+    "PKG_CONFIG",
+    "CGO_CFLAGS",
+    "CGO_CPPFLAGS",
+    "CGO_CXXFLAGS",
+    "CGO_FFLAGS",
+    "CGO_LDFLAGS",
+];
 
 impl Toolchain {
     pub fn describe(&self) -> String {
@@ -80,10 +116,11 @@ fn missing(found: Option<&str>) -> Unavailable {
         Some(v) => format!("Go ≥ {}.{} (found {v})", MIN_VERSION.0, MIN_VERSION.1),
         None => format!("Go ≥ {}.{}", MIN_VERSION.0, MIN_VERSION.1),
     };
-    Unavailable::Missing {
-        what,
-        install: "install Go 1.24 or newer from https://go.dev/dl/ and put `go` on PATH (or set FAULTBOX_GO)".into(),
-    }
+    let install = match std::env::var_os("FAULTBOX_GO").filter(|v| !v.is_empty()) {
+        Some(go) => format!("install Go 1.24 or newer from https://go.dev/dl/ and point FAULTBOX_GO at it (FAULTBOX_GO={} is not one)", go.to_string_lossy()),
+        None => "install Go 1.24 or newer from https://go.dev/dl/ and put `go` on PATH (or set FAULTBOX_GO)".into(),
+    };
+    Unavailable::Missing { what, install: crate::process::escape_terminal(&install).into_owned() }
 }
 
 /// Parses `go1.26.8` (or `go1.24`, `go1.25rc1`) into (major, minor).
@@ -98,10 +135,8 @@ pub fn parse_version(word: &str) -> Option<(u32, u32)> {
 /// Finds the toolchain and checks its version.
 pub fn toolchain() -> Result<Toolchain, Unavailable> {
     let go = std::env::var_os("FAULTBOX_GO").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from("go"), PathBuf::from);
-    let out = build::output_within(go_command(&go).arg("version"), build::QUERY_TIMEOUT).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => missing(None),
-        _ => Unavailable::BuildFailed { problem: format!("`{} version`: {e}", go.display()) },
-    })?;
+    let what = format!("Go ≥ {}.{}", MIN_VERSION.0, MIN_VERSION.1);
+    let Some(out) = build::query(go_command(&go).arg("version"), "FAULTBOX_GO", &what)? else { return Err(missing(None)) };
     let text = String::from_utf8_lossy(&out.stdout);
     // "go version go1.26.8 linux/amd64"
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -110,17 +145,39 @@ pub fn toolchain() -> Result<Toolchain, Unavailable> {
         Some(v) if v >= MIN_VERSION => {}
         _ => return Err(missing(Some(version))),
     }
-    let env = build::output_within(go_command(&go).args(["env", "CGO_ENABLED"]), build::QUERY_TIMEOUT)
-        .map_err(|e| Unavailable::BuildFailed { problem: format!("`{} env`: {e}", go.display()) })?;
-    let cgo = String::from_utf8_lossy(&env.stdout).trim() == "1";
-    Ok(Toolchain { go, version: version.to_string(), goos_goarch: platform.to_string(), cgo })
+    let env = build::query(go_command(&go).args(["env", "-json"]).args(CODEGEN_SETTINGS), "FAULTBOX_GO", &what)?
+        .filter(|out| out.status.success())
+        .ok_or_else(|| Unavailable::BuildFailed { problem: format!("`{} env -json` failed", go.display()) })?;
+    let (codegen, cgo) = codegen_settings(&env.stdout)
+        .ok_or_else(|| Unavailable::BuildFailed { problem: format!("`{} env -json`: not the JSON object of settings asked for", go.display()) })?;
+    Ok(Toolchain { go, version: version.to_string(), goos_goarch: platform.to_string(), cgo, codegen })
+}
+
+/// `go env -json`'s answer as the cache key's part (one `NAME=value` line
+/// per setting of [`CODEGEN_SETTINGS`], in its order), and whether cgo is
+/// on.
+fn codegen_settings(json: &[u8]) -> Option<(String, bool)> {
+    let env: std::collections::BTreeMap<String, String> = serde_json::from_slice(json).ok()?;
+    let mut key = String::new();
+    for name in CODEGEN_SETTINGS {
+        key.push_str(&format!("{name}={}\n", env.get(*name)?));
+    }
+    Some((key, env.get("CGO_ENABLED")? == "1"))
 }
 
 /// `go` with the user's settings that would change the build neutralised:
-/// no toolchain download, no workspace, no extra flags.
+/// no toolchain download, no workspace, no extra flags, and no GOENV file
+/// (`go env -w`'s settings: a `GOFLAGS=-gcflags=all=-N` there would apply
+/// despite an empty GOFLAGS, which Go reads as unset). What the
+/// environment still sets is in the cache key ([`CODEGEN_SETTINGS`]).
 pub fn go_command(go: &Path) -> Command {
     let mut cmd = Command::new(go);
-    cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("GOFLAGS", "").env_remove("GOOS").env_remove("GOARCH");
+    cmd.env("GOENV", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOWORK", "off")
+        .env("GOFLAGS", "")
+        .env_remove("GOOS")
+        .env_remove("GOARCH");
     // Without HOME or XDG_CACHE_HOME go has no build cache and refuses.
     if std::env::var_os("GOCACHE").is_none() && std::env::var_os("HOME").is_none() && std::env::var_os("XDG_CACHE_HOME").is_none() {
         if let Ok(root) = build::artifact_root() {
@@ -138,9 +195,19 @@ pub fn artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
 
 fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
     let tc = toolchain()?;
-    let key = build::source_key(sources, &["faultbox-go-2", &tc.version, &tc.goos_goarch, if tc.cgo { "cgo" } else { "nocgo" }])
+    // `-3`: builds of older faultboxes, which a GOENV file could have
+    // changed, are not reused.
+    let key = build::source_key(sources, &["faultbox-go-3", &tc.version, &tc.goos_goarch, &tc.codegen])
         .map_err(|e| Unavailable::BuildFailed { problem: format!("{}: cannot read the Go sources: {e}", sources.display()) })?;
     let (dir, built_ms) = build::cached_dir(&build::artifact_root()?, "go", &key, |out| {
+        let tmp = build::build_tmp(out);
+        // Go's work directory and cgo's compiler temporaries inside the
+        // build's own directory: a killed build leaves them nowhere else.
+        let go_command = |go: &Path| {
+            let mut cmd = go_command(go);
+            cmd.env("GOTMPDIR", &tmp).env("TMPDIR", &tmp);
+            cmd
+        };
         // Two native programs: without cgo for every scenario that does not
         // need it (a Go program that never imports "C" does not link the
         // cgo runtime, whose extra M hides a global deadlock from
@@ -187,6 +254,39 @@ fn build_artifacts(sources: &Path) -> Result<Artifacts, Unavailable> {
 mod tests {
     use super::*;
     use crate::language::death_mark;
+
+    /// `go env -json`'s answer with every setting asked for, one changed.
+    fn go_env(changed: Option<(&str, &str)>) -> Vec<u8> {
+        let env: std::collections::BTreeMap<&str, &str> = CODEGEN_SETTINGS
+            .iter()
+            .map(|&name| (name, if name == "CGO_ENABLED" { "1" } else { "" }))
+            .chain(changed)
+            .collect();
+        serde_json::to_vec(&env).unwrap()
+    }
+
+    #[test]
+    fn every_codegen_setting_changes_the_key() {
+        let (plain, cgo) = codegen_settings(&go_env(None)).unwrap();
+        assert!(cgo);
+        for name in CODEGEN_SETTINGS {
+            let (changed, _) = codegen_settings(&go_env(Some((name, "-O0 v3")))).unwrap();
+            assert_ne!(plain, changed, "{name}");
+        }
+        assert!(!codegen_settings(&go_env(Some(("CGO_ENABLED", "0")))).unwrap().1);
+        // A setting go did not report is no key at all.
+        let mut partial: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&go_env(None)).unwrap();
+        partial.remove("GOAMD64");
+        assert_eq!(codegen_settings(&serde_json::to_vec(&partial).unwrap()), None);
+        assert_eq!(codegen_settings(b"go: parsing $GOFLAGS: unknown flag -l"), None);
+    }
+
+    #[test]
+    fn the_user_s_goenv_file_never_applies() {
+        let cmd = go_command(Path::new("go"));
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert!(envs.contains(&(std::ffi::OsStr::new("GOENV"), Some(std::ffi::OsStr::new("off")))), "{envs:?}");
+    }
 
     #[test]
     fn versions_parse_and_compare() {

@@ -12,6 +12,7 @@
 pub mod build;
 pub mod c;
 pub mod go;
+pub mod guard;
 pub mod prebuilt;
 pub mod rust;
 pub mod wat;
