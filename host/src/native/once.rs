@@ -29,7 +29,21 @@ pub fn run(request_json: &str) -> ! {
     let dev_null = null();
     let launch = child::Launch {
         region,
-        isolation: child::Isolation { parent: nix::unistd::getppid(), stdout: null(), stderr: null(), dev_null: dev_null.as_raw_fd() },
+        isolation: child::Isolation {
+            parent: nix::unistd::getppid(),
+            stdout: null(),
+            stderr: null(),
+            dev_null: dev_null.as_raw_fd(),
+            // As a forked child of the fork server is: its parent is one,
+            // whose parent is the supervisor.
+            confine: {
+                let fork_server = nix::unistd::getppid();
+                let supervisor = crate::process::stat_fields(fork_server.as_raw() as u32)
+                    .and_then(|f| f.get(crate::process::STAT_PPID).copied())
+                    .map_or(fork_server, |p| nix::unistd::Pid::from_raw(p as i32));
+                child::Confine::protecting(fork_server, supervisor)
+            },
+        },
         address_space: crate::process::open_statm().and_then(|f| crate::process::address_space_bytes(&f)).expect("/proc/self/statm"),
         // A fresh process's main thread: the scenario gets a thread of its own.
         fork_thread_stack: None,
