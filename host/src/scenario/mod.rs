@@ -1,5 +1,6 @@
 //! Scenarios and the catalog that loads them from their manifests.
 
+mod exec_check;
 mod manifest;
 pub mod prebuilt;
 pub mod wasm_module;
