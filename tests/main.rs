@@ -22,6 +22,7 @@ mod comparison;
 mod exports;
 mod go_wasm;
 mod hostile;
+mod hostile_native;
 mod hostile_tools;
 mod hygiene;
 mod layering;
@@ -68,6 +69,7 @@ fn main() {
         exports::trials,
         go_wasm::trials,
         hostile::trials,
+        hostile_native::trials,
         hostile_tools::trials,
         hygiene::trials,
         layering::trials,

@@ -41,6 +41,8 @@ fn request(program: &Path, args: &[&str], limits: Limits, floor_mib: u64) -> Req
             program: program.to_path_buf(),
             args: args.iter().map(|a| a.to_string()).collect(),
             address_space_floor_mib: floor_mib,
+            // The report protocol is what these tests exercise.
+            reports: true,
         }),
         library: None,
         inject: None,

@@ -16,7 +16,14 @@
 //! - **/proc**: resident set and address space ([`resident_kib`],
 //!   [`open_statm`], [`address_space_bytes`]), a thread's children
 //!   ([`open_children_files`], [`children_listed`]), every process's
-//!   `stat` ([`all_pids`], [`stat_fields`], [`group_cpu_time`]).
+//!   `stat` ([`all_pids`], [`stat_fields`], [`descendants_cpu_time`]).
+//! - **cgroup v2** (`cpu.stat`, `cgroup.kill`): a native guest's CPU with
+//!   everything it started ([`GuestCpu`], `process/guest_cpu.rs`).
+//! - **credentials** (`setresuid`, capabilities, `no_new_privs`,
+//!   `PR_SET_DUMPABLE`): a native guest kept away from faultbox's own
+//!   processes ([`GuestIdentity`], [`make_undumpable`], `process/confine.rs`).
+//! - **seccomp** (classic BPF): what a guest of faultbox's own user may
+//!   not signal ([`SignalFilter`], `process/signal_filter.rs`).
 //! - **CPU clocks** (`clock_getcpuclockid`, `pthread_getcpuclockid`):
 //!   budgets counted in CPU time ([`process_cpu_clock`],
 //!   [`current_thread_cpu_clock`], [`cpu_time`]).
@@ -29,6 +36,14 @@
 //!
 //! fork, wait4, pipes, poll, rlimits and process groups are POSIX and are
 //! called where they are used.
+
+mod confine;
+mod guest_cpu;
+mod signal_filter;
+
+pub use confine::{GUEST_GID, GUEST_UID, GuestIdentity, make_undumpable, mode_allows};
+pub use guest_cpu::{CpuMark, GuestCpu, descendants_cpu_time};
+pub use signal_filter::SignalFilter;
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -124,22 +139,6 @@ pub fn page_size() -> usize {
 pub fn clock_tick() -> Duration {
     // SAFETY: sysconf with a constant name.
     Duration::from_secs(1) / (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u32)
-}
-
-/// CPU time of the rest of `leader`'s process group (its descendants that
-/// did not leave it), and of the children `leader` has already reaped.
-/// From `/proc`, in clock ticks: coarse, and a scan of every process.
-pub fn group_cpu_time(leader: i32) -> Duration {
-    let leader = leader as u32;
-    let field = |f: &[u64], i: usize| f.get(i).copied().unwrap_or(0);
-    let reaped = stat_fields(leader).map_or(0, |f| field(&f, STAT_CUTIME) + field(&f, STAT_CSTIME));
-    let group: u64 = all_pids()
-        .filter(|&pid| pid != leader)
-        .filter_map(stat_fields)
-        .filter(|f| field(f, STAT_PGRP) == leader as u64)
-        .map(|f| field(&f, STAT_UTIME) + field(&f, STAT_STIME))
-        .sum();
-    clock_tick() * (reaped + group) as u32
 }
 
 /// Whether `signal` is pending for process `pid` as a whole (`ShdPnd` in

@@ -47,8 +47,11 @@ impl Supervisor {
         self
     }
 
-    /// The supervisor of the running faultbox binary.
+    /// The supervisor of the running faultbox binary. It makes this
+    /// process undumpable: a native guest running as the same user (when
+    /// faultbox is not root) cannot trace it or read its memory.
     pub fn for_current_exe() -> anyhow::Result<Supervisor> {
+        crate::process::make_undumpable()?;
         Ok(Supervisor::new(std::env::current_exe()?))
     }
 
@@ -219,12 +222,20 @@ impl Supervisor {
                     }
                     _ => return Err(format!("{language} has no native program")),
                 };
-                Some(ExecGuest { program: program.path.clone(), args: vec![entry.clone(), s.arg.to_string()], address_space_floor_mib: floor })
+                Some(ExecGuest {
+                    program: program.path.clone(),
+                    args: vec![entry.clone(), s.arg.to_string()],
+                    address_space_floor_mib: floor,
+                    reports: true,
+                })
             }
+            // Not faultbox's build: no report channel, and nothing it could
+            // say of itself is believed.
             (Guest::Prebuilt { program: Some(p), .. }, _) => Some(ExecGuest {
                 program: p.path.clone(),
                 args: p.args.clone(),
                 address_space_floor_mib: crate::language::prebuilt::ADDRESS_SPACE_FLOOR_MIB,
+                reports: false,
             }),
             _ => None,
         };

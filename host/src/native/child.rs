@@ -43,6 +43,43 @@ pub struct Isolation {
     pub stderr: OwnedFd,
     /// An open `/dev/null`, for the child's stdin (the fork server keeps it).
     pub dev_null: RawFd,
+    pub confine: Confine,
+}
+
+/// What keeps a guest away from faultbox's processes, decided once per
+/// fork server.
+#[derive(Clone, Copy, Debug)]
+pub struct Confine {
+    /// Who the guest runs as.
+    pub identity: crate::process::GuestIdentity,
+    /// For a guest of faultbox's own user: what it may not signal.
+    pub filter: Option<&'static crate::process::SignalFilter>,
+}
+
+impl Confine {
+    /// The confinement of the children of this process, a fork server
+    /// whose parent is the supervisor: as root, another user; otherwise a
+    /// filter that keeps the guest's signals off both.
+    pub fn for_fork_server() -> Confine {
+        Confine::protecting(nix::unistd::getpid(), nix::unistd::getppid())
+    }
+
+    /// The confinement of a guest whose fork server and supervisor are
+    /// these processes. Built once: the filter is leaked.
+    pub fn protecting(fork_server: nix::unistd::Pid, supervisor: nix::unistd::Pid) -> Confine {
+        let identity = crate::process::GuestIdentity::for_this_process();
+        let filter = match identity {
+            crate::process::GuestIdentity::SameUser => {
+                let group = |p: nix::unistd::Pid| nix::unistd::getpgid(Some(p)).map_or(0, |g| g.as_raw() as u32);
+                // Group 1 and none (0) are never a target worth a rule.
+                let groups: Vec<u32> = [group(fork_server), group(supervisor)].into_iter().filter(|&g| g > 1).collect();
+                let pids = [fork_server.as_raw() as u32, supervisor.as_raw() as u32];
+                crate::process::SignalFilter::new(&pids, &groups).map(|f| &*Box::leak(Box::new(f)))
+            }
+            crate::process::GuestIdentity::Unprivileged { .. } => None,
+        };
+        Confine { identity, filter }
+    }
 }
 
 /// Becomes the scenario process. Never returns.
@@ -140,17 +177,24 @@ fn setup(req: &NativeRequest, launch: Launch) -> anyhow::Result<()> {
 }
 
 /// Makes a forked child a process of its own: the default signal mask, its
-/// own process group, death with the fork server, stdin from `/dev/null`
-/// and stdout and stderr to the fork server's pipes. Only system calls:
-/// an exec'd guest's child runs it too, between fork and exec.
+/// own process group, the guests' user (not root: it
+/// can neither signal nor trace faultbox's processes), death with the fork
+/// server, stdin from `/dev/null` and stdout and stderr to the fork
+/// server's pipes. Only system calls: an exec'd guest's child runs it too,
+/// between fork and exec.
 pub fn isolate(isolation: Isolation) -> anyhow::Result<()> {
-    let Isolation { parent, stdout, stderr, dev_null } = isolation;
+    let Isolation { parent, stdout, stderr, dev_null, confine } = isolation;
     // The fork server blocks termination signals to read them from a
     // signalfd; the guest gets the ordinary defaults back.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
     // Its own process group, so that its descendants can be killed as one;
     // and it dies with the fork server.
     nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
+    confine.identity.assume().map_err(|e| anyhow::anyhow!("cannot give up root: {e}"))?;
+    if let Some(filter) = confine.filter {
+        filter.install().map_err(|e| anyhow::anyhow!("cannot install the signal filter: {e}"))?;
+    }
+    // After the credentials changed: a change clears the death signal.
     crate::process::die_with_parent(libc::SIGKILL)?;
     // The parent may have died before that took effect.
     anyhow::ensure!(nix::unistd::getppid() == parent, "the fork server is gone");

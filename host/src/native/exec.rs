@@ -2,34 +2,53 @@
 //! server's child: a language runtime that must not be forked once it runs
 //! (Go's is multithreaded from its first instruction), or a user's program.
 //!
-//! The program learns nothing of faultbox but two things: its arguments
-//! (`<entry> <arg>`, or the user's) and `FAULTBOX_REPORT_FD`, the number
-//! of a pipe it may write report lines to ([`ReportLines`]). Its
-//! environment is otherwise empty: `GOTRACEBACK`, `GOMEMLIMIT`, `GODEBUG`
-//! and their kin would change how it dies.
+//! A program faultbox built (a language's guest program,
+//! `ExecGuest::reports`) learns nothing of faultbox but two things: its
+//! arguments (`<entry> <arg>`) and `FAULTBOX_REPORT_FD`, the number of a
+//! pipe it may write report lines to ([`ReportLines`]). A program faultbox
+//! did not build gets no such pipe and no such variable: what it would
+//! claim of itself is never read, and its run is judged by its status and
+//! output alone. The environment is otherwise empty: `GOTRACEBACK`,
+//! `GOMEMLIMIT`, `GODEBUG` and their kin would change how it dies.
 //!
-//! The child is isolated as a linked guest's is (`child::isolate`), then
-//! [`run`] puts the report pipe at [`REPORT_FD`], sets the address-space
-//! limit and execs. The report region is not the program's: the fork
-//! server builds the run's [`ChildReport`] from the lines instead.
+//! The child is isolated as a linked guest's is (`child::isolate`: when
+//! faultbox is root, it is no longer root afterwards), then [`run`] puts
+//! the report pipe at [`REPORT_FD`], sets the address-space limit and
+//! execs the program through a descriptor the fork server opened
+//! (`execveat`), so a program in a directory the guest's user cannot enter
+//! still runs. The report region is not the program's: the fork server
+//! builds the run's [`ChildReport`] from the lines instead.
 
 use super::child::{self, Isolation};
 use super::region::Region;
 use crate::limits::Limits;
 use crate::outcome::Progress;
+use crate::process::GuestIdentity;
 use crate::protocol::{ChildReport, ChildStage, ExecGuest};
 use nix::sys::resource::{Resource, setrlimit};
 use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 /// The child's descriptor for the report pipe, named in the environment.
 pub const REPORT_FD: i32 = 3;
+
+/// Where the child moves the descriptors it needs until the exec, out of
+/// the way of the numbers it hands the program.
+const HIGH_FD: i32 = 10;
 
 /// Everything `execve` needs, prepared before the fork: the child only
 /// makes system calls between fork and exec.
 pub struct Prepared {
     program: CString,
+    /// The program, opened by the fork server (close-on-exec): the child
+    /// execs this descriptor, not the path.
+    file: OwnedFd,
+    /// It starts with `#!`: its interpreter reads it as `/dev/fd/<n>`, so
+    /// the descriptor must stay open across the exec.
+    script: bool,
+    /// Who the child is when it execs: named in a permission failure.
+    identity: GuestIdentity,
     /// The C strings `argv` and `envp` point into; their heap buffers do
     /// not move when the vectors do.
     _strings: Vec<CString>,
@@ -40,29 +59,62 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn new(g: &ExecGuest, limits: &Limits) -> anyhow::Result<Prepared> {
-        let c = |s: &str| CString::new(s).map_err(|_| anyhow::anyhow!("a NUL byte in the argument `{}`", s.escape_debug()));
-        let program = CString::new(g.program.as_os_str().as_encoded_bytes())
-            .map_err(|_| anyhow::anyhow!("a NUL byte in the program's path `{}`", g.program.display()))?;
-        anyhow::ensure!(!program.is_empty(), "an empty program path");
+    /// Opens the program and prepares its argv and environment. The error
+    /// is one line naming the program.
+    pub fn new(g: &ExecGuest, limits: &Limits, identity: GuestIdentity) -> Result<Prepared, String> {
+        let cannot = |why: String| format!("cannot exec `{}`: {why}", g.program.display());
+        let c = |s: &str| CString::new(s).map_err(|_| cannot(format!("a NUL byte in the argument `{}`", s.escape_debug())));
+        let program = CString::new(g.program.as_os_str().as_encoded_bytes()).map_err(|_| cannot("a NUL byte in its path".into()))?;
+        if program.is_empty() {
+            return Err(cannot("an empty program path".into()));
+        }
+        let file = std::fs::File::open(&g.program).map_err(|e| cannot(e.to_string()))?;
+        let mut magic = [0u8; 2];
+        let script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == *b"#!";
         let mut strings = vec![program.clone()];
         let argc = 1 + g.args.len();
         for a in &g.args {
             strings.push(c(a)?);
         }
-        strings.push(c(&format!("FAULTBOX_REPORT_FD={REPORT_FD}"))?);
+        if g.reports {
+            strings.push(c(&format!("FAULTBOX_REPORT_FD={REPORT_FD}"))?);
+        }
         let ptrs = |s: &[CString]| s.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect::<Vec<_>>();
         let argv = ptrs(&strings[..argc]);
         let envp = ptrs(&strings[argc..]);
-        Ok(Prepared { program, _strings: strings, argv, envp, address_space: address_space_limit(g, limits) })
+        Ok(Prepared {
+            program,
+            file: file.into(),
+            script,
+            identity,
+            _strings: strings,
+            argv,
+            envp,
+            address_space: address_space_limit(g, limits),
+        })
     }
 
-    /// Replaces this process with the program. Returns only on failure.
-    fn exec(&self) -> std::io::Error {
-        // SAFETY: NUL-terminated arrays of pointers to C strings that
-        // `self` owns and that outlive the call.
-        unsafe { libc::execve(self.program.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+    /// Replaces this process with the program, through `fd`. Returns only
+    /// on failure.
+    fn exec(&self, fd: RawFd) -> std::io::Error {
+        // SAFETY: an empty path with AT_EMPTY_PATH execs `fd` itself; the
+        // NUL-terminated arrays of pointers to C strings are `self`'s and
+        // outlive the call.
+        unsafe { libc::syscall(libc::SYS_execveat, fd, c"".as_ptr(), self.argv.as_ptr(), self.envp.as_ptr(), libc::AT_EMPTY_PATH) };
         std::io::Error::last_os_error()
+    }
+
+    /// Why the exec failed, in one line: a permission refused to a guest
+    /// that is not faultbox's user says so.
+    fn exec_failure(&self, e: std::io::Error) -> String {
+        let program = self.program.to_string_lossy();
+        match (e.raw_os_error(), self.identity.dropped_to()) {
+            (Some(libc::EACCES), Some((uid, gid))) => format!(
+                "faultbox: cannot exec `{program}`: {e}: native guests run as uid {uid}, gid {gid} when faultbox runs as root, \
+                 so the program (and a script's interpreter) must be executable, and a script readable, by them"
+            ),
+            _ => format!("faultbox: cannot exec `{program}`: {e}"),
+        }
     }
 }
 
@@ -79,8 +131,9 @@ pub fn address_space_limit(g: &ExecGuest, limits: &Limits) -> u64 {
 pub struct Launch {
     pub isolation: Isolation,
     pub region: &'static Region,
-    /// The write end of the report pipe: becomes [`REPORT_FD`].
-    pub report: OwnedFd,
+    /// The write end of the report pipe: becomes [`REPORT_FD`]. `None`: a
+    /// program with no report channel.
+    pub report: Option<OwnedFd>,
     /// The write end of a close-on-exec pipe: a successful exec closes it
     /// unwritten; a failure writes one byte to it before the child exits,
     /// so that the fork server knows the program never ran (whatever exit
@@ -93,12 +146,12 @@ pub struct Launch {
 /// `_exit(EXIT_SETUP_FAILED)`.
 pub fn run(prepared: &Prepared, launch: Launch) -> ! {
     let Launch { isolation, region, report, status } = launch;
-    let (report, mut status) = (report.into_raw_fd(), status.into_raw_fd());
+    let (report, mut status) = (report.map(IntoRawFd::into_raw_fd), status.into_raw_fd());
     let failure = match setup(prepared, isolation, report, &mut status) {
-        Ok(()) => {
+        Ok(fd) => {
             region.mark_ready();
-            let e = prepared.exec();
-            format!("faultbox: cannot exec `{}`: {e}", prepared.program.to_string_lossy())
+            let e = prepared.exec(fd);
+            prepared.exec_failure(e)
         }
         Err(e) => format!("faultbox: native child setup failed: {e}"),
     };
@@ -109,40 +162,51 @@ pub fn run(prepared: &Prepared, launch: Launch) -> ! {
     unsafe { libc::_exit(crate::protocol::EXIT_SETUP_FAILED) }
 }
 
-fn setup(prepared: &Prepared, isolation: Isolation, report: RawFd, status: &mut RawFd) -> anyhow::Result<()> {
+/// Sets the child up for the exec and returns the descriptor to exec.
+/// Only the numbers the program is handed stay open across the exec: 0-2,
+/// the report pipe at [`REPORT_FD`] if it has one, and a script's own
+/// descriptor right after.
+fn setup(prepared: &Prepared, isolation: Isolation, report: Option<RawFd>, status: &mut RawFd) -> anyhow::Result<RawFd> {
     child::isolate(isolation)?;
     // Ignored signals survive exec, and Rust's runtime ignores SIGPIPE in
     // the fork server: the program gets the default, as from a shell.
     // SAFETY: resets a disposition to the default; no handler involved.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    // The report pipe goes to REPORT_FD: first move the status pipe out of
-    // its way (it stays close-on-exec), then put the report pipe there
-    // without close-on-exec. dup2 onto itself would keep the flag.
     let check = |r: libc::c_int, what: &str| -> anyhow::Result<libc::c_int> {
         anyhow::ensure!(r >= 0, "{what}: {}", std::io::Error::last_os_error());
         Ok(r)
     };
-    if *status == REPORT_FD {
-        // SAFETY: fcntl on a descriptor this process owns.
-        *status = check(unsafe { libc::fcntl(*status, libc::F_DUPFD_CLOEXEC, REPORT_FD + 1) }, "fcntl")?;
-    }
-    if report == REPORT_FD {
+    // First everything this child still needs goes above the numbers the
+    // program gets, close-on-exec (the status pipe must live until the
+    // exec, and close at it); then the report pipe and a script's
+    // descriptor go to their numbers, where dup2 leaves them open across
+    // the exec.
+    // SAFETY: fcntl and dup2 on descriptors this process owns.
+    let high = |fd: RawFd| check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, HIGH_FD) }, "fcntl");
+    *status = high(*status)?;
+    let report = report.map(high).transpose()?;
+    let mut exec_fd = high(prepared.file.as_raw_fd())?;
+    let mut next = REPORT_FD;
+    if let Some(report) = report {
         // SAFETY: as above.
-        check(unsafe { libc::fcntl(report, libc::F_SETFD, 0) }, "fcntl")?;
-    } else {
-        // SAFETY: dup2 between descriptors this process owns.
         check(unsafe { libc::dup2(report, REPORT_FD) }, "dup2")?;
+        next += 1;
     }
-    // Nothing of the fork server's is the program's business: everything
-    // above the report pipe closes at exec (the status pipe must live
-    // until then). Best effort, as for a linked guest: the fork server
-    // opens all its descriptors close-on-exec anyway.
+    if prepared.script {
+        // SAFETY: as above.
+        exec_fd = check(unsafe { libc::dup2(exec_fd, next) }, "dup2")?;
+        next += 1;
+    }
+    // Nothing else of the fork server's is the program's business:
+    // everything from `next` up closes at the exec (the descriptors above
+    // must live until then). Best effort, as for a linked guest: the fork
+    // server opens all its descriptors close-on-exec anyway.
     // SAFETY: close_range with integer arguments.
-    let _ = unsafe { libc::syscall(libc::SYS_close_range, REPORT_FD as u32 + 1, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let _ = unsafe { libc::syscall(libc::SYS_close_range, next as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
     // Exec starts a fresh address space: the limit is absolute, the
     // runtime's floor included. RLIMIT_CORE 0 comes from the fork server.
     setrlimit(Resource::RLIMIT_AS, prepared.address_space, prepared.address_space)?;
-    Ok(())
+    Ok(exec_fd)
 }
 
 /// The report protocol of an exec'd guest: one line per report, each
@@ -461,14 +525,22 @@ mod tests {
 
     #[test]
     fn arguments_and_environment_are_prepared_before_the_fork() {
-        let g = ExecGuest { program: "/bin/true".into(), args: vec!["a".into(), "b c".into()], address_space_floor_mib: 720 };
-        let p = Prepared::new(&g, &Limits::default()).unwrap();
+        let g = ExecGuest { program: "/bin/true".into(), args: vec!["a".into(), "b c".into()], address_space_floor_mib: 720, reports: true };
+        let same = GuestIdentity::SameUser;
+        let p = Prepared::new(&g, &Limits::default(), same).unwrap();
         assert_eq!((p.argv.len(), p.envp.len()), (4, 2));
         // SAFETY: pointers into `p`'s strings.
         let env = unsafe { std::ffi::CStr::from_ptr(p.envp[0]) };
         assert_eq!(env.to_str().unwrap(), "FAULTBOX_REPORT_FD=3");
         assert_eq!(p.address_space, (720 + 256 + 8) << 20);
-        let nul = ExecGuest { args: vec!["a\0b".into()], ..g };
-        assert!(Prepared::new(&nul, &Limits::default()).is_err());
+        assert!(!p.script);
+        // A program faultbox did not build: an empty environment.
+        let p = Prepared::new(&ExecGuest { reports: false, ..g.clone() }, &Limits::default(), same).unwrap();
+        assert_eq!(p.envp.len(), 1);
+        let nul = ExecGuest { args: vec!["a\0b".into()], ..g.clone() };
+        assert!(Prepared::new(&nul, &Limits::default(), same).is_err());
+        let missing = ExecGuest { program: "/nonexistent/faultbox-guest".into(), ..g };
+        let e = Prepared::new(&missing, &Limits::default(), same).err().unwrap();
+        assert!(e.starts_with("cannot exec `/nonexistent/faultbox-guest`: ") && !e.contains('\n'), "{e}");
     }
 }

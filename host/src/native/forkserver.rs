@@ -73,6 +73,10 @@ pub struct ForkServer {
     /// ([`on_fork_thread`]): a child whose scenario asks for exactly that
     /// runs it there, with no thread of its own to create.
     fork_thread_stack: Option<u64>,
+    /// Who the guests run as, and what they may not signal.
+    confine: child::Confine,
+    /// How the CPU of a guest and of everything it started is counted.
+    cpu: crate::process::GuestCpu,
 }
 
 /// Where the last run's time went, in nanoseconds, for `faultbox bench`.
@@ -123,6 +127,11 @@ impl ForkServer {
         // Orphans of a child (its strays) are re-parented here, so that
         // they can be found and killed after the run.
         crate::process::become_subreaper()?;
+        // A guest of the same user must not trace this process.
+        crate::process::make_undumpable()?;
+        // Into the guests' cgroup, if there is one, before the first fork.
+        let cpu = crate::process::GuestCpu::new();
+        let confine = child::Confine::for_fork_server();
         let signals = crate::process::termination_fd(&termination_signals())?;
         let region = Region::map()?;
         child::prepare_process()?;
@@ -130,7 +139,19 @@ impl ForkServer {
         let statm = crate::process::open_statm()?;
         let children = crate::process::open_children_files()?;
         let read_buf = crate::process::unforked_buffer(64 * 1024)?;
-        Ok(ForkServer { region, signals, last: CycleParts::default(), dev_null, fork_thread_stack, statm, children, read_buf, libraries: Default::default() })
+        Ok(ForkServer {
+            region,
+            signals,
+            last: CycleParts::default(),
+            dev_null,
+            fork_thread_stack,
+            statm,
+            children,
+            read_buf,
+            libraries: Default::default(),
+            confine,
+            cpu,
+        })
     }
 
     /// The signalfd, to wait on between requests.
@@ -156,8 +177,12 @@ impl ForkServer {
         let exec = match &req.exec {
             None => None,
             Some(g) => {
-                let prepared = Prepared::new(g, &req.limits).map_err(|e| failed(&format!("cannot exec `{}`", g.program.display()), e))?;
-                let report = pipe().map_err(|e| failed("pipe", e))?;
+                let prepared = Prepared::new(g, &req.limits, self.confine.identity).map_err(ServerError::Failed)?;
+                // A program faultbox did not build gets no report channel.
+                let report = match g.reports {
+                    true => Some(pipe().map_err(|e| failed("pipe", e))?),
+                    false => None,
+                };
                 let status = pipe().map_err(|e| failed("pipe", e))?;
                 Some((prepared, report, status))
             }
@@ -179,6 +204,7 @@ impl ForkServer {
             None => crate::process::address_space_bytes(&self.statm).map_err(|e| failed("/proc/self/statm", e))?,
             Some(_) => 0,
         };
+        let cpu_mark = self.cpu.mark();
         let started = Instant::now();
         let t_fork = now_ns();
         // SAFETY: the fork server is single-threaded, so the child may run
@@ -187,10 +213,15 @@ impl ForkServer {
             ForkResult::Child => {
                 self.region.mark_entered();
                 drop((out_r, err_r));
-                let isolation = child::Isolation { parent: me, stdout: out_w, stderr: err_w, dev_null: self.dev_null.as_raw_fd() };
-                if let Some((prepared, (report_r, report_w), (status_r, status_w))) = exec {
-                    drop((report_r, status_r));
-                    exec::run(&prepared, exec::Launch { isolation, region: self.region, report: report_w, status: status_w })
+                let isolation =
+                    child::Isolation { parent: me, stdout: out_w, stderr: err_w, dev_null: self.dev_null.as_raw_fd(), confine: self.confine };
+                if let Some((prepared, report, (status_r, status_w))) = exec {
+                    drop(status_r);
+                    let report = report.map(|(report_r, report_w)| {
+                        drop(report_r);
+                        report_w
+                    });
+                    exec::run(&prepared, exec::Launch { isolation, region: self.region, report, status: status_w })
                 }
                 let launch = child::Launch { region: self.region, isolation, address_space, fork_thread_stack: self.fork_thread_stack };
                 match library {
@@ -202,18 +233,20 @@ impl ForkServer {
         };
         let t_forked = now_ns();
         drop((out_w, err_w));
-        // The parent keeps the read ends only.
-        let exec = exec.map(|(_, (report_r, _), (status_r, _))| (report_r, status_r));
-        let (report_r, status_r) = match exec {
-            Some((report, status)) => (Some(report), Some(status)),
-            None => (None, None),
+        // The parent keeps the read ends only. An exec'd program's run is
+        // read from its lines: none at all for a program without a channel,
+        // never the region, which its exec left behind.
+        let exec = exec.map(|(_, report, (status_r, _))| (report.map(|(report_r, _)| report_r), status_r));
+        let (lines, report_r, status_r) = match exec {
+            Some((report, status)) => (Some(ReportLines::default()), report, Some(status)),
+            None => (None, None, None),
         };
         // Also set the group from this side: no window in which a kill of
         // the group would miss the child.
         let _ = nix::unistd::setpgid(pid, pid);
-        let budget = Budget { started, cpu: req.limits.cpu_budget(), wall_until: started + req.limits.wall_backstop() };
+        let budget = Budget { started, cpu: req.limits.cpu_budget(), cpu_mark, wall_until: started + req.limits.wall_backstop() };
         let inject = req.inject.map(|signal| Injecting { signal, sent_after_us: None, still_pending: None });
-        let watched = match self.watch(pid, out_r, err_r, report_r, budget, inject) {
+        let watched = match self.watch(pid, out_r, err_r, (lines, report_r), budget, inject) {
             Ok(w) => w,
             Err(e) => {
                 // Whatever stopped the watch, the child and its strays go.
@@ -267,7 +300,9 @@ impl ForkServer {
             killed_at: watched.killed,
             report,
             wall_us,
-            cpu_us: tv_us(rusage.ru_utime) + tv_us(rusage.ru_stime),
+            // What the budget counted, if more: the CPU of descendants the
+            // child did not reap (a stray that left its group).
+            cpu_us: (tv_us(rusage.ru_utime) + tv_us(rusage.ru_stime)).max(watched.cpu_counted.as_micros() as u64),
             max_rss_kib: rusage.ru_maxrss as u64,
             stdout: watched.stdout.finish(),
             stderr: watched.stderr.finish(),
@@ -310,15 +345,15 @@ impl ForkServer {
     /// Polls the child's exit (pidfd), its output pipes and the signalfd,
     /// and kills the child when its CPU budget or its wall-clock backstop
     /// runs out.
-    /// `report`: an exec'd guest's report pipe, read into
-    /// `Watched::report` as a third stream.
+    /// `report`: an exec'd guest's report lines, and its report pipe if it
+    /// has one, read into `Watched::report` as a third stream.
     /// `inject`: a signal to send the child once it reports progress.
     fn watch(
         &mut self,
         pid: Pid,
         out: OwnedFd,
         err: OwnedFd,
-        report: Option<OwnedFd>,
+        (lines, report): (Option<ReportLines>, Option<OwnedFd>),
         budget: Budget,
         inject: Option<Injecting>,
     ) -> Result<Watched, ServerError> {
@@ -328,13 +363,15 @@ impl ForkServer {
         let mut watched = Watched {
             stdout: TailBuffer::default(),
             stderr: TailBuffer::default(),
-            report: report.as_ref().map(|_| ReportLines::default()),
+            report: lines,
             killed: None,
             injecting: inject,
+            cpu_counted: Duration::ZERO,
         };
         let streams = [Some(out.as_fd()), Some(err.as_fd()), report.as_ref().map(|r| r.as_fd())];
         let mut open = streams.map(|s| s.is_some());
-        // When the process group's CPU was last read, and what it was.
+        // When the CPU of the child with all its descendants was last read,
+        // and what it was.
         let mut group: Option<(Instant, Duration)> = None;
         let (buf, signals) = (&mut *self.read_buf, &self.signals);
         // Whether the one look before a budget kill was taken.
@@ -346,16 +383,18 @@ impl ForkServer {
             let now = Instant::now();
             // A child that spends wall time without CPU may be waiting for
             // processes it started, which burn the budget for it: count
-            // its process group too. Only then, and at most every 20 ms:
-            // the scan reads /proc, and a child that floods its pipes
-            // wakes this loop thousands of times a second.
+            // everything descended from it too, in its process group or not.
+            // Only then, and at most every 20 ms: the look reads the cgroup
+            // or walks /proc, and a child that floods its pipes wakes this
+            // loop thousands of times a second.
             if now.saturating_duration_since(budget.started) > used + Duration::from_millis(50) {
                 let stale = group.is_none_or(|(at, _)| now.saturating_duration_since(at) >= Duration::from_millis(20));
                 if stale {
-                    group = Some((now, crate::process::group_cpu_time(pid.as_raw())));
+                    group = Some((now, self.cpu.used(pid.as_raw() as u32, used, budget.cpu_mark)));
                 }
-                used += group.map_or(Duration::ZERO, |(_, cpu)| cpu);
+                used = used.max(group.map_or(Duration::ZERO, |(_, cpu)| cpu));
             }
+            watched.cpu_counted = watched.cpu_counted.max(used);
             let mut last_look = false;
             if watched.killed.is_none() {
                 if let Some(deadline) = crate::limits::ran_out(used, budget.cpu, now, budget.wall_until) {
@@ -481,6 +520,8 @@ struct Watched {
     killed: Option<Deadline>,
     /// The signal to send once the child reports progress, and how that went.
     injecting: Option<Injecting>,
+    /// The most CPU the budget counted for the child and its descendants.
+    cpu_counted: Duration,
 }
 
 /// An injected signal in flight.
@@ -507,6 +548,8 @@ impl Watched {
 struct Budget {
     started: Instant,
     cpu: Duration,
+    /// What the guests' CPU counters read before the fork.
+    cpu_mark: crate::process::CpuMark,
     wall_until: Instant,
 }
 

@@ -16,4 +16,4 @@ mod region;
 pub use child::EXIT_SETUP_FAILED;
 pub use exec::{REPORT_FD, ReportLines, address_space_limit};
 pub use forkserver::{CycleParts, ForkServer, ServerError, on_fork_thread};
-pub use once::{exec_cycle, run as run_once};
+pub use once::{ExecCycles, REGION_FD, run as run_once};

@@ -75,6 +75,40 @@ impl Region {
         Ok(unsafe { &*(ptr.as_ptr() as *const Region) })
     }
 
+    /// Maps a region in a memfd, for a process that execs rather than
+    /// forks ([`Region::map_fd`] in it): the fork+exec baseline of
+    /// `faultbox bench` reports into it as a forked child does.
+    pub fn map_memfd() -> anyhow::Result<(&'static Region, std::os::fd::OwnedFd)> {
+        let fd = nix::sys::memfd::memfd_create(c"faultbox-region", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+        nix::unistd::ftruncate(&fd, std::mem::size_of::<Region>() as i64)?;
+        let region = Self::map_fd(std::os::fd::AsRawFd::as_raw_fd(&fd))?;
+        Ok((region, fd))
+    }
+
+    /// Maps the region in the memfd `fd` ([`Region::map_memfd`]), shared
+    /// with whoever else maps it; an error if it is not one (its size).
+    pub fn map_fd(fd: std::os::fd::RawFd) -> anyhow::Result<&'static Region> {
+        let size = std::mem::size_of::<Region>();
+        // SAFETY: the caller's descriptor, borrowed for these calls only.
+        let file = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let stat = nix::sys::stat::fstat(file)?;
+        anyhow::ensure!(stat.st_size as usize == size, "descriptor {fd} is not a report region ({} bytes)", stat.st_size);
+        // SAFETY: a shared mapping of a file of exactly a `Region`'s size,
+        // zero-filled when made (valid: all atomics and bytes), never
+        // unmapped: 'static.
+        let ptr = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                std::num::NonZeroUsize::new(size).unwrap(),
+                nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE,
+                nix::sys::mman::MapFlags::MAP_SHARED,
+                file,
+                0,
+            )?
+        };
+        Ok(unsafe { &*(ptr.as_ptr() as *const Region) })
+    }
+
     /// Clears the region before the next child.
     pub fn reset(&self) {
         // SAFETY: no child is alive while the fork server resets the region,

@@ -48,8 +48,9 @@ pub struct NativeRequest {
 }
 
 /// A native guest that is a program, exec'd by the forked child once per
-/// run. It reports through the pipe named by `FAULTBOX_REPORT_FD` in its
-/// otherwise empty environment (the protocol: `native::exec::ReportLines`).
+/// run, with an otherwise empty environment. A program faultbox built
+/// reports through the pipe named by `FAULTBOX_REPORT_FD` (the protocol:
+/// `native::exec::ReportLines`); one it did not build gets no such pipe.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExecGuest {
     /// The program; a path (no `PATH` search).
@@ -67,6 +68,12 @@ pub struct ExecGuest {
     #[serde(with = "wire::dec")]
     #[schemars(with = "DecU64")]
     pub address_space_floor_mib: u64,
+    /// The program is faultbox's own build (a language's guest program)
+    /// and gets the report pipe. `false` (the default): a program faultbox
+    /// did not build gets no report channel, no descriptor and no
+    /// variable, so nothing it writes is read as a report of its run.
+    #[serde(default)]
+    pub reports: bool,
 }
 
 /// How a child process ended, from wait4.

@@ -1,5 +1,6 @@
 //! Scenarios and the catalog that loads them from their manifests.
 
+mod exec_check;
 mod manifest;
 pub mod prebuilt;
 pub mod wasm_module;
@@ -393,6 +394,11 @@ impl Scenario {
                     None => None,
                 };
                 let program = match &spec.program {
+                    // The signal goes once the guest reports progress, and a
+                    // program faultbox did not build has no report channel.
+                    Some(_) if file.inject.is_some() => {
+                        return Err(bad("`[inject]` with a prebuilt `program`: the signal is sent once the guest reports progress, and a program faultbox did not build has no channel to report it".into()));
+                    }
                     Some(rel) => Some(prebuilt::check_program(&dir.join(rel), spec.args.clone())?),
                     None => None,
                 };

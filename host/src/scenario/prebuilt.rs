@@ -151,8 +151,9 @@ pub fn check_module(path: &Path, export: Option<&str>, args: Vec<String>) -> Res
 }
 
 /// Checks a native program: an existing regular file this process may
-/// execute. A name without `/` that is not a file here is looked up in
-/// `PATH`, as a shell would.
+/// execute, that the kernel would exec as the user native guests run as,
+/// with these arguments (`exec_check`). A name without `/` that is not a
+/// file here is looked up in `PATH`, as a shell would.
 pub fn check_program(path: &Path, args: Vec<String>) -> Result<PrebuiltProgram, BadInput> {
     let bad = |problem: String| BadInput::in_file(path, problem);
     let found = if !path.as_os_str().as_encoded_bytes().contains(&b'/') && !path.exists() {
@@ -176,6 +177,12 @@ pub fn check_program(path: &Path, args: Vec<String>) -> Result<PrebuiltProgram, 
     }
     if let Some(a) = args.iter().find(|a| a.contains('\0')) {
         return Err(bad(format!("a NUL byte in the argument `{}`", a.escape_debug())));
+    }
+    // What exec would refuse, as the user guests run as; a prebuilt
+    // program has no environment at all.
+    let runner = crate::process::GuestIdentity::for_this_process().dropped_to();
+    if let Some(why) = super::exec_check::problem(&found, &args, 0, runner) {
+        return Err(bad(why));
     }
     let path = std::path::absolute(&found).unwrap_or(found);
     Ok(PrebuiltProgram { path, args })

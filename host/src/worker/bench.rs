@@ -115,6 +115,7 @@ pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<B
             let ending = |status: ChildStatus, panicked: bool| CycleEnding { status, panicked };
             let (mut fork, mut exec, mut floor) = (BenchSamples::default(), BenchSamples::default(), BenchSamples::default());
             let mut progress = super::server::ProgressReporter::new();
+            let cycles = crate::native::ExecCycles::new().map_err(|e| ServerError::Failed(format!("fork+exec: {e:#}")))?;
             for i in 0..*iterations {
                 progress.tick(i as u64);
                 if let Some(code) = server.pending_termination() {
@@ -136,12 +137,12 @@ pub fn serve_native(req: &BenchRequest, server: &mut ForkServer) -> Result<Vec<B
                 fork.part("reap", parts.reap_ns);
 
                 let t = Instant::now();
-                let status = crate::native::exec_cycle(exe, &json, limit).map_err(failed)?;
+                let (status, report) = cycles.run(exe, &json, limit).map_err(failed)?;
                 let status = match (status.signal(), status.code()) {
                     (Some(signal), _) => ChildStatus::Signaled { signal: Signal(signal), core_dumped: status.core_dumped() },
                     (None, code) => ChildStatus::Exited { code: code.unwrap_or(-1) },
                 };
-                exec.record_ending(t.elapsed().as_nanos() as u64, ending(status, false));
+                exec.record_ending(t.elapsed().as_nanos() as u64, ending(status, !report.panics.is_empty()));
             }
             Ok(vec![fork, exec, floor])
         }
