@@ -155,8 +155,9 @@ pub fn run_in<E: SpecEngine>(engine: E, req: &WastRequest) -> anyhow::Result<Was
     };
     let observation = script::with_directives(&req.path, &text, |directives| {
         let mut obs = WastObservation { directives: Vec::new() };
+        let mut lines = script::Lines::new(&text);
         for d in directives {
-            let line = crate::error::line_of(&text, d.span().offset());
+            let line = lines.at(d.span().offset());
             obs.directives.push(runner.directive(d, line));
         }
         obs
