@@ -225,8 +225,9 @@ pub enum Message {
         #[schemars(with = "DecU64")]
         done: u64,
     },
-    /// A wasm run's module is compiled (or was already), after `us`: the
-    /// run's own deadline starts now. Compiling has a budget of its own.
+    /// A wasm run's module (or a fuzz request's) is compiled (or was
+    /// already), after `us`: the run's own deadline starts now. Compiling
+    /// has a budget of its own.
     Compiled {
         #[serde(with = "wire::dec")]
         #[schemars(with = "DecU64")]
