@@ -336,6 +336,44 @@ fn a_catalog_or_replayed_module_over_the_compile_bound_is_named() {
     assert!(broken.contains("did not compile within its memory bound"), "{broken}");
 }
 
+/// The export returning 7, beside `count` functions of 50,000 `i64`
+/// locals each (6 bytes a function).
+fn many_locals(count: usize) -> Vec<u8> {
+    let mut bodies = vec![vec![0x00, 0x42, 0x07, 0x0b]];
+    bodies.extend(std::iter::repeat_n(vec![0x01, 0xd0, 0x86, 0x03, 0x7e, 0x0b], count)); // 1 group: 50,000 × i64
+    let mut types = vec![0u32];
+    types.extend(std::iter::repeat_n(1u32, count));
+    module(&[vec![0x60, 1, 0x7e, 1, 0x7e], vec![0x60, 0, 0]], &types, bodies)
+}
+
+/// Item 9 in an engine adapter: wazero's interpreter took 3 GB for 2,000
+/// functions of 50,000 locals, 16 KB of module; it compiles in its own
+/// process, which the same watch bounds. n/a, named; Cranelift and V8
+/// take the module within the bound.
+#[test]
+fn an_adapter_compile_is_bounded_too() {
+    let dir = Scratch::new("compile-bound-adapter");
+    let path = dir.0.join("locals.wasm");
+    std::fs::write(&path, many_locals(2_000)).unwrap();
+    let tiny = dir.file("tiny.wast", "(module)\n");
+    let built = Command::new(FAULTBOX).args(["wast", tiny.to_str().unwrap(), "--model", "wazero-interp"]).output().unwrap();
+    assert!(built.status.success(), "wazero's adapter did not run a one-module script: {}", String::from_utf8_lossy(&built.stderr));
+    let run = watched(
+        &["run", "--wasm", path.to_str().unwrap(), "--export", "fb_x", "--model", "wazero-interp,wasm,v8", "--format", "json"],
+        &[("FAULTBOX_COMPILE_MEMORY_MIB", COMPILE_MIB)],
+        3000,
+    );
+    run.assert_within(UNDER_MIB, "locals");
+    for o in run.json().as_array().unwrap() {
+        if o["model"] == "wazero-interp" {
+            assert_eq!(o["verdict"], "n/a", "{o}");
+            assert!(o["evidence"].to_string().contains("did not compile within its memory bound"), "{o}");
+        } else {
+            assert_eq!(o["ending"]["value"], 7, "{o}");
+        }
+    }
+}
+
 /// A bad compile allowance is one line naming the variable, exit 2,
 /// before anything runs.
 #[test]
