@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 /// Module path prefix → layer, lowest first. The longest matching prefix
-/// decides (`worker::client` and `worker::adapter` are layer 4, the rest of `worker` layer 2).
+/// decides (`worker::client`, `worker::guard` and `worker::adapter` are layer 4, the rest of `worker` layer 2).
 const LAYERS: &[(&str, u32, &str)] = &[
     ("outcome", 0, "vocabulary"),
     ("limits", 0, "vocabulary"),
@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u32, &str)] = &[
     ("classify", 3, "catalog and classification"),
     ("language", 3, "catalog and classification"),
     ("worker::client", 4, "worker client and supervisor"),
+    ("worker::guard", 4, "worker client and supervisor"),
     ("worker::adapter", 4, "worker client and supervisor"),
     ("supervisor", 4, "worker client and supervisor"),
     ("commands", 5, "commands"),

@@ -23,6 +23,7 @@ mod exports;
 mod go_wasm;
 mod hostile;
 mod hostile_native;
+mod hostile_wasmres;
 mod hostile_tools;
 mod hygiene;
 mod layering;
@@ -70,6 +71,7 @@ fn main() {
         go_wasm::trials,
         hostile::trials,
         hostile_native::trials,
+        hostile_wasmres::trials,
         hostile_tools::trials,
         hygiene::trials,
         layering::trials,

@@ -32,6 +32,86 @@ type specStore struct {
 	modules    []specModule
 	instances  []api.Module
 	registered map[string]api.Module
+	// Bytes of every memory of the script's store, as allowed so far, and
+	// the first growth refused since the last step answered.
+	memTotal uint64
+	refused  string
+}
+
+// specMemoryCap is what all the memories of one script's store may take
+// together: a scenario's default memory limit (limits.memory_mib, 256 MiB),
+// as in faultbox's embedded engines (host/src/worker/wast/cap.rs). A step
+// that asks for more fails, naming the cap.
+const specMemoryCap = 256 << 20
+
+// specAllocator backs the script's memories with Go slices counted
+// against specMemoryCap: wazero asks it for every growth the memory's own
+// maximum allows (as capAllocator for runs), and a nil is memory.grow's -1.
+type specAllocator struct{ s *specStore }
+
+func (a specAllocator) Allocate(capBytes, maxBytes uint64) experimental.LinearMemory {
+	return &specMemory{s: a.s}
+}
+
+type specMemory struct {
+	s       *specStore
+	buf     []byte
+	made    bool // the first Reallocate, the declared minimum, is done
+	counted bool // buf is counted in s.memTotal
+}
+
+func (m *specMemory) Reallocate(size uint64) []byte {
+	first := !m.made
+	m.made = true
+	held := uint64(0)
+	if m.counted {
+		held = uint64(len(m.buf))
+	}
+	if (!first && !m.counted) || m.s.memTotal-held+size > specMemoryCap {
+		if m.s.refused == "" {
+			m.s.refused = fmt.Sprintf("growth of a memory from %s to %s refused: a spec script's memories may take %s in all (faultbox's cap, a scenario's memory limit), and its store holds %s",
+				humanBytes(uint64(len(m.buf))), humanBytes(size), humanBytes(specMemoryCap), humanBytes(m.s.memTotal))
+		}
+		if !first {
+			return nil
+		}
+		// The declared minimum: wazero indexes the result at once
+		// (NewMemoryInstance). Go hands a large slice out as untouched
+		// pages, uncounted; the instance is closed at the end of its step.
+		m.buf = make([]byte, size)
+		return m.buf
+	}
+	m.counted = true
+	m.s.memTotal = m.s.memTotal - held + size
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	// Amortised growth, bounded by the cap.
+	nb := make([]byte, size, max(size, min(2*uint64(cap(m.buf)), specMemoryCap)))
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *specMemory) Free() {
+	if m.counted {
+		m.s.memTotal -= uint64(len(m.buf))
+	}
+	m.buf, m.counted = nil, false
+}
+
+var _ experimental.MemoryAllocator = specAllocator{}
+
+// capped answers a step that asked for more than the store's cap with the
+// cap's refusal: the step fails, whatever else it did.
+func (s *specStore) capped(answer any) any {
+	if s.refused == "" {
+		return answer
+	}
+	why := s.refused
+	s.refused = ""
+	return specFailed(why)
 }
 
 type specValue struct {
@@ -126,7 +206,7 @@ func (w *worker) spec(typ string, line []byte) any {
 		}
 		return map[string]any{"type": "values", "values": []any{v}}
 	case "spec_call":
-		return w.specCall(inst, r.Name, r.Args)
+		return s.capped(w.specCall(inst, r.Name, r.Args))
 	}
 	return specFailed("unknown step " + typ)
 }
@@ -162,12 +242,20 @@ func (w *worker) specInstantiate(m specModule) any {
 		}
 		return nil
 	})
+	ctx = experimental.WithMemoryAllocator(ctx, specAllocator{s})
 	var mod api.Module
 	c := w.watchdog.run(ctx, s.timeout, m.cm.Name(), func(ctx context.Context) error {
 		var err error
 		mod, err = s.rt.InstantiateModule(ctx, m.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 		return err
 	})
+	if s.refused != "" {
+		// Past the store's cap: the instance goes, and its memory with it.
+		if mod != nil {
+			mod.Close(context.Background())
+		}
+		return s.capped(nil)
+	}
 	if c.end != nil {
 		return specEnding(c.end)
 	}

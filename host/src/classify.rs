@@ -830,6 +830,9 @@ pub fn worker_lost(s: &Scenario, model: ExecutionModel, lost: &Lost, wall_us: u6
         "the fork server died with the child it was watching"
     };
     evidence.insert(0, what.into());
+    if let Some(over) = &lost.over_memory {
+        evidence.push(over.to_string());
+    }
     if let Some(last) = lost.stray_stdout.last() {
         evidence.push(format!("worker stdout, not protocol messages ({} lines kept), the last: {last}", lost.stray_stdout.len()));
     }
@@ -865,6 +868,13 @@ pub fn not_compiled(s: &Scenario, model: ExecutionModel, budget: std::time::Dura
         "the module did not compile within its {} ms compile budget (not guest time): the guest never ran",
         budget.as_millis()
     );
+    not_run(s, model, why, wall_us)
+}
+
+/// A wasm run whose module took more memory to compile than a compile may
+/// (faultbox stopped its worker): the guest never ran.
+pub fn not_compiled_in_memory(s: &Scenario, model: ExecutionModel, over: &crate::protocol::OverMemory, wall_us: u64) -> Outcome {
+    let why = format!("the module did not compile within its memory bound (not guest memory): {over}; the guest never ran");
     not_run(s, model, why, wall_us)
 }
 

@@ -26,7 +26,9 @@
 //! 3. [`scenario`] (manifests, the catalog), [`classify`] (facts to fault
 //!    classes and verdicts: the one home of classification), [`language`]
 //!    (one descriptor per guest language: build, launch, how it dies).
-//! 4. `worker::client` (spawning workers, one result type per call) and
+//! 4. `worker::client` (spawning workers, one result type per call),
+//!    `worker::guard` (the watch on workers' memory, how many compile at
+//!    once) and
 //!    [`supervisor`] (runs scenarios through workers, never guest code).
 //! 5. [`commands`]: each command's orchestration, returning a result.
 //! 6. [`report`]: renderings.

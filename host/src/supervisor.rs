@@ -283,6 +283,11 @@ impl Supervisor {
         let (answer, sent_to_worker) = self.pool.call_injecting(WorkerKind::for_model(model), &request, budget, deadline);
         let wall_us = started.elapsed().as_micros() as u64;
         let outcome = match answer {
+            // A compile that took more memory than it may is not compiled
+            // either: faultbox stopped it (`worker::guard`).
+            Err(CallError::Lost(lost)) if lost.compiling && lost.over_memory.is_some() => {
+                Ok(classify::not_compiled_in_memory(s, model, lost.over_memory.as_ref().expect("checked"), wall_us))
+            }
             // Only a compile that ran out of its budget is "not compiled":
             // a worker that died or was stopped while compiling is lost,
             // with its signal and its last words, like any other.
@@ -349,7 +354,11 @@ impl Supervisor {
             Ok(other) => anyhow::bail!("{model} worker answered {} with {other:?}", path.display()),
             Err(CallError::Lost(lost)) => {
                 let how = lost.signal.map_or_else(|| format!("exit {}", lost.exit_code.unwrap_or(-1)), |s| s.name());
-                Ok(FileReport::lost(path.to_path_buf(), format!("{how}: {}", lost.stderr.tail.lines().last().unwrap_or_default())))
+                let why = match &lost.over_memory {
+                    Some(over) => over.to_string(),
+                    None => format!("{how}: {}", lost.stderr.tail.lines().last().unwrap_or_default()),
+                };
+                Ok(FileReport::lost(path.to_path_buf(), why))
             }
             Err(e) => Err(anyhow::Error::from(e).context(format!("{model} could not run {}", path.display()))),
         }

@@ -153,6 +153,8 @@ fn usage_error(e: clap::Error) -> i32 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Read before any worker starts: a bad value is bad input.
+    crate::worker::guard::compile_memory_mib()?;
     match &cli.command {
         Command::List { format, wide, check, catalog } => {
             let (catalog, broken) = if *check {

@@ -140,13 +140,27 @@ pub fn run_one(supervisor: &Supervisor, s: &FuzzSettings, index: u64, module: Ve
     let per_step = crate::limits::wall_backstop(Duration::from_millis(s.timeout_ms));
     let deadline_us = (per_step * (s.max_calls + 1) + Duration::from_secs(5)).as_micros() as u64;
     let kind = WorkerKind::Wasm(s.model);
-    let answer = supervisor.pool().call(kind, &Request::Fuzz(request.clone()), Duration::from_micros(deadline_us * 2));
+    // Compiling has its own budget, in time and in memory, as for a run;
+    // the module's deadline starts once it is compiled.
+    let budget = crate::supervisor::compile_budget();
+    let answer = supervisor.pool().call_phased(kind, &Request::Fuzz(request.clone()), Some(budget), Duration::from_micros(deadline_us * 2));
     let module = request.module;
     match answer {
         Ok(Message::Fuzz(report)) => (judge(index, &report, deadline_us), false, module),
         Ok(other) => (failed(format!("unexpected answer {other:?}")), false, module),
+        // Named, and no worker death of the module's making: faultbox
+        // stopped the compile.
+        Err(CallError::Lost(lost)) if lost.compiling && (lost.over_memory.is_some() || lost.hung) => {
+            let why = match &lost.over_memory {
+                Some(over) => format!("not run: the module did not compile within its memory bound: {over}"),
+                None => format!("not run: the module did not compile within its {} ms compile budget", budget.as_millis()),
+            };
+            (failed(why), false, module)
+        }
         Err(CallError::Lost(lost)) => {
-            let why = if lost.hung {
+            let why = if let Some(over) = &lost.over_memory {
+                format!("the worker was stopped: {over}")
+            } else if lost.hung {
                 "the worker stopped answering (hung)".to_string()
             } else {
                 format!("the worker died ({:?}): {}", lost.signal.map(|s| s.name()), lost.stderr.tail.lines().last().unwrap_or_default())

@@ -225,8 +225,9 @@ pub enum Message {
         #[schemars(with = "DecU64")]
         done: u64,
     },
-    /// A wasm run's module is compiled (or was already), after `us`: the
-    /// run's own deadline starts now. Compiling has a budget of its own.
+    /// A wasm run's module (or a fuzz request's) is compiled (or was
+    /// already), after `us`: the run's own deadline starts now. Compiling
+    /// has a budget of its own.
     Compiled {
         #[serde(with = "wire::dec")]
         #[schemars(with = "DecU64")]
@@ -379,12 +380,45 @@ pub struct Lost {
     /// a guest's. The supervisor stopped it.
     #[serde(default)]
     pub broke_protocol: Option<String>,
+    /// The supervisor stopped it: its resident memory passed what the
+    /// request allowed (`worker::guard`).
+    #[serde(default)]
+    pub over_memory: Option<OverMemory>,
+}
+
+/// A worker stopped because its resident memory passed what its request
+/// allowed: the compile allowance plus the memory the request gives its
+/// guest or script.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverMemory {
+    /// Its resident set when it was stopped, MiB.
+    pub resident_mib: u64,
+    /// What it held when the call (or its spec script) began, MiB.
+    pub base_mib: u64,
+    /// What the request allowed above what the worker held when the call
+    /// (or its spec script) began, MiB.
+    pub allowed_mib: u64,
+    /// Of that, the compile allowance (`FAULTBOX_COMPILE_MEMORY_MIB`), MiB.
+    pub compile_mib: u64,
+}
+
+impl std::fmt::Display for OverMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "faultbox stopped it at {} MiB resident, past the {} MiB its request allowed beyond the {} MiB it held when it began ({} MiB of that to compile, FAULTBOX_COMPILE_MEMORY_MIB)",
+            self.resident_mib, self.allowed_mib, self.base_mib, self.compile_mib
+        )
+    }
 }
 
 impl Lost {
     /// How the worker ended, in one line: the signal or exit code, and the
     /// last line it wrote to stderr.
     pub fn summary(&self) -> String {
+        if let Some(over) = &self.over_memory {
+            return over.to_string();
+        }
         let how = match (self.signal, self.exit_code) {
             (Some(s), _) => format!("killed by {}", s.name()),
             (None, Some(code)) => format!("exited with {code}"),

@@ -435,9 +435,13 @@ impl Worker {
     /// the worker says the module is compiled. A worker still compiling at
     /// its budget is lost with `compiling` set.
     pub fn call_phased(&mut self, request: &Request, compile_budget: Option<Duration>, deadline: Duration) -> Result<Message, Lost> {
+        // Its memory is watched while the call is in flight (`guard`).
+        let watch = super::guard::watch(self.child.id(), request);
         let result = self.call_inner(request, compile_budget, deadline);
+        let over_memory = watch.and_then(super::guard::Watch::finish);
         result.map_err(|(mut lost, compiling)| {
             lost.compiling = compiling;
+            lost.over_memory = over_memory;
             lost
         })
     }
@@ -450,6 +454,9 @@ impl Worker {
             _ => None,
         };
         self.injection = inject.map(|signal| InjectionReport { signal, sent_after_us: None, still_pending: None });
+        // A compile waits for its place (`guard::compile_slot`) before its
+        // budget starts, and gives it up once the module is compiled.
+        let mut compile_slot = compile_budget.map(|_| super::guard::compile_slot());
         let sent_from = Instant::now();
         let mut host_calls = Vec::new();
         let mut compiling = compile_budget.is_some();
@@ -495,6 +502,7 @@ impl Worker {
                     }
                 }
                 Message::Compiled { .. } => {
+                    drop(compile_slot.take());
                     if compiling {
                         compiling = false;
                         until = Instant::now() + deadline;
@@ -592,6 +600,7 @@ impl Worker {
             compiling: false,
             stray_stdout: self.stray.take(),
             broke_protocol: None,
+            over_memory: None,
         }
     }
 

@@ -8,11 +8,14 @@
 //! facts; `classify` decides.
 //!
 //! Layer 4: [`client`], the supervisor's side (spawning, calls, one result
-//! type), which `tests/layering.rs` places above the catalog.
+//! type), and [`guard`], its watch on the workers' memory and on how many
+//! modules compile at once, which `tests/layering.rs` places above the
+//! catalog.
 
 pub mod adapter;
 pub mod bench;
 pub mod client;
+pub mod guard;
 pub mod server;
 pub mod soak;
 pub mod wast;

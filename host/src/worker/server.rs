@@ -144,7 +144,13 @@ impl WasmWorker {
             (Request::Bench { job }, Engines::Wasmi(backend)) => Message::Bench { samples: super::bench::serve_backend(&job, backend)? },
             (Request::Soak(req), Engines::Wasmtime(runner)) => Message::Soak(super::soak::run(&req, runner.cache())?),
             (Request::Soak(req), Engines::Wasmi(backend)) => Message::Soak(super::soak::run_backend(&req, backend)?),
-            (Request::Fuzz(req), Engines::Wasmtime(runner)) => Message::Fuzz(crate::wasm::random::run(runner, self.model, &req)?),
+            (Request::Fuzz(req), Engines::Wasmtime(runner)) => {
+                // As for a run: the supervisor's compile budget (and its
+                // place among the compiles at once) ends here.
+                let started = std::time::Instant::now();
+                let compiled = || send(&Message::Compiled { us: started.elapsed().as_micros() as u64 });
+                Message::Fuzz(crate::wasm::random::run(runner, self.model, &req, compiled)?)
+            }
             (other, _) => Message::Failed { message: format!("the {} worker does not serve `{}` requests", self.model, other.type_name()) },
         })
     }

@@ -25,15 +25,18 @@ fn ending(result: std::thread::Result<wasmtime::Result<()>>) -> FuzzEnding {
     }
 }
 
-/// Runs one random module (in a wasm worker).
-pub fn run(runner: &mut WasmRunner, model: EngineConfig, req: &FuzzRequest) -> anyhow::Result<FuzzReport> {
+/// Runs one random module (in a wasm worker). `compiled` is called once
+/// the module is compiled (or refused): compiling has its own budget.
+pub fn run(runner: &mut WasmRunner, model: EngineConfig, req: &FuzzRequest, compiled: impl FnOnce()) -> anyhow::Result<FuzzReport> {
     let started = Instant::now();
     let spec = EngineSpec { allocation: Allocation::OnDemand, backtraces: false, fuel: true, ..EngineSpec::new(model, 512) };
     let engine = runner.engine_set(spec)?.engine.clone();
     let watchdog = runner.watchdog();
     let mut report = FuzzReport { compile_error: None, instantiate: None, calls: Vec::new(), wall_us: 0 };
     // Random modules are never cached: each is compiled once and dropped.
-    let module = match Module::new(&engine, &req.module) {
+    let module = Module::new(&engine, &req.module);
+    compiled();
+    let module = match module {
         Ok(m) => m,
         Err(e) => {
             report.compile_error = Some(format!("{e:#}").lines().next().unwrap_or_default().to_string());

@@ -12,9 +12,12 @@
 //! - [`wasmi`](mod@wasmi): the wasmi interpreter, under a fuel-sliced CPU
 //!   budget.
 //! - [`script`]: reading a script (the supervisor checks it with this too).
+//! - [`cap`]: what a script's store may take (memories, tables), the same
+//!   for every embedded engine.
 //! - [`values`]: `assert_return`'s expected values against returned ones,
 //!   through an engine-neutral value.
 
+pub mod cap;
 pub mod script;
 pub mod values;
 pub mod wasmi;
@@ -102,6 +105,13 @@ pub trait SpecEngine {
 
     /// The value of exported global `name`.
     fn global(&mut self, instance: &Self::Instance, name: &str) -> Result<Value, Observed>;
+
+    /// Growth the store's cap ([`cap::StoreCap`]) refused since the last
+    /// call, that the module's own types allowed: the directive that asked
+    /// for it fails with this. `None` for an engine that cannot tell.
+    fn take_refusal(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// A module slot: an instance, or why there is none.
@@ -155,8 +165,9 @@ pub fn run_in<E: SpecEngine>(engine: E, req: &WastRequest) -> anyhow::Result<Was
     };
     let observation = script::with_directives(&req.path, &text, |directives| {
         let mut obs = WastObservation { directives: Vec::new() };
+        let mut lines = script::Lines::new(&text);
         for d in directives {
-            let line = crate::error::line_of(&text, d.span().offset());
+            let line = lines.at(d.span().offset());
             obs.directives.push(runner.directive(d, line));
         }
         obs
@@ -173,8 +184,18 @@ fn expected_text(r: &WastRet<'_>) -> String {
 }
 
 impl<E: SpecEngine> Runner<E> {
-    /// Runs one directive and says what happened.
+    /// Runs one directive and says what happened: a directive that asked
+    /// for more memory or table than the store's cap allows fails, with
+    /// the cap named, whatever it observed after the refusal.
     fn directive(&mut self, d: WastDirective<'_>, line: usize) -> DirectiveResult {
+        let mut result = self.run_directive(d, line);
+        if let Some(message) = self.engine.take_refusal() {
+            result.observed = Observed::Failed { message };
+        }
+        result
+    }
+
+    fn run_directive(&mut self, d: WastDirective<'_>, line: usize) -> DirectiveResult {
         let kind = script::kind(&d).to_string();
         let result = |expected: &str, observed: Observed| DirectiveResult { line: u32::try_from(line).unwrap_or(u32::MAX), kind, expected: expected.to_string(), observed };
         // What faultbox cannot run is reported, with why, and the script
@@ -338,9 +359,12 @@ impl<E: SpecEngine> Runner<E> {
     fn instantiate(&mut self, module: &E::Module) -> Slot<E::Instance> {
         match self.engine.instantiate(module) {
             Ok(instance) => Slot::Ready(instance),
-            Err(failure) => Slot::Missing(match self.link_failure(module) {
-                Some(reason) => Missing::Unavailable(reason),
-                None => Missing::Broken(format!("instantiation failed: {}", failure.message)),
+            Err(failure) => Slot::Missing(match (self.engine.take_refusal(), self.link_failure(module)) {
+                // The cap's refusal is the cause, and what depends on the
+                // module fails with it named.
+                (Some(refusal), _) => Missing::Broken(format!("instantiation failed: {refusal}")),
+                (None, Some(reason)) => Missing::Unavailable(reason),
+                (None, None) => Missing::Broken(format!("instantiation failed: {}", failure.message)),
             }),
         }
     }

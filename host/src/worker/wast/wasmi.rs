@@ -99,12 +99,38 @@ const MAX_STACK_HEIGHT: usize = 1_000_000;
 /// text module can write unescaped, and never imported by a script.
 const START_EXPORT: &str = "\u{0}faultbox:start";
 
-/// Every memory of one script's store together. The spec's scripts stay
-/// far below it (their largest memories are tens of pages); a script that
-/// asks for more sees `memory.grow` fail, or its module not instantiate.
-const WAST_MEMORY_BYTES: u64 = 1 << 30;
+use super::cap::StoreCap;
 
-use crate::wasm::wasmi_backend::Limiter;
+/// wasmi's default limit on a store's instances, tables and memories
+/// (`DEFAULT_INSTANCE_LIMIT` and its siblings in wasmi-2.0.0/src/limiter.rs).
+const WASMI_DEFAULT_COUNT: usize = 10_000;
+
+/// The store's cap, as wasmi asks it: wasmi checks a memory's or table's
+/// own maximum before it asks. The counts of instances, tables and
+/// memories are wasmi's defaults (`StoreLimits`): the cap on bytes and
+/// elements is what bounds them.
+impl wasmi::ResourceLimiter for StoreCap {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        // `Ok(false)`: memory.grow returns -1 (an `Err` would trap).
+        Ok(self.memory(current, desired, maximum))
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(self.table(current, desired, maximum))
+    }
+
+    fn instances(&self) -> usize {
+        WASMI_DEFAULT_COUNT
+    }
+
+    fn tables(&self) -> usize {
+        WASMI_DEFAULT_COUNT
+    }
+
+    fn memories(&self) -> usize {
+        WASMI_DEFAULT_COUNT
+    }
+}
 
 /// faultbox's code for a wasmi trap: the backend's one table.
 pub use crate::wasm::wasmi_backend::trap_code;
@@ -169,8 +195,8 @@ pub struct WasmiModule {
 
 struct Wasmi {
     engine: Engine,
-    store: Store<Limiter>,
-    linker: Linker<Limiter>,
+    store: Store<StoreCap>,
+    linker: Linker<StoreCap>,
     budget: Duration,
     profile: WasmProfile,
     /// What wasmi validates with, and what the profile validates with.
@@ -183,8 +209,8 @@ impl Wasmi {
         let engine = Engine::new(&config(profile));
         // One store per script holds every module's memories and tables:
         // wasmi allocates and zero-fills each byte of a memory, so the
-        // whole store gets one cap, as a scenario's store does.
-        let mut store = Store::new(&engine, Limiter::store_wide(WAST_MEMORY_BYTES));
+        // whole store gets one cap (`cap`), as a scenario's store does.
+        let mut store = Store::new(&engine, StoreCap::default());
         store.limiter(|l| l);
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
@@ -264,7 +290,7 @@ impl Wasmi {
     /// Runs `func` on fuel slices until it returns, traps, or the CPU
     /// budget (or its wall-clock backstop) is spent.
     fn run(&mut self, func: Func, args: &[Val], results: &mut [Val]) -> Result<(), Failure> {
-        let fuel = |store: &mut Store<Limiter>, fuel: u64| {
+        let fuel = |store: &mut Store<StoreCap>, fuel: u64| {
             store.set_fuel(fuel).map_err(|e| Failure { trap: None, message: format!("cannot set fuel: {e}") })
         };
         let cpu_at_start = crate::process::thread_cpu_time();
@@ -343,7 +369,7 @@ fn validate(bytes: &[u8], features: WasmFeatures) -> Result<(), wasmparser::Bina
 }
 
 /// The `spectest` module every spec script may import.
-fn define_spectest(linker: &mut Linker<Limiter>, store: &mut Store<Limiter>) -> Result<(), wasmi::Error> {
+fn define_spectest(linker: &mut Linker<StoreCap>, store: &mut Store<StoreCap>) -> Result<(), wasmi::Error> {
     linker.func_wrap("spectest", "print", || {})?;
     linker.func_wrap("spectest", "print_i32", |_: i32| {})?;
     linker.func_wrap("spectest", "print_i64", |_: i64| {})?;
@@ -539,6 +565,10 @@ impl SpecEngine for Wasmi {
         let mut results: Vec<Val> = func.ty(&self.store).results().iter().map(|t| Val::default_for_ty(*t)).collect();
         self.run(func, &args, &mut results).map_err(Failure::observed)?;
         Ok(results.iter().map(|v| self.value(v)).collect())
+    }
+
+    fn take_refusal(&mut self) -> Option<String> {
+        self.store.data_mut().take_refusal()
     }
 
     fn global(&mut self, instance: &Instance, name: &str) -> Result<Value, Observed> {

@@ -1,11 +1,12 @@
 //! Spec scripts in wasmtime: the engine of a wasm model with the process's
 //! feature profile, every call and instantiation under the epoch watchdog.
 
+use super::cap::StoreCap;
 use super::values::{AnyRef as AnyValue, Hierarchy, Value};
 use super::{Failure, Missing, SpecEngine, Verdict, one_line, script::Beyond};
 use crate::model::EngineConfig;
 use crate::protocol::{Observed, WastObservation, WastRequest};
-use crate::wasm::{EngineSpec, RunState, Watchdog, WasmProfile, trap_of};
+use crate::wasm::{EngineSpec, Watchdog, WasmProfile, trap_of};
 use std::time::Duration;
 use wasmtime::{
     AnyRef, Engine, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, Ref,
@@ -23,7 +24,10 @@ pub fn engine(model: EngineConfig) -> anyhow::Result<Engine> {
 
 /// Runs one script in `engine` and reports every directive.
 pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::Result<WastObservation> {
-    let mut store = Store::new(engine, RunState::new(u64::MAX, no_announce));
+    // Every memory and table of the script, `spectest`'s included, is
+    // counted against one cap (`cap`).
+    let mut store = Store::new(engine, StoreCap::default());
+    store.limiter(|cap| cap);
     store.set_epoch_deadline(1);
     let mut linker = Linker::new(engine);
     linker.allow_shadowing(true);
@@ -32,18 +36,26 @@ pub fn run(engine: &Engine, watchdog: &Watchdog, req: &WastRequest) -> anyhow::R
     super::run_in(wasmtime, req)
 }
 
-fn no_announce(_: faultbox_guests::host::HostOp) {}
-
 struct Wasmtime<'e> {
     engine: &'e Engine,
     watchdog: &'e Watchdog,
     timeout: Duration,
-    store: Store<RunState>,
-    linker: Linker<RunState>,
+    store: Store<StoreCap>,
+    linker: Linker<StoreCap>,
+}
+
+impl wasmtime::ResourceLimiter for StoreCap {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.memory(current, desired, maximum))
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.table(current, desired, maximum))
+    }
 }
 
 /// The `spectest` module every spec script may import.
-fn define_spectest(linker: &mut Linker<RunState>, store: &mut Store<RunState>) -> anyhow::Result<()> {
+fn define_spectest(linker: &mut Linker<StoreCap>, store: &mut Store<StoreCap>) -> anyhow::Result<()> {
     let e = |r: wasmtime::Result<()>| r.map_err(anyhow::Error::from);
     e(linker.func_wrap("spectest", "print", || {}).map(|_| ()))?;
     e(linker.func_wrap("spectest", "print_i32", |_: i32| {}).map(|_| ()))?;
@@ -238,6 +250,10 @@ impl SpecEngine for Wasmtime<'_> {
                 Err(failure(&e).observed())
             }
         }
+    }
+
+    fn take_refusal(&mut self) -> Option<String> {
+        self.store.data_mut().take_refusal()
     }
 
     fn global(&mut self, instance: &Instance, name: &str) -> Result<Value, Observed> {
